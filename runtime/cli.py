@@ -1,0 +1,2 @@
+"""Runtime CLI commands (stream, parity, bench)."""
+from hushframe.toolkit.cli.main import app  # noqa: F401

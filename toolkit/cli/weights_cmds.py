@@ -1,0 +1,61 @@
+"""`hushframe import-weights` and `hushframe info`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .main import app
+
+
+@app.command("import-weights", rich_help_panel="Models")
+def import_weights(
+    checkpoint: Path = typer.Argument(..., help="Published .pth checkpoint (student C, or an official AT-BSN teacher)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Where to write our .safetensors file."),
+    layout: str = typer.Option("auto", help="auto | student-c | atbsn-teacher | atbsn-d"),
+):
+    """Convert a published checkpoint into hushframe's safetensors format.
+
+    The file is read with torch.load(weights_only=True): a pickle that would run code is
+    refused. Examples:
+
+      hushframe import-weights aprrd-student-c-1.00m-sidd.pth -o student-c-sidd.safetensors
+
+      hushframe import-weights atbsn_sidd.pth --layout atbsn-teacher -o teacher.safetensors
+    """
+    from ..manifest import file_sha256, write_manifest
+    from ..weights import convert_foreign, detect_layout, read_foreign_checkpoint, save_model
+
+    state = read_foreign_checkpoint(checkpoint)
+    kind = detect_layout(state) if layout == "auto" else layout
+    model = convert_foreign(state, kind, checkpoint)
+    save_model(model, output, {"imported_from": checkpoint.name})
+    n = sum(p.numel() for p in model.parameters())
+    write_manifest(output, kind="weights", made_by="hushframe import-weights",
+                   source={"checkpoint": str(checkpoint), "sha256": file_sha256(checkpoint), "layout": kind},
+                   settings={"arch": model.arch, "config": model.config}, extra={"parameters": n}, tools=("torch",))
+    typer.echo(f"imported {kind} ({model.arch}, {n:,} parameters) -> {output}")
+
+
+@app.command("info", rich_help_panel="Models")
+def info(path: Path = typer.Argument(..., help="A .safetensors weights file or any artifact with a manifest.")):
+    """Show what an artifact is, what made it and from what.
+
+      hushframe info runs/student/student.safetensors
+    """
+    import json
+
+    from ..manifest import read_manifest
+
+    doc = read_manifest(path)
+    if path.suffix == ".safetensors":
+        from ..weights import read_header
+
+        meta = read_header(path)
+        typer.echo(json.dumps({"arch": meta.get("arch"), "config": json.loads(meta.get("config", "{}"))}, indent=2))
+    if doc:
+        typer.echo(json.dumps(doc, indent=2))
+    elif path.suffix != ".safetensors":
+        typer.echo(f"{path}: no manifest", err=True)
+        raise typer.Exit(1)

@@ -1,0 +1,68 @@
+"""Building blocks of the shifted-convolution (Laine et al. 2019) UNet used by AT-BSN.
+
+Half-plane receptive fields: a 3x3 convolution sees rows i-1..i+1. Shifting its input
+down by one row first (zero row on top, last row cropped) makes output row i see only
+rows i-2..i, i.e. the upper half-plane *including* the centre row. Pooling gets the
+same one-row shift so that after nearest upsampling no row sees a row below it. Stacking
+such layers keeps every feature's receptive field inside the upward half-plane; the
+teacher then shifts the final features by s more rows to open the blind spot.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+LEAKY_SLOPE = 0.1
+
+
+def shift_down(x: torch.Tensor, rows: int) -> torch.Tensor:
+    """M(x; s) of the paper: move the feature map down by `rows`, zero rows enter at the top."""
+    if rows == 0:
+        return x
+    return F.pad(x, (0, 0, rows, 0))[:, :, : x.shape[2], :]
+
+
+class ConvLReLU(nn.Module):
+    """3x3 convolution followed by LeakyReLU(0.1).
+
+    With ``half_plane=True`` this is the paper's shifted convolution: pad d = 1 zero row at
+    the top, convolve, crop the last row, so the receptive field never reaches below the
+    current row. The submodule is called ``conv`` to keep the published checkpoints' keys.
+    """
+
+    def __init__(self, cin: int, cout: int, *, half_plane: bool, bias: bool = True, padding_mode: str = "zeros"):
+        super().__init__()
+        self.half_plane = half_plane
+        self.conv = nn.Conv2d(cin, cout, 3, padding=1, bias=bias, padding_mode=padding_mode)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.half_plane:
+            h = x.shape[2]
+            x = self.conv(F.pad(x, (0, 0, 1, 0)))[:, :, :h, :]
+        else:
+            x = self.conv(x)
+        return F.leaky_relu(x, LEAKY_SLOPE)
+
+
+class Pool(nn.Module):
+    """2x2 max pooling; in half-plane mode after a one-row downward shift (paper, Sec. 3.2)."""
+
+    def __init__(self, *, half_plane: bool):
+        super().__init__()
+        self.half_plane = half_plane
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.half_plane:
+            x = shift_down(x, 1)
+        return F.max_pool2d(x, 2)
+
+
+def upsample2x(x: torch.Tensor) -> torch.Tensor:
+    return F.interpolate(x, scale_factor=2.0, mode="nearest")
+
+
+def rotate(x: torch.Tensor, quarter_turns: int) -> torch.Tensor:
+    """Rotate NCHW by 90 degrees * quarter_turns (counter-clockwise)."""
+    return torch.rot90(x, quarter_turns, dims=(2, 3))

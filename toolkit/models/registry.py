@@ -1,0 +1,58 @@
+"""Model registry in the spirit of timm: a name -> builder table and ``create_model``.
+
+Our weights files carry ``arch`` and ``config`` in their safetensors metadata, so
+``create_model(arch, **config)`` rebuilds the exact network before loading.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+_REGISTRY: dict[str, Callable] = {}
+_KINDS: dict[str, str] = {}
+
+
+def register_model(name: str, kind: str):
+    def deco(fn):
+        _REGISTRY[name] = fn
+        _KINDS[name] = kind
+        return fn
+
+    return deco
+
+
+def list_models(kind: str | None = None) -> list[str]:
+    return sorted(n for n in _REGISTRY if kind is None or _KINDS[n] == kind)
+
+
+def model_kind(name: str) -> str:
+    return _KINDS[name]
+
+
+def create_model(name: str, **config):
+    if name not in _REGISTRY:
+        raise KeyError(f"unknown model '{name}'; known: {', '.join(list_models())}")
+    model = _REGISTRY[name](**config)
+    model.arch = name
+    return model
+
+
+@register_model("atbsn", kind="teacher")
+def atbsn(width: int = 48, levels: int = 5, in_ch: int = 3, blind_spot: int = 3, **_ignored):
+    from .teacher import ATBSN
+
+    return ATBSN(width=width, levels=levels, in_ch=in_ch, blind_spot=blind_spot)
+
+
+def _student(variant):
+    def build(width: int = 48, in_ch: int = 3, **overrides):
+        from .students import Student
+
+        overrides.pop("variant", None)
+        return Student(variant, width=width, in_ch=in_ch, **overrides)
+
+    return build
+
+
+for _v in ("a", "b", "c"):
+    register_model(f"student_{_v}", kind="student")(_student(_v))

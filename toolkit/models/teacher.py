@@ -1,0 +1,93 @@
+"""AT-BSN teacher: a tunable blind-spot network (Chen et al., CVPR 2024, Sec. 3.2).
+
+    I_pred = Conv1x1( [ rot^-r( M( UNet_half_plane( rot^r(I) ); s ) ) for r in 0..3 ] )    (Eq. 4-5)
+
+1. The input is rotated by 0, 90, 180 and 270 degrees and each rotation goes through
+   the same shifted-convolution UNet, whose features see only the upward half-plane of
+   their rotated frame, centre row included.
+2. Each feature map is shifted down by s rows (``shift_down``, the paper's M(.; s)), so
+   it sees only rows at least s above the pixel.
+3. The maps are rotated back, concatenated and fused by three 1x1 convolutions.
+
+The four half-planes together leave a (2s-1) x (2s-1) square unseen: blind spot
+k = 2s - 1, s = (k + 1) / 2; k = 0 (s = 0) is the non-blind teacher. Because the shift is
+applied to features after extraction, k can be chosen freely at inference time, and one
+set of features serves every k (the basis of cheap multi-teacher distillation).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .layers import LEAKY_SLOPE, rotate, shift_down
+from .padding import pad_to_multiple
+from .unet import UNet
+
+
+def shift_for_blind_spot(k: int) -> int:
+    """s for blind spot size k: k = 2s - 1, and k = 0 means no shift."""
+    if k < 0 or (k != 0 and k % 2 == 0):
+        raise ValueError(f"blind spot k must be 0 or a positive odd number, got {k}")
+    return (k + 1) // 2
+
+
+class ATBSN(nn.Module):
+    """The meta-teacher. ``forward(x, blind_spot=k)``; features once, fused per k."""
+
+    def __init__(self, width: int = 48, levels: int = 5, in_ch: int = 3, blind_spot: int = 3):
+        super().__init__()
+        self.config = dict(width=width, levels=levels, in_ch=in_ch, blind_spot=blind_spot)
+        self.default_blind_spot = blind_spot
+        self.size_multiple = 2**levels
+        feat = 2 * width
+        self.unet = UNet(in_ch, feat, width=width, levels=levels, enc_convs=1, dec_convs=2,
+                         intro=True, half_plane=True, bias=True)
+        # 1x1 fusion of the four directional feature maps (4 * 2w channels).
+        self.fuse1 = nn.Conv2d(4 * feat, 4 * feat, 1)
+        self.fuse2 = nn.Conv2d(4 * feat, feat, 1)
+        self.fuse3 = nn.Conv2d(feat, in_ch, 1)
+        self._init_weights()
+
+    @torch.no_grad()
+    def _init_weights(self):
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, a=LEAKY_SLOPE)
+                nn.init.zeros_(m.bias)
+        nn.init.kaiming_normal_(self.fuse3.weight, nonlinearity="linear")
+
+    # -- the two halves of Eq. 5, kept apart so distillation can share the first one --
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Half-plane UNet features of the 4 rotations, each in its own rotated frame."""
+        if x.shape[2] == x.shape[3]:
+            # Square input: one batched pass over all four rotations.
+            out = self.unet(torch.cat([rotate(x, r) for r in range(4)], dim=0))
+            return list(out.chunk(4, dim=0))
+        # Non-square: rotations 0/180 and 90/270 share a shape, two passes.
+        a = self.unet(torch.cat([x, rotate(x, 2)], dim=0)).chunk(2, dim=0)
+        b = self.unet(torch.cat([rotate(x, 1), rotate(x, 3)], dim=0)).chunk(2, dim=0)
+        return [a[0], b[0], a[1], b[1]]
+
+    def fuse(self, feats: list[torch.Tensor], blind_spot: int) -> torch.Tensor:
+        """Shift each directional map by s, rotate it back, concatenate, 1x1 convs."""
+        s = shift_for_blind_spot(blind_spot)
+        back = [rotate(shift_down(f, s), -r) for r, f in enumerate(feats)]
+        h = torch.cat(back, dim=1)
+        h = F.leaky_relu(self.fuse1(h), LEAKY_SLOPE)
+        h = F.leaky_relu(self.fuse2(h), LEAKY_SLOPE)
+        return self.fuse3(h)
+
+    def forward(self, x: torch.Tensor, blind_spot: int | None = None, pad: bool = True) -> torch.Tensor:
+        k = self.default_blind_spot if blind_spot is None else blind_spot
+        if pad:
+            x, (h, w) = pad_to_multiple(x, self.size_multiple)
+            return self.fuse(self.features(x), k)[:, :, :h, :w]
+        return self.fuse(self.features(x), k)
+
+    def forward_many(self, x: torch.Tensor, blind_spots: list[int]) -> list[torch.Tensor]:
+        """Outputs of several teachers from one feature extraction (supplement S6 cost)."""
+        x, (h, w) = pad_to_multiple(x, self.size_multiple)
+        feats = self.features(x)
+        return [self.fuse(feats, k)[:, :, :h, :w] for k in blind_spots]
