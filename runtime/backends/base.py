@@ -1,0 +1,247 @@
+"""One interface for every engine: open (context manager), describe, infer a batch.
+
+Modelled on Polygraphy's runner split: a *backend* knows how to load one artifact into
+one engine on one device and run ``infer(batch)``; nothing else. Pre/post-processing,
+tiling and threading live outside (frames.py, tiling.py, pipeline.py).
+
+    with open_backend("student.onnx", backend="auto") as be:
+        print(be.info.describe())
+        y = be.infer(x)          # float32 NCHW in [0,1] -> float32 NCHW
+
+``infer`` takes H and W that are multiples of ``info.size_multiple`` and within
+``info.max_hw`` (None: unbounded); callers pad and tile (see frames.py / tiling.py).
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..artifact import Artifact, load_artifact
+from ..errors import ArtifactError, BackendUnavailable, ShapeError
+
+
+@dataclass
+class BackendInfo:
+    backend: str                         # registry name, e.g. "onnxruntime"
+    device: str                          # "cpu", "cuda:0", "CPU" ...
+    precision: str                       # fp32 | fp16 | int8
+    size_multiple: int                   # H and W must be multiples of this
+    min_hw: tuple[int, int] = (1, 1)
+    max_hw: tuple[int, int] | None = None  # None: any size the memory allows
+    max_batch: int | None = None
+    input_name: str = "input"
+    output_name: str = "output"
+    detail: dict = field(default_factory=dict)
+
+    def describe(self) -> str:
+        shapes = "any H,W" if self.max_hw is None else f"H,W <= {self.max_hw[0]}x{self.max_hw[1]}"
+        b = "" if self.max_batch is None else f", batch <= {self.max_batch}"
+        return (f"{self.backend} on {self.device}, {self.precision}, "
+                f"H,W multiple of {self.size_multiple}, {shapes}{b}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def accepts(self, h: int, w: int) -> bool:
+        m = self.size_multiple or 1
+        if h % m or w % m or h < self.min_hw[0] or w < self.min_hw[1]:
+            return False
+        return self.max_hw is None or (h <= self.max_hw[0] and w <= self.max_hw[1])
+
+
+class Backend(abc.ABC):
+    """Base class; subclasses set ``name`` and ``formats`` and implement the abstract methods."""
+
+    name: str = ""
+    formats: tuple[str, ...] = ()        # artifact formats this backend can load
+
+    def __init__(self, artifact: Artifact, device: str = "auto", threads: int | None = None,
+                 max_hw: tuple[int, int] | None = None):
+        self.artifact = artifact
+        self.device = device
+        self.threads = threads
+        self._max_hw_override = max_hw
+        self._info: BackendInfo | None = None
+
+    # ---- availability (cheap: may import the engine, must not load a model)
+    @classmethod
+    def available(cls, device: str = "auto") -> tuple[bool, str]:
+        """(True, "") or (False, reason)."""
+        return True, ""
+
+    @classmethod
+    def supports(cls, artifact: Artifact) -> bool:
+        return artifact.format in cls.formats
+
+    # ---- lifecycle
+    @abc.abstractmethod
+    def _load(self) -> BackendInfo: ...
+
+    @abc.abstractmethod
+    def _run(self, batch: np.ndarray) -> np.ndarray: ...
+
+    def _release(self) -> None:
+        pass
+
+    def open(self) -> "Backend":
+        if self._info is None:
+            info = self._load()
+            if self._max_hw_override is not None:
+                mh = tuple(int(v) for v in self._max_hw_override)
+                info.max_hw = mh if info.max_hw is None else (min(mh[0], info.max_hw[0]), min(mh[1], info.max_hw[1]))
+            self._info = info
+        return self
+
+    def close(self) -> None:
+        if self._info is not None:
+            self._release()
+            self._info = None
+
+    def __enter__(self) -> "Backend":
+        return self.open()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def info(self) -> BackendInfo:
+        if self._info is None:
+            raise RuntimeError("backend not opened (use it as a context manager or call open())")
+        return self._info
+
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        """float32 NCHW in [0,1] -> float32 NCHW (same shape)."""
+        info = self.info
+        if batch.ndim != 4 or batch.shape[1] != 3:
+            raise ShapeError(f"{self.artifact.name}: expected an N x 3 x H x W batch, got {tuple(batch.shape)}")
+        n, _, h, w = batch.shape
+        if not info.accepts(h, w):
+            raise ShapeError(f"{self.artifact.name}: {self.name} cannot take {h}x{w} "
+                             f"({info.describe()}); pad or tile first")
+        if info.max_batch is not None and n > info.max_batch:
+            return np.concatenate([self.infer(batch[i:i + info.max_batch]) for i in range(0, n, info.max_batch)])
+        if batch.dtype != np.float32 or not batch.flags.c_contiguous:
+            batch = np.ascontiguousarray(batch, dtype=np.float32)
+        return self._run(batch)
+
+
+# ------------------------------------------------------------------ registry
+# name -> "module:Class", imported only when asked for (keeps torch/openvino out of sys.modules)
+_REGISTRY: dict[str, str] = {
+    "tensorrt": "hushframe.runtime.backends.tensorrt:TensorRTBackend",
+    "openvino": "hushframe.runtime.backends.openvino:OpenVINOBackend",
+    "onnxruntime": "hushframe.runtime.backends.onnxruntime:ONNXRuntimeBackend",
+    "torch": "hushframe.runtime.backends.torch:TorchBackend",
+}
+ALIASES = {"ort": "onnxruntime", "onnx": "onnxruntime", "ov": "openvino", "trt": "tensorrt", "pytorch": "torch"}
+
+# ``auto`` order per artifact format: fastest first, as measured on our machines
+# (reference/anchors.md: 1920x1088 student C on 2 CPU cores: OpenVINO 1975 ms, ONNX Runtime
+# 4894 ms, torch 12196 ms). A CUDA device moves the CUDA-capable engines to the front.
+AUTO_ORDER_CPU = {
+    "onnx": ["openvino", "onnxruntime"],
+    "openvino": ["openvino"],
+    "tensorrt": ["tensorrt"],
+    "torch": ["torch"],
+}
+AUTO_ORDER_CUDA = {
+    "onnx": ["onnxruntime", "openvino"],   # onnxruntime with the TensorRT/CUDA execution providers
+    "openvino": ["openvino"],
+    "tensorrt": ["tensorrt"],
+    "torch": ["torch"],
+}
+
+
+def register_backend(name: str, target: str) -> None:
+    """Add an engine: ``target`` is "module:Class" (imported lazily)."""
+    _REGISTRY[name] = target
+
+
+def list_backends() -> list[str]:
+    return list(_REGISTRY)
+
+
+def backend_class(name: str) -> type[Backend]:
+    name = ALIASES.get(name, name)
+    if name not in _REGISTRY:
+        raise BackendUnavailable(f"unknown backend '{name}' (known: auto, {', '.join(_REGISTRY)})")
+    mod, cls = _REGISTRY[name].split(":")
+    return getattr(importlib.import_module(mod), cls)
+
+
+def cuda_present() -> bool:
+    """A CUDA device without importing torch: the driver's device nodes or nvidia-smi."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False
+    return Path("/dev/nvidia0").exists() or Path("/proc/driver/nvidia/gpus").is_dir()
+
+
+def available_backends(artifact: Artifact | None = None, device: str = "auto") -> dict[str, str]:
+    """name -> "" if usable, else the reason it is not (for this artifact if given)."""
+    out = {}
+    for name in _REGISTRY:
+        try:
+            cls = backend_class(name)
+        except ImportError as e:
+            out[name] = f"not importable ({e})"
+            continue
+        if artifact is not None and not cls.supports(artifact):
+            out[name] = f"cannot load {artifact.format} artifacts"
+            continue
+        ok, why = cls.available(device)
+        out[name] = "" if ok else why
+    return out
+
+
+def select_backend(artifact: Artifact, backend: str = "auto", device: str = "auto") -> tuple[type[Backend], str]:
+    """The backend class to use and a one-line reason (printed by the CLI)."""
+    if backend != "auto":
+        cls = backend_class(backend)
+        if not cls.supports(artifact):
+            raise ArtifactError(f"{artifact.path}: backend {cls.name} cannot load {artifact.format} artifacts "
+                                f"(it takes {', '.join(cls.formats)})")
+        ok, why = cls.available(device)
+        if not ok:
+            raise BackendUnavailable(f"backend {cls.name} is not usable here: {why}")
+        return cls, "requested"
+    use_cuda = device.startswith("cuda") or (device == "auto" and cuda_present())
+    order = (AUTO_ORDER_CUDA if use_cuda else AUTO_ORDER_CPU).get(artifact.format, [])
+    reasons = []
+    for name in order:
+        try:
+            cls = backend_class(name)
+        except ImportError as e:
+            reasons.append(f"{name}: {e}")
+            continue
+        ok, why = cls.available(device)
+        if ok:
+            rest = [n for n in order if n != name]
+            why_pick = (f"auto: fastest available for a {artifact.format} artifact on "
+                        f"{'CUDA' if use_cuda else 'CPU'}" + (f" (order: {', '.join(order)})" if rest else ""))
+            return cls, why_pick
+        reasons.append(f"{name}: {why}")
+    raise BackendUnavailable(f"{artifact.path}: no installed backend can run a {artifact.format} artifact"
+                             + (f" ({'; '.join(reasons)})" if reasons else ""))
+
+
+def open_backend(artifact: str | Path | Artifact, backend: str = "auto", device: str = "auto",
+                 threads: int | None = None, max_hw: tuple[int, int] | None = None) -> Backend:
+    """Load ``artifact`` into the chosen engine and return the opened backend.
+
+    The returned object is a context manager; ``backend.selection`` holds why it was chosen.
+    """
+    art = artifact if isinstance(artifact, Artifact) else load_artifact(artifact)
+    cls, why = select_backend(art, backend, device)
+    be = cls(art, device=device, threads=threads, max_hw=max_hw)
+    be.selection = why
+    return be.open()
+
+
+def default_threads() -> int:
+    return max(1, os.cpu_count() or 1)

@@ -1,0 +1,85 @@
+"""OpenVINO backend: IR (.xml + .bin) or ONNX read directly; CPU by default, GPU/NPU by name."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ArtifactError, BackendUnavailable
+from .base import Backend, BackendInfo, default_threads
+
+
+class OpenVINOBackend(Backend):
+    name = "openvino"
+    formats = ("openvino", "onnx")
+
+    @classmethod
+    def available(cls, device: str = "auto"):
+        try:
+            import openvino  # noqa: F401
+        except ImportError as e:
+            return False, f"openvino is not installed ({e}); pip install 'hushframe[runtime-openvino]'"
+        if device.startswith("cuda"):
+            return False, "OpenVINO does not run on CUDA devices"
+        return True, ""
+
+    def _ov_device(self) -> str:
+        d = self.device
+        if d in ("auto", "cpu", ""):
+            return "CPU"
+        return d.upper()
+
+    def _load(self) -> BackendInfo:
+        import openvino as ov
+
+        core = ov.Core()
+        dev = self._ov_device()
+        if dev not in core.available_devices and dev.split(".")[0] not in core.available_devices:
+            raise BackendUnavailable(f"OpenVINO device {dev} not present (have: {', '.join(core.available_devices)})")
+        try:
+            model = core.read_model(str(self.artifact.path))
+        except Exception as e:
+            raise ArtifactError(f"{self.artifact.path}: OpenVINO cannot read it ({str(e).splitlines()[0][:160]})") from None
+        a = self.artifact
+        in_names = [n for i in model.inputs for n in [i.get_any_name()]]
+        out_names = [o.get_any_name() for o in model.outputs]
+        self.input_name = a.input_name if a.input_name in in_names else in_names[0]
+        self.output_name = a.output_name if a.output_name in out_names else out_names[0]
+        rt = model.get_rt_info()
+        mult = a.size_multiple or 32
+        pshape = model.input(self.input_name).get_partial_shape()
+        max_hw = None
+        if pshape.rank.is_static and pshape[2].is_static and pshape[3].is_static:
+            max_hw = (pshape[2].get_length(), pshape[3].get_length())
+        max_batch = pshape[0].get_length() if pshape.rank.is_static and pshape[0].is_static else None
+        config = {"INFERENCE_NUM_THREADS": int(self.threads or default_threads()), "PERFORMANCE_HINT": "LATENCY"}
+        if dev == "CPU":
+            # fp32 math for fp32 layers: CPUs with bf16 units would otherwise default to bf16
+            config["INFERENCE_PRECISION_HINT"] = "f32"
+        try:
+            self.compiled = core.compile_model(model, dev, config)
+        except Exception as e:
+            raise ArtifactError(f"{self.artifact.path}: OpenVINO cannot compile it for {dev} "
+                                f"({str(e).splitlines()[0][:160]})") from None
+        self.request = self.compiled.create_infer_request()
+        self._out = self.compiled.output(self.output_name)
+        prec = a.precision
+        if not a.manifest:
+            ops = {op.get_type_name() for op in model.get_ops()}
+            prec = "int8" if "FakeQuantize" in ops or "FakeConvert" in ops else "fp32"
+        del rt
+        return BackendInfo(self.name, dev, prec, mult, min_hw=max_hw or (mult, mult), max_hw=max_hw,
+                           max_batch=max_batch, input_name=self.input_name, output_name=self.output_name,
+                           detail={"threads": config["INFERENCE_NUM_THREADS"], "openvino": ov.get_version()})
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        try:
+            res = self.request.infer({self.input_name: batch}, share_inputs=True)
+        except Exception as e:
+            raise BackendUnavailable(f"{self.artifact.name}: OpenVINO failed on a "
+                                     f"{'x'.join(map(str, batch.shape))} batch ({str(e).splitlines()[0][:160]})") from None
+        y = res[self._out]
+        return np.array(y, dtype=np.float32, copy=True)
+
+    def _release(self):
+        self.request = None
+        self.compiled = None

@@ -1,0 +1,129 @@
+"""TensorRT backend: a serialized engine (.engine/.plan) run with the TensorRT 10 tensor API.
+
+Device memory and copies go through cuda-python (``cuda.bindings.runtime``, or the older
+``cuda.cudart``), so no torch is needed. The engine's optimization profile 0 gives the
+accepted shapes (min/max H, W and batch); larger frames are tiled by the caller.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ArtifactError, BackendUnavailable
+from .base import Backend, BackendInfo
+
+
+def _cudart():
+    try:
+        from cuda.bindings import runtime as cudart  # cuda-python >= 12.6
+    except ImportError:
+        from cuda import cudart  # older cuda-python
+    return cudart
+
+
+def _check(result):
+    """cuda-python calls return (err, *values)."""
+    err, *vals = result if isinstance(result, tuple) else (result,)
+    code = int(err) if not hasattr(err, "value") else int(err.value)
+    if code != 0:
+        raise BackendUnavailable(f"CUDA call failed with error {err}")
+    return vals[0] if len(vals) == 1 else (tuple(vals) if vals else None)
+
+
+class TensorRTBackend(Backend):
+    name = "tensorrt"
+    formats = ("tensorrt",)
+
+    @classmethod
+    def available(cls, device: str = "auto"):
+        try:
+            import tensorrt  # noqa: F401
+        except ImportError as e:
+            return False, f"tensorrt is not installed ({e}); pip install 'hushframe[runtime-tensorrt]'"
+        try:
+            cudart = _cudart()
+        except ImportError as e:
+            return False, f"cuda-python is not installed ({e})"
+        try:
+            n = _check(cudart.cudaGetDeviceCount())
+        except Exception as e:  # driver missing
+            return False, f"no CUDA driver/device ({e})"
+        if not n:
+            return False, "no CUDA device"
+        if device == "cpu":
+            return False, "TensorRT needs a CUDA device"
+        return True, ""
+
+    def _load(self) -> BackendInfo:
+        import tensorrt as trt
+
+        cudart = _cudart()
+        dev_index = int(self.device.split(":")[1]) if self.device.startswith("cuda:") else 0
+        _check(cudart.cudaSetDevice(dev_index))
+        self._logger = trt.Logger(trt.Logger.WARNING)
+        self._runtime = trt.Runtime(self._logger)
+        data = self.artifact.path.read_bytes()
+        self.engine = self._runtime.deserialize_cuda_engine(data)
+        if self.engine is None:
+            raise ArtifactError(f"{self.artifact.path}: TensorRT cannot deserialize it (built with another TensorRT "
+                                f"version {trt.__version__} or for another GPU?)")
+        self.context = self.engine.create_execution_context()
+        names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
+        ins = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
+        outs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
+        a = self.artifact
+        self.input_name = a.input_name if a.input_name in ins else ins[0]
+        self.output_name = a.output_name if a.output_name in outs else outs[0]
+        self._in_dtype = np.dtype(trt.nptype(self.engine.get_tensor_dtype(self.input_name)))
+        self._out_dtype = np.dtype(trt.nptype(self.engine.get_tensor_dtype(self.output_name)))
+        mn, opt, mx = self.engine.get_tensor_profile_shape(self.input_name, 0)
+        self.stream = _check(cudart.cudaStreamCreate())
+        self._buffers: dict[str, tuple[int, int]] = {}  # name -> (ptr, nbytes)
+        mult = a.size_multiple or 32
+        prec = a.precision
+        props = _check(cudart.cudaGetDeviceProperties(dev_index))
+        gpu = props.name.decode() if isinstance(props.name, bytes) else str(props.name)
+        return BackendInfo(self.name, f"cuda:{dev_index}", prec, mult, min_hw=(int(mn[2]), int(mn[3])),
+                           max_hw=(int(mx[2]), int(mx[3])), max_batch=int(mx[0]),
+                           input_name=self.input_name, output_name=self.output_name,
+                           detail={"tensorrt": trt.__version__, "gpu": gpu,
+                                   "profile": {"min": list(mn), "opt": list(opt), "max": list(mx)}})
+
+    def _buffer(self, name: str, nbytes: int) -> int:
+        cudart = _cudart()
+        ptr, have = self._buffers.get(name, (0, 0))
+        if have < nbytes:
+            if ptr:
+                _check(cudart.cudaFree(ptr))
+            ptr = _check(cudart.cudaMalloc(nbytes))
+            self._buffers[name] = (ptr, nbytes)
+            self.context.set_tensor_address(name, ptr)
+        return ptr
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        cudart = _cudart()
+        x = np.ascontiguousarray(batch, dtype=self._in_dtype)
+        if not self.context.set_input_shape(self.input_name, tuple(x.shape)):
+            raise BackendUnavailable(f"{self.artifact.name}: TensorRT profile does not take {tuple(x.shape)}")
+        out_shape = tuple(self.context.get_tensor_shape(self.output_name))
+        y = np.empty(out_shape, dtype=self._out_dtype)
+        d_in = self._buffer(self.input_name, x.nbytes)
+        d_out = self._buffer(self.output_name, y.nbytes)
+        h2d, d2h = cudart.cudaMemcpyKind.cudaMemcpyHostToDevice, cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost
+        _check(cudart.cudaMemcpyAsync(d_in, x.ctypes.data, x.nbytes, h2d, self.stream))
+        if not self.context.execute_async_v3(self.stream):
+            raise BackendUnavailable(f"{self.artifact.name}: TensorRT execution failed")
+        _check(cudart.cudaMemcpyAsync(y.ctypes.data, d_out, y.nbytes, d2h, self.stream))
+        _check(cudart.cudaStreamSynchronize(self.stream))
+        return y.astype(np.float32, copy=False)
+
+    def _release(self):
+        cudart = _cudart()
+        for ptr, _ in self._buffers.values():
+            cudart.cudaFree(ptr)
+        self._buffers = {}
+        if getattr(self, "stream", None) is not None:
+            cudart.cudaStreamDestroy(self.stream)
+            self.stream = None
+        self.context = None
+        self.engine = None

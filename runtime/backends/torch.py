@@ -1,0 +1,59 @@
+"""PyTorch backend for our .safetensors weights (the FP32 reference); CPU or CUDA.
+
+The only module of the runtime that imports torch, and only when this backend is used.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ArtifactError, BackendUnavailable
+from .base import Backend, BackendInfo
+
+
+class TorchBackend(Backend):
+    name = "torch"
+    formats = ("torch",)
+
+    @classmethod
+    def available(cls, device: str = "auto"):
+        try:
+            import torch
+        except ImportError:
+            return False, "PyTorch is not installed (the runtime installs do not carry it; use an exported artifact)"
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            return False, "torch sees no CUDA device"
+        return True, ""
+
+    def _load(self) -> BackendInfo:
+        import torch
+
+        from hushframe.toolkit.weights import WeightsError, load_model
+
+        dev = self.device
+        if dev == "auto":
+            dev = "cuda" if torch.cuda.is_available() else "cpu"
+        if dev.startswith("cuda") and not torch.cuda.is_available():
+            raise BackendUnavailable("torch sees no CUDA device")
+        if self.threads and dev == "cpu":
+            torch.set_num_threads(int(self.threads))
+        try:
+            self.model = load_model(self.artifact.path, device=dev)
+        except WeightsError as e:
+            raise ArtifactError(str(e)) from None
+        self.torch_device = torch.device(dev)
+        mult = int(getattr(self.model, "size_multiple", 0) or self.artifact.size_multiple or 32)
+        name = str(self.torch_device) if dev != "cuda" else "cuda:0"
+        return BackendInfo(self.name, name, "fp32", mult, min_hw=(mult, mult),
+                           detail={"arch": getattr(self.model, "arch", None), "torch": torch.__version__})
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            x = torch.from_numpy(batch).to(self.torch_device)
+            y = self.model(x)
+            return y.float().cpu().numpy()
+
+    def _release(self):
+        self.model = None

@@ -1,0 +1,92 @@
+"""Frames and the tensor conversions around a backend (numpy only).
+
+uint8 HxWx3 RGB  --to_batch-->  float32 NCHW in [0,1], reflect-padded at the bottom/right
+to the engine's multiple  --backend.infer-->  float32 NCHW  --from_output-->  uint8 HxWx3
+(cropped, clamped, x255, rounded: the evaluation protocol of reference/anchors.md).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+
+@dataclass
+class Frame:
+    """One decoded picture and where it sits in time."""
+
+    index: int                       # position in the source (after skipped corrupt frames)
+    image: np.ndarray                # uint8 HxWx3 RGB
+    pts: int | None = None           # presentation timestamp in time_base units
+    time_base: Fraction | None = None
+    name: str | None = None          # file stem for image sources
+    t_in: float = field(default_factory=time.perf_counter)  # when it left the decoder (latency start)
+
+    @property
+    def time(self) -> float | None:
+        return None if self.pts is None or self.time_base is None else float(self.pts * self.time_base)
+
+    def with_image(self, image: np.ndarray) -> "Frame":
+        return Frame(self.index, image, self.pts, self.time_base, self.name, self.t_in)
+
+
+def padded_size(h: int, w: int, multiple: int, min_hw: tuple[int, int] = (1, 1)) -> tuple[int, int]:
+    m = max(1, multiple)
+    ph, pw = max(h, min_hw[0]), max(w, min_hw[1])
+    return ph + (-ph) % m, pw + (-pw) % m
+
+
+def pad_chw(x: np.ndarray, th: int, tw: int) -> np.ndarray:
+    """Pad ...xHxW at the bottom/right to th x tw: reflect, or edge-replicate when too small to reflect."""
+    h, w = x.shape[-2:]
+    ph, pw = th - h, tw - w
+    if ph == 0 and pw == 0:
+        return x
+    pad = [(0, 0)] * (x.ndim - 2) + [(0, ph), (0, pw)]
+    mode = "reflect" if ph < h and pw < w else "edge"
+    return np.pad(x, pad, mode=mode)
+
+
+def to_chw(image: np.ndarray) -> np.ndarray:
+    """uint8 HxWx3 -> float32 3xHxW in [0,1]."""
+    x = np.empty((3,) + image.shape[:2], dtype=np.float32)
+    np.multiply(np.moveaxis(image, -1, 0), np.float32(1.0 / 255.0), out=x, casting="unsafe")
+    return x
+
+
+def to_batch(images: list[np.ndarray], multiple: int, min_hw: tuple[int, int] = (1, 1)) -> np.ndarray:
+    """Same-size uint8 HxWx3 images -> padded float32 NCHW."""
+    h, w = images[0].shape[:2]
+    th, tw = padded_size(h, w, multiple, min_hw)
+    out = np.empty((len(images), 3, th, tw), dtype=np.float32)
+    for i, im in enumerate(images):
+        if im.shape[:2] != (h, w):
+            raise ValueError("to_batch needs images of one size")
+        out[i] = pad_chw(to_chw(im), th, tw)
+    return out
+
+
+def from_output(y: np.ndarray, h: int, w: int) -> np.ndarray:
+    """float32 3xHpxWp -> uint8 hxwx3 (crop, clamp to [0,1], x255, round)."""
+    y = y[:, :h, :w]
+    out = np.clip(y, 0.0, 1.0)
+    out *= 255.0
+    np.rint(out, out=out)
+    return np.ascontiguousarray(np.moveaxis(out.astype(np.uint8), 0, -1))
+
+
+def denoise_image(backend, image: np.ndarray, overlap: int = 32) -> np.ndarray:
+    """One uint8 image through an opened backend (padding, and tiling when the engine needs it)."""
+    from .tiling import infer_tiled, needs_tiling
+
+    info = backend.info
+    h, w = image.shape[:2]
+    x = to_batch([image], info.size_multiple, info.min_hw)
+    if needs_tiling(info, x.shape[2], x.shape[3]):
+        y = infer_tiled(backend, x[0], overlap=overlap)
+    else:
+        y = backend.infer(x)[0]
+    return from_output(y, h, w)

@@ -1,0 +1,245 @@
+"""Encoding: a video file (H.264 or lossless FFV1, audio passed through), an image folder, or nothing.
+
+Every sink is a context manager; ``close()`` always finalizes what was written (the
+container trailer on Ctrl-C or after an error), so a stopped run leaves a playable file.
+Write failures (permission, disk full) raise :class:`SinkError` with the path and reason.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from .errors import SinkError
+from .frames import Frame
+
+VIDEO_EXTS = {".mp4", ".mkv", ".mov", ".avi", ".nut", ".webm", ".ts", ".m4v"}
+CODECS = {"h264": "libx264", "ffv1": "ffv1"}
+FFV1_CONTAINERS = {".mkv", ".avi", ".nut", ".mov"}
+
+
+def _oserr(path, e: BaseException) -> str:
+    en = getattr(e, "errno", None)
+    if en == errno.ENOSPC:
+        return f"{path}: disk full"
+    if en in (errno.EACCES, errno.EPERM):
+        return f"{path}: permission denied"
+    msg = getattr(e, "strerror", None) or str(e)
+    return f"{path}: cannot write ({str(msg).splitlines()[0][:160]})"
+
+
+class Sink:
+    kind = "sink"
+
+    def __init__(self):
+        self.written = 0
+        self.warnings: list[str] = []
+
+    def open(self, first: Frame, audio_stream=None):
+        pass
+
+    def write(self, frame: Frame, audio_packets=None):
+        raise NotImplementedError
+
+    def close(self, audio_packets=None):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class NullSink(Sink):
+    kind = "none"
+
+    def write(self, frame, audio_packets=None):
+        self.written += 1
+        if audio_packets is not None:
+            audio_packets.clear()
+
+
+class ImageFolderSink(Sink):
+    """One PNG per frame (``frame_000000.png``, or the source image's name), each written atomically."""
+
+    kind = "images"
+
+    def __init__(self, folder: str | Path, ext: str = ".png"):
+        super().__init__()
+        self.folder = Path(folder)
+        self.ext = ext
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise SinkError(_oserr(self.folder, e)) from None
+        if not os.access(self.folder, os.W_OK):
+            raise SinkError(f"{self.folder}: permission denied")
+
+    def write(self, frame, audio_packets=None):
+        from hushframe.toolkit.data.images import write_image
+
+        name = (frame.name or f"frame_{frame.index:06d}") + self.ext
+        try:
+            write_image(self.folder / name, frame.image)
+        except OSError as e:
+            raise SinkError(_oserr(self.folder / name, e)) from None
+        self.written += 1
+        if audio_packets is not None:
+            audio_packets.clear()
+
+
+class VideoSink(Sink):
+    """H.264 (libx264, yuv420p, CRF) or FFV1 (lossless RGB) in any FFmpeg container.
+
+    Video timestamps are the source's (pts and time base), so frame timing, gaps from
+    dropped live frames and variable frame rate survive. Audio packets are remuxed as they
+    are, interleaved by time.
+    """
+
+    kind = "video"
+
+    def __init__(self, path: str | Path, codec: str = "h264", crf: int = 18, preset: str = "veryfast",
+                 threads: int = 0, fmt: str | None = None):
+        super().__init__()
+        self.path = Path(path)
+        if codec not in CODECS:
+            raise SinkError(f"{path}: unknown codec '{codec}' (use h264 or ffv1)")
+        if codec == "ffv1" and fmt is None and self.path.suffix.lower() not in FFV1_CONTAINERS:
+            raise SinkError(f"{path}: FFV1 needs a .mkv, .avi, .mov or .nut container")
+        self.codec, self.crf, self.preset, self.threads, self.fmt = codec, crf, preset, threads, fmt
+        parent = self.path.parent if str(self.path.parent) else Path(".")
+        if not parent.is_dir():
+            raise SinkError(f"{path}: output folder {parent} does not exist")
+        if self.path.is_dir():
+            raise SinkError(f"{path}: is a folder; give a file name, or an image folder without a video extension")
+        self.container = None
+        self.stream = None
+        self.audio_out = None
+        self._last_pts = None
+        self.retimed = 0
+        self._closed = False
+
+    def open(self, first: Frame, audio_stream=None):
+        import av
+
+        try:
+            self.container = av.open(str(self.path), mode="w", format=self.fmt)
+        except (av.FFmpegError, OSError) as e:
+            raise SinkError(_oserr(self.path, e)) from None
+        h, w = first.image.shape[:2]
+        tb = first.time_base or Fraction(1, 25)
+        rate = Fraction(1, 1) / tb if tb.numerator == 1 and tb.denominator <= 240 else None
+        try:
+            s = self.container.add_stream(CODECS[self.codec], rate=rate or 25)
+            s.width, s.height = w, h
+            s.time_base = tb
+            if self.codec == "h264":
+                s.pix_fmt = "yuv420p" if h % 2 == 0 and w % 2 == 0 else "yuv444p"
+                s.options = {"crf": str(self.crf), "preset": self.preset}
+            else:
+                s.pix_fmt = "bgr0"  # lossless for RGB input
+                s.options = {"level": "3", "slicecrc": "1"}
+            if self.threads:
+                s.codec_context.thread_count = self.threads
+            self.stream = s
+            if audio_stream is not None:
+                try:
+                    self.audio_out = self.container.add_stream_from_template(audio_stream)
+                except Exception as e:  # the container may not take this audio codec
+                    self.warnings.append(f"audio not passed through ({audio_stream.codec_context.name} "
+                                         f"in {self.path.suffix}: {e})")
+                    self.audio_out = None
+        except (av.FFmpegError, ValueError) as e:
+            self._abandon()
+            raise SinkError(f"{self.path}: cannot set up the {self.codec} encoder ({e})") from None
+
+    def _mux_audio(self, audio_packets, until: float | None):
+        if audio_packets is None:
+            return
+        while audio_packets:
+            pkt = audio_packets[0]
+            t = float(pkt.dts * pkt.time_base) if pkt.dts is not None and pkt.time_base else None
+            if until is not None and t is not None and t > until:
+                break
+            audio_packets.popleft()
+            if self.audio_out is None:
+                continue
+            pkt.stream = self.audio_out
+            self.container.mux(pkt)
+
+    def write(self, frame: Frame, audio_packets=None):
+        import av
+
+        if self.container is None:
+            raise SinkError(f"{self.path}: sink not opened")
+        img = frame.image
+        if (img.shape[0], img.shape[1]) != (self.stream.height, self.stream.width):
+            raise SinkError(f"{self.path}: frame size changed mid-stream ({img.shape[1]}x{img.shape[0]} after "
+                            f"{self.stream.width}x{self.stream.height}); write to an image folder instead")
+        vf = av.VideoFrame.from_ndarray(img, format="rgb24")
+        pts = frame.pts if frame.pts is not None else frame.index
+        if frame.time_base is not None and frame.time_base != self.stream.time_base:
+            pts = int(round(pts * frame.time_base / self.stream.time_base))
+        if self._last_pts is not None and pts <= self._last_pts:
+            pts = self._last_pts + 1
+            self.retimed += 1
+        self._last_pts = pts
+        vf.pts = pts
+        vf.time_base = self.stream.time_base
+        try:
+            self._mux_audio(audio_packets, frame.time)
+            for pkt in self.stream.encode(vf):
+                self.container.mux(pkt)
+        except (av.FFmpegError, OSError) as e:
+            raise SinkError(_oserr(self.path, e)) from None
+        self.written += 1
+
+    def close(self, audio_packets=None):
+        import av
+
+        if self._closed or self.container is None:
+            self._closed = True
+            return
+        self._closed = True
+        err = None
+        try:
+            self._mux_audio(audio_packets, None)
+            for pkt in self.stream.encode(None):
+                self.container.mux(pkt)
+        except (av.FFmpegError, OSError) as e:
+            err = e
+        try:
+            self.container.close()
+        except (av.FFmpegError, OSError) as e:
+            err = err or e
+        self.container = None
+        if err is not None:
+            raise SinkError(_oserr(self.path, err)) from None
+
+    def _abandon(self):
+        try:
+            self.container.close()
+        except Exception:
+            pass
+        self.container = None
+
+
+def open_sink(output: str | Path | None, *, codec: str = "h264", crf: int = 18, preset: str = "veryfast",
+              threads: int = 0) -> Sink:
+    """OUT: None/'-'/'none' -> nothing; a name with a video extension -> video file; else an image folder."""
+    if output is None or str(output) in ("", "-", "none", "null"):
+        return NullSink()
+    p = Path(output)
+    if p.suffix.lower() in VIDEO_EXTS:
+        return VideoSink(p, codec=codec, crf=crf, preset=preset, threads=threads)
+    if str(p).startswith("/dev/") and p.exists() and not p.is_dir():
+        # a device node (/dev/null, a pipe, /dev/full in tests): Matroska streams to it
+        return VideoSink(p, codec=codec, crf=crf, preset=preset, threads=threads, fmt="matroska")
+    if p.exists() and not p.is_dir():
+        raise SinkError(f"{p}: exists and is not a folder (video outputs need one of {', '.join(sorted(VIDEO_EXTS))})")
+    return ImageFolderSink(p)

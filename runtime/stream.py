@@ -1,0 +1,83 @@
+"""``stream_video``: INPUT -> model -> OUT, the function behind ``hushframe stream``.
+
+    from hushframe.runtime.stream import stream_video
+    stats = stream_video("clip.mp4", "student.onnx", "clean.mp4")          # auto backend
+    print(stats.line(), stats.summary())
+
+See :mod:`hushframe.runtime.pipeline` for the threading and :mod:`.sources`/:mod:`.sinks`
+for what INPUT and OUT may be.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .pipeline import Pipeline, StreamStats
+
+
+def stream_video(source, model, output=None, *, backend: str = "auto", device: str = "auto", batch: int = 1,
+                 codec: str = "h264", crf: int = 18, preset: str = "veryfast", mode: str = "auto",
+                 max_frames: int | None = None, tile: tuple[int, int] | None = None, overlap: int = 64,
+                 queue_size: int = 4, threads: int | None = None, fps: float = 25.0, retries: int = 5,
+                 backoff: float = 0.5, timeout: float = 10.0, live: bool | None = None, progress=None,
+                 stop_event=None, on_backend=None) -> StreamStats:
+    """Denoise a video/image sequence/live stream and write it out.
+
+    Args:
+        source: path of a video file, image folder, glob, ``/dev/videoN``, ``lavfi:GRAPH`` or a URL;
+            or an already opened :class:`~.sources.Source`.
+        model: artifact path (.onnx, .xml, .engine, .safetensors) or an opened :class:`~.backends.Backend`
+            (left open for the caller).
+        output: video file path (.mp4/.mkv/...), image folder, or None for no output.
+        backend: ``auto`` (fastest available for the artifact) or onnxruntime/openvino/torch/tensorrt.
+        mode: ``auto`` (latency for live sources, throughput for files), ``latency`` or ``throughput``;
+            only live sources ever drop frames, and only in latency mode.
+        tile: force tiling with tiles of at most (H, W); frames above the engine's maximum are always tiled.
+        overlap: overlap between tiles in pixels (blended with a raised-cosine window).
+        progress: callable(StreamStats) after every written frame.
+        stop_event: a threading.Event; setting it stops the run cleanly (output finalized).
+        on_backend: callable(backend) once the engine is loaded (the CLI prints the choice).
+
+    Returns the run's :class:`~.pipeline.StreamStats`. Errors (:class:`~.errors.SourceError`,
+    :class:`~.errors.SourceLost`, :class:`~.errors.SinkError`) carry ``.stats`` too.
+    """
+    from .backends.base import Backend, open_backend
+    from .sinks import open_sink
+    from .sources import Source, open_source
+
+    if mode not in ("auto", "latency", "throughput"):
+        raise ValueError(f"mode must be auto, latency or throughput, not {mode!r}")
+    own_backend = not isinstance(model, Backend)
+    src = source if isinstance(source, Source) else open_source(source, fps=fps, live=live, retries=retries,
+                                                                backoff=backoff, timeout=timeout)
+    try:
+        sink = open_sink(output, codec=codec, crf=crf, preset=preset)
+        be = open_backend(model, backend=backend, device=device, threads=threads, max_hw=tile) if own_backend else model
+        try:
+            if on_backend is not None:
+                on_backend(be)
+            latency = mode == "latency" or (mode == "auto" and src.live)
+            pipe = Pipeline(src, be, sink, batch=batch, queue_size=queue_size, latency_mode=latency,
+                            overlap=min(overlap, _max_overlap(be, tile)), max_frames=max_frames, progress=progress,
+                            stop_event=stop_event)
+            return pipe.run()
+        finally:
+            if own_backend:
+                be.close()
+    finally:
+        src.close()
+
+
+def _max_overlap(be, tile) -> int:
+    mh = be.info.max_hw
+    if mh is None:
+        return 1 << 30
+    return max(0, min(mh) // 2)
+
+
+def output_kind(output) -> str:
+    from .sinks import VIDEO_EXTS
+
+    if output is None or str(output) in ("", "-", "none", "null"):
+        return "none"
+    return "video" if Path(output).suffix.lower() in VIDEO_EXTS else "images"
