@@ -1,1 +1,82 @@
-from .main import app  # noqa: F401
+"""`hushframe eval`: PSNR/SSIM of a student, or of a teacher at k_b or over a sweep."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .main import app
+
+
+@app.command("eval", rich_help_panel="Evaluation")
+def eval_cmd(
+    weights: Path = typer.Argument(..., help="Student or teacher weights (.safetensors)."),
+    pairs: Path = typer.Option(..., "--pairs", "-p", help="Paired set: folder (NAME_real/NAME_mean, NOISY/GT), SIDD .mat, or noisy folder with --clean."),
+    clean: Optional[Path] = typer.Option(None, help="Ground-truth folder matching the noisy folder's file names."),
+    blind_spot: Optional[int] = typer.Option(None, "--blind-spot", "-k", help="Teacher only: k_b (default: the one stored with the model)."),
+    sweep: Optional[str] = typer.Option(None, help="Teacher only: comma-separated k_b values, e.g. 0,1,3,5,7,9,11."),
+    output: Path = typer.Option(Path("eval"), "-o", "--output", help="Folder for results.json, strip.png (and sweep.png)."),
+    examples: int = typer.Option(3, help="Images in the noisy | denoised | ground truth strip."),
+    limit: Optional[int] = typer.Option(None, help="Evaluate only the first N pairs."),
+    device: str = typer.Option("auto"),
+):
+    """Evaluate on a paired set: PSNR and SSIM on uint8 images (data_range 255, skimage convention).
+
+    Examples:
+
+      hushframe eval runs/cam1/student.safetensors --pairs ../shared/data/polyu-dev
+
+      hushframe eval runs/cam1/teacher.safetensors --pairs polyu-dev --sweep 0,1,3,5,7,9,11
+    """
+    import json
+
+    import torch
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..atomic import write_json_atomic
+    from ..data.pairs import find_pairs
+    from ..eval.evaluate import evaluate, evaluate_noisy, save_strip, save_sweep_plot
+    from ..models import model_kind
+    from ..training.loop import pick_device
+    from ..weights import load_model
+
+    dev = pick_device(device)
+    model = load_model(weights, device=str(dev))
+    kind = model_kind(model.arch)
+    ps = find_pairs(pairs, clean)[: limit or None]
+    output.mkdir(parents=True, exist_ok=True)
+    console = Console()
+    base = evaluate_noisy(ps)
+    results = {"weights": str(weights), "arch": model.arch, "pairs": str(pairs), "images": len(ps), "noisy": base.as_dict()}
+    table = Table(title=f"{weights.name} on {pairs} ({len(ps)} pairs)")
+    for c in ("what", "PSNR (dB)", "SSIM"):
+        table.add_column(c)
+    table.add_row("noisy input", f"{base.psnr:.3f}", f"{base.ssim:.4f}")
+    if kind == "teacher" and sweep:
+        ks = [int(k) for k in sweep.split(",")]
+        rows = []
+        for k in ks:
+            r, kept = evaluate(model, ps, dev, blind_spot=k, label=f"teacher k_b={k}", keep=examples if k == ks[0] else 0)
+            rows.append(r)
+            table.add_row(r.label, f"{r.psnr:.3f}", f"{r.ssim:.4f}")
+            if kept:
+                save_strip(output / "strip.png", kept, label=r.label)
+        results["sweep"] = [r.as_dict() for r in rows]
+        save_sweep_plot(output / "sweep.png", ks, [r.psnr for r in rows], [r.ssim for r in rows])
+    else:
+        k = blind_spot if kind == "teacher" else None
+        if kind == "teacher" and k is None:
+            k = model.default_blind_spot
+        label = f"teacher k_b={k}" if kind == "teacher" else model.arch
+        r, kept = evaluate(model, ps, dev, blind_spot=k, label=label, keep=examples)
+        results["model"] = r.as_dict()
+        table.add_row(label, f"{r.psnr:.3f}", f"{r.ssim:.4f}")
+        if kept:
+            save_strip(output / "strip.png", kept, label=label)
+    console.print(table)
+    write_json_atomic(output / "results.json", results)
+    console.print(f"wrote {output / 'results.json'}" + (f", {output / 'strip.png'}" if examples else ""))
+    del json, torch

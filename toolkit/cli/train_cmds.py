@@ -1,1 +1,139 @@
-from .main import app  # noqa: F401
+"""`hushframe train` (teacher) and `hushframe distill` (student)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .main import app
+
+_DATA_HELP = "Noisy images: folders (PNG/JPEG/TIFF, SIDD-Medium layout), image files, videos or SIDD .mat blocks."
+
+
+def _recipe(recipe, section, overrides, sets):
+    from ..recipes import apply_overrides, load_recipe, parse_set
+
+    r = load_recipe(recipe)
+    for sec, vals in parse_set(sets).items():
+        if sec not in r or not isinstance(r[sec], dict):
+            from ..recipes import RecipeError
+
+            raise RecipeError(f"--set: unknown table '{sec}'")
+        apply_overrides(r, sec, vals, "--set")
+    return apply_overrides(r, section, overrides)
+
+
+def _val_pairs(pairs: Optional[Path], clean: Optional[Path]):
+    if pairs is None:
+        return None
+    from ..data.pairs import find_pairs
+
+    return find_pairs(pairs, clean)
+
+
+def _threads():
+    import os
+
+    import torch
+
+    if "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(os.cpu_count() or 1)
+
+
+@app.command("train", rich_help_panel="Training")
+def train(
+    data: List[Path] = typer.Argument(..., help=_DATA_HELP),
+    output: Path = typer.Option(..., "-o", "--output", help="Run folder (checkpoints, logs, teacher.safetensors)."),
+    recipe: Optional[str] = typer.Option(None, "--recipe", "-r", help="Recipe name (atbsn-sidd, quick-cpu, ...) or .toml path."),
+    iterations: Optional[int] = typer.Option(None, help="Training steps."),
+    batch: Optional[int] = typer.Option(None, help="Batch size."),
+    crop: Optional[int] = typer.Option(None, help="Square crop size."),
+    lr: Optional[float] = typer.Option(None, help="Adam learning rate (cosine decay to 0)."),
+    width: Optional[int] = typer.Option(None, help="UNet width (48 in the paper)."),
+    levels: Optional[int] = typer.Option(None, help="Poolings (5 in the paper)."),
+    blind_spot: Optional[int] = typer.Option(None, "--blind-spot", help="k_a, training blind spot (9)."),
+    infer_blind_spot: Optional[int] = typer.Option(None, "--infer-blind-spot", help="k_b stored with the model (3)."),
+    seed: Optional[int] = typer.Option(None, help="Random seed."),
+    checkpoint_every: Optional[int] = typer.Option(None, help="Steps between checkpoints."),
+    val_pairs: Optional[Path] = typer.Option(None, "--val", help="Paired set for validation PSNR at k_b."),
+    val_clean: Optional[Path] = typer.Option(None, "--val-clean", help="Ground-truth folder when --val holds noisy images only."),
+    init: Optional[Path] = typer.Option(None, help="Start from these teacher weights (fine-tuning)."),
+    device: str = typer.Option("auto", help="auto | cpu | cuda | cuda:N"),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --output at its last checkpoint."),
+    set_: List[str] = typer.Option([], "--set", help="Any recipe value, e.g. --set teacher.log_every=10."),
+):
+    """Train the AT-BSN teacher self-supervised on noisy images only (L1 at blind spot k_a).
+
+    Examples:
+
+      hushframe train photos/ -o runs/cam1 --recipe quick-cpu
+
+      hushframe train SIDD_Medium_Srgb/Data -o runs/sidd --recipe atbsn-sidd --val SIDD_val/
+
+      torchrun --nproc_per_node 4 -m hushframe.toolkit.cli.main train data/ -o runs/ddp --recipe atbsn-sidd
+
+      hushframe train photos/ -o runs/cam1 --resume
+    """
+    _threads()
+    from ..data.datasets import load_noisy_images
+    from ..training.stages import train_teacher
+
+    r = _recipe(recipe, "teacher", dict(iterations=iterations, batch=batch, crop=crop, lr=lr, width=width, levels=levels,
+                                        train_blind_spot=blind_spot, infer_blind_spot=infer_blind_spot, seed=seed,
+                                        checkpoint_every=checkpoint_every), set_)
+    images = load_noisy_images(data, crop=r["teacher"]["crop"], warn=lambda m: typer.echo(f"warning: {m}", err=True))
+    typer.echo(f"teacher: {len(images)} noisy images, recipe {r['name']}, {r['teacher']['iterations']} iterations")
+    out = train_teacher(images, r["teacher"], output, device=device, resume=resume, val_pairs=_val_pairs(val_pairs, val_clean),
+                        init_weights=init, source={"data": [str(d) for d in data], "recipe": r["name"]})
+    typer.echo(f"teacher weights: {out}")
+
+
+@app.command("distill", rich_help_panel="Training")
+def distill(
+    data: List[Path] = typer.Argument(..., help=_DATA_HELP),
+    teacher: Path = typer.Option(..., "--teacher", "-t", help="Teacher weights (.safetensors) from `hushframe train`."),
+    output: Path = typer.Option(..., "-o", "--output", help="Run folder (student.safetensors goes here)."),
+    recipe: Optional[str] = typer.Option(None, "--recipe", "-r", help="Recipe name or .toml path."),
+    student: Optional[str] = typer.Option(None, help="student_a | student_b | student_c"),
+    width: Optional[int] = typer.Option(None, help="Student width (48 for the paper's students)."),
+    teachers: Optional[str] = typer.Option(None, help="Blind spots Ks, comma separated (0,1,3,5,7,9,11)."),
+    mode: Optional[str] = typer.Option(None, help="multi (sum of L1 to each teacher) | mean (L1 to the mean)."),
+    init_from_teacher: Optional[bool] = typer.Option(None, "--init-from-teacher/--no-init-from-teacher",
+                                                      help="Copy the teacher's UNet weights into student C first (S6)."),
+    iterations: Optional[int] = typer.Option(None), batch: Optional[int] = typer.Option(None),
+    crop: Optional[int] = typer.Option(None), lr: Optional[float] = typer.Option(None), seed: Optional[int] = typer.Option(None),
+    checkpoint_every: Optional[int] = typer.Option(None),
+    val_pairs: Optional[Path] = typer.Option(None, "--val", help="Paired set for validation PSNR."),
+    val_clean: Optional[Path] = typer.Option(None, "--val-clean"),
+    init: Optional[Path] = typer.Option(None, help="Start from these student weights (fine-tuning)."),
+    device: str = typer.Option("auto"),
+    resume: bool = typer.Option(False, "--resume"),
+    set_: List[str] = typer.Option([], "--set"),
+):
+    """Distill a non-blind student from many blind-spot teachers sharing one feature pass.
+
+    L = sum_k |student(y) - sg(teacher(y; k))|_1 over k in Ks; the teacher's four rotated
+    UNet passes run once per batch, only the shift and 1x1 fusion run per k.
+
+    Examples:
+
+      hushframe distill photos/ -t runs/cam1/teacher.safetensors -o runs/cam1 --recipe quick-cpu
+
+      hushframe distill photos/ -t teacher.safetensors -o runs/a --student student_a --mode mean
+    """
+    _threads()
+    from ..data.datasets import load_noisy_images
+    from ..training.stages import distill_student
+
+    ks = [int(k) for k in teachers.split(",")] if teachers else None
+    r = _recipe(recipe, "distill", dict(student=student, width=width, teachers=ks, mode=mode, init_from_teacher=init_from_teacher,
+                                        iterations=iterations, batch=batch, crop=crop, lr=lr, seed=seed,
+                                        checkpoint_every=checkpoint_every), set_)
+    images = load_noisy_images(data, crop=r["distill"]["crop"], warn=lambda m: typer.echo(f"warning: {m}", err=True))
+    typer.echo(f"distill: {len(images)} noisy images, {r['distill']['student']}, Ks={r['distill']['teachers']} ({r['distill']['mode']})")
+    out = distill_student(images, r["distill"], teacher, output, device=device, resume=resume,
+                          val_pairs=_val_pairs(val_pairs, val_clean), init_weights=init,
+                          source={"data": [str(d) for d in data], "recipe": r["name"]})
+    typer.echo(f"student weights: {out}")

@@ -1,0 +1,45 @@
+"""Frames of video files as uint8 RGB arrays (PyAV), for training and calibration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+VIDEO_EXTS = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".ts", ".nut", ".y4m"}
+
+
+def is_video(path) -> bool:
+    return Path(path).suffix.lower() in VIDEO_EXTS
+
+
+def read_video_frames(path, every: int = 1, max_frames: int | None = None) -> list[np.ndarray]:
+    """Decode every ``every``-th frame; corrupt packets are skipped, not fatal."""
+    import av
+
+    from .images import ImageError
+
+    frames: list[np.ndarray] = []
+    try:
+        container = av.open(str(path))
+    except Exception as e:
+        raise ImageError(f"{path}: cannot open video ({e.__class__.__name__}: {str(e)[:100]})") from None
+    with container:
+        if not container.streams.video:
+            raise ImageError(f"{path}: no video stream")
+        stream = container.streams.video[0]
+        i = 0
+        for packet in container.demux(stream):
+            try:
+                decoded = packet.decode()
+            except Exception:  # av.error.InvalidDataError and friends: skip the packet
+                continue
+            for frame in decoded:
+                if i % every == 0:
+                    frames.append(frame.to_ndarray(format="rgb24"))
+                    if max_frames and len(frames) >= max_frames:
+                        return frames
+                i += 1
+    if not frames:
+        raise ImageError(f"{path}: no decodable frames")
+    return frames

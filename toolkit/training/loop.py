@@ -1,0 +1,217 @@
+"""One training loop for every stage (teacher, distillation, method variants).
+
+A stage supplies a model, a loss function ``loss_fn(model, batch) -> scalar`` and data;
+the loop owns everything else: device, AMP and channels_last on CUDA, seeding, the
+cosine schedule, DDP, progress bar, CSV/TensorBoard logs, validation, crash-safe
+checkpoints and resume, NaN detection.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..cli.errors import HushframeError
+from .checkpoint import find_latest, load_checkpoint, save_checkpoint
+from .distributed import DistInfo, all_reduce_mean, cleanup, init_distributed, wrap_ddp
+from .logs import RunLog
+from .schedule import cosine_lr, set_lr
+
+
+class TrainingError(HushframeError):
+    pass
+
+
+@dataclass
+class StageConfig:
+    iterations: int
+    batch: int
+    crop: int
+    lr: float
+    seed: int = 0
+    checkpoint_every: int = 1000
+    val_every: int = 1000
+    log_every: int = 50
+    workers: int = 0
+    amp: bool = True
+    compile: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_section(cls, sec: dict) -> "StageConfig":
+        names = {f for f in cls.__dataclass_fields__ if f != "extra"}
+        return cls(**{k: v for k, v in sec.items() if k in names}, extra={k: v for k, v in sec.items() if k not in names})
+
+
+def pick_device(requested: str = "auto"):
+    import torch
+
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise TrainingError(f"--device {requested}: CUDA is not available on this machine")
+    return torch.device(requested)
+
+
+def run_stage(*, stage: str, run_dir: Path, model, loss_fn: Callable, dataset, cfg: StageConfig,
+              device="auto", resume: bool = False, validate: Callable | None = None,
+              final_name: str | None = None, manifest: dict | None = None, quiet: bool = False,
+              extra_trainable=None) -> Path:
+    """Train ``model`` for cfg.iterations steps; returns the final weights path."""
+    import torch
+
+    from ..data.datasets import make_loader
+
+    run_dir = Path(run_dir)
+    dev = pick_device(device) if isinstance(device, str) else device
+    dist = init_distributed(dev.type)
+    if dev.type == "cuda" and dist.world > 1:
+        dev = torch.device("cuda", dist.local_rank)
+        torch.cuda.set_device(dev)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed + dist.rank)
+
+    model.to(dev)
+    if dev.type == "cuda":
+        model.to(memory_format=torch.channels_last)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=cfg.lr, betas=(0.9, 0.999))
+
+    start = 0
+    ckpt_root = run_dir / "checkpoints" / stage
+    latest = find_latest(ckpt_root)
+    if latest is not None and not resume:
+        raise TrainingError(f"{run_dir}: already holds {stage} checkpoints (latest {latest.name}); "
+                            f"pass --resume to continue or choose a new --output folder")
+    if resume and latest is not None:
+        state = load_checkpoint(latest, model, optimizer)
+        start = int(state["step"])
+        if not quiet and dist.is_main:
+            print(f"resuming {stage} from {latest} at step {start} (lr {cosine_lr(start, cfg.iterations, cfg.lr):.3g})")
+        model.to(dev)
+        for st in optimizer.state.values():
+            for k, v in st.items():
+                if torch.is_tensor(v) and k != "step":
+                    st[k] = v.to(dev)
+
+    net = wrap_ddp(model, dist, dev)
+    if cfg.compile and hasattr(torch, "compile"):
+        net = torch.compile(net)
+    use_amp = cfg.amp and dev.type == "cuda"
+    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+
+    log = RunLog(run_dir, stage, enabled=dist.is_main)
+    loader = make_loader(dataset, start, cfg.iterations, cfg.batch, dist.rank, dist.world, cfg.workers)
+    progress = _Progress(stage, start, cfg.iterations, enabled=dist.is_main and not quiet)
+    step = start
+    last_ckpt = latest
+    t_last, n_last = time.perf_counter(), 0
+    try:
+        for batch in loader:
+            lr = cosine_lr(step, cfg.iterations, cfg.lr)
+            set_lr(optimizer, lr)
+            batch = batch.to(dev, non_blocking=True)
+            if dev.type == "cuda":
+                batch = batch.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(dev.type, dtype=amp_dtype, enabled=use_amp):
+                loss = loss_fn(net, batch)
+            if not torch.isfinite(loss):
+                raise TrainingError(f"{stage}: loss became {loss.item()} at step {step}; stopped. "
+                                    f"Last good checkpoint: {last_ckpt or 'none'} (lower the lr or check the data)")
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            step += 1
+            n_last += 1
+            lv = float(loss.detach())
+            progress.update(step, lv)
+            if step % cfg.log_every == 0 or step == cfg.iterations:
+                now = time.perf_counter()
+                ips = n_last / max(now - t_last, 1e-9)
+                t_last, n_last = now, 0
+                log.write(step, loss=all_reduce_mean(lv, dist), lr=lr, it_per_s=ips)
+            if validate is not None and dist.is_main and (step % cfg.val_every == 0 or step == cfg.iterations):
+                metrics = validate(model)
+                if metrics:
+                    log.write(step, **{f"val_{k}": v for k, v in metrics.items()})
+                    progress.note(f"step {step}: " + ", ".join(f"val {k} {v:.3f}" for k, v in metrics.items()))
+            if dist.is_main and (step % cfg.checkpoint_every == 0 or step == cfg.iterations):
+                last_ckpt = save_checkpoint(ckpt_root, step, model, optimizer, {"stage": stage, "lr": lr})
+    except KeyboardInterrupt:
+        if dist.is_main and step > start:
+            last_ckpt = save_checkpoint(ckpt_root, step, model, optimizer, {"stage": stage, "interrupted": True})
+            print(f"\ninterrupted: checkpoint saved at step {step} ({last_ckpt}); continue with --resume")
+        raise
+    finally:
+        progress.close()
+        log.close()
+
+    out = run_dir / (final_name or f"{stage}.safetensors")
+    if dist.is_main:
+        from ..manifest import write_manifest
+        from ..weights import save_model
+
+        save_model(model.cpu() if dev.type != "cpu" else model, out)
+        model.to(dev)
+        m = dict(manifest or {})
+        write_manifest(out, kind="weights", made_by=f"hushframe {m.pop('command', stage)}",
+                       source=m.pop("source", {}), settings={"arch": model.arch, "config": model.config,
+                                                              "iterations": cfg.iterations, "batch": cfg.batch,
+                                                              "crop": cfg.crop, "lr": cfg.lr, "seed": cfg.seed,
+                                                              "device": str(dev), "world_size": dist.world, **m},
+                       tools=("torch",))
+    if dist.world > 1:
+        from .distributed import barrier
+
+        barrier(dist)
+        cleanup(dist)
+    return out
+
+
+class _Progress:
+    """A rich progress bar with it/s and loss (plain lines when not a terminal)."""
+
+    def __init__(self, stage, start, total, enabled=True):
+        self.enabled = enabled
+        self.total = total
+        self.t0 = time.perf_counter()
+        self.start = start
+        self._last_print = 0.0
+        self.bar = None
+        if not enabled:
+            return
+        import sys
+
+        if sys.stderr.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn(f"[bold]{stage}"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("{task.fields[ips]:.2f} it/s"), TextColumn("loss {task.fields[loss]:.4f}"),
+                                TimeRemainingColumn(), transient=False)
+            self.task = self.bar.add_task(stage, total=total, completed=start, ips=0.0, loss=math.nan)
+            self.bar.start()
+        self.stage = stage
+
+    def update(self, step, loss):
+        if not self.enabled:
+            return
+        ips = (step - self.start) / max(time.perf_counter() - self.t0, 1e-9)
+        if self.bar is not None:
+            self.bar.update(self.task, completed=step, ips=ips, loss=loss)
+        elif time.perf_counter() - self._last_print > 10 or step == self.total:
+            self._last_print = time.perf_counter()
+            print(f"{self.stage}: {step}/{self.total}  {ips:.2f} it/s  loss {loss:.4f}", flush=True)
+
+    def note(self, text):
+        if not self.enabled:
+            return
+        (self.bar.console.print if self.bar is not None else print)(text)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.stop()

@@ -1,0 +1,97 @@
+"""The two AT-BSN stages as functions: ``train_teacher`` and ``distill_student``.
+
+The CLI, the demo and the benchmarks call these; recipes and command-line overrides
+arrive already merged into the ``section`` dict (see ``recipes.py``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .loop import StageConfig, run_stage
+
+
+def make_validator(pairs, kind: str, blind_spot: int | None, max_images: int, device):
+    """PSNR/SSIM on the first ``max_images`` pairs (student, or teacher at k_b)."""
+    if not pairs:
+        return None
+    import numpy as np
+
+    from ..eval.denoise import denoise_uint8
+    from ..eval.metrics import psnr, ssim
+
+    loaded = [p.load() for p in pairs[:max_images]]
+
+    def validate(model):
+        was = model.training
+        model.eval()
+        ps, ss = [], []
+        for noisy, clean in loaded:
+            out = denoise_uint8(model, noisy, device=device, blind_spot=blind_spot if kind == "teacher" else None)
+            ps.append(psnr(clean, out)); ss.append(ssim(clean, out))
+        model.train(was)
+        return {"psnr": float(np.mean(ps)), "ssim": float(np.mean(ss))}
+
+    return validate
+
+
+def train_teacher(images, section: dict, run_dir: Path, *, device="auto", resume=False, val_pairs=None,
+                  init_weights: Path | None = None, source: dict | None = None, quiet=False) -> Path:
+    import torch
+
+    from ..data.datasets import CropDataset
+    from ..methods.atbsn import teacher_loss
+    from ..models import create_model
+    from .loop import pick_device
+
+    cfg = StageConfig.from_section(section)
+    model = create_model("atbsn", width=section["width"], levels=section["levels"], blind_spot=section["infer_blind_spot"])
+    if init_weights:
+        from ..weights import load_model, load_state_checked
+
+        load_state_checked(model, load_model(init_weights, expect_kind="teacher").state_dict(), init_weights)
+    k_a = section["train_blind_spot"]
+    dev = pick_device(device)
+    validate = make_validator(val_pairs, "teacher", section["infer_blind_spot"], section.get("val_images", 16), dev)
+    model.train()
+    return run_stage(stage="teacher", run_dir=run_dir, model=model, dataset=CropDataset(images, cfg.crop, cfg.seed),
+                     loss_fn=lambda net, y: teacher_loss(net, y, k_a), cfg=cfg, device=dev, resume=resume,
+                     validate=validate, quiet=quiet,
+                     manifest={"command": "train", "source": source or {}, "train_blind_spot": k_a,
+                               "infer_blind_spot": section["infer_blind_spot"]})
+
+
+def distill_student(images, section: dict, teacher_path: Path, run_dir: Path, *, device="auto", resume=False,
+                    val_pairs=None, init_weights: Path | None = None, source: dict | None = None, quiet=False) -> Path:
+    import torch
+
+    from ..data.datasets import CropDataset
+    from ..methods.atbsn import distill_loss
+    from ..models import create_model
+    from ..weights import load_model, load_state_checked
+    from .loop import pick_device
+
+    cfg = StageConfig.from_section(section)
+    dev = pick_device(device)
+    teacher = load_model(teacher_path, device=str(dev), expect_kind="teacher")
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    teacher.eval()
+    if dev.type == "cuda":
+        teacher.to(memory_format=torch.channels_last)
+    student = create_model(section["student"], width=section["width"])
+    if init_weights:
+        load_state_checked(student, load_model(init_weights, expect_kind="student").state_dict(), init_weights)
+    elif section.get("init_from_teacher"):
+        n = student.init_from_teacher(teacher)
+        if not quiet:
+            print(f"initialised {n} student tensors from the teacher's UNet")
+    ks, mode = list(section["teachers"]), section["mode"]
+    validate = make_validator(val_pairs, "student", None, section.get("val_images", 16), dev)
+    student.train()
+    return run_stage(stage="distill", run_dir=run_dir, model=student,
+                     dataset=CropDataset(images, cfg.crop, cfg.seed),
+                     loss_fn=lambda net, y: distill_loss(net, teacher, y, ks, mode), cfg=cfg, device=dev,
+                     resume=resume, validate=validate, final_name="student.safetensors", quiet=quiet,
+                     manifest={"command": "distill", "source": {"teacher": str(teacher_path), **(source or {})},
+                               "teachers": ks, "mode": mode})
