@@ -1,2 +1,247 @@
-"""Runtime CLI commands (stream, parity, bench)."""
-from hushframe.toolkit.cli.main import app  # noqa: F401
+"""Runtime CLI commands: ``stream``, ``parity``, ``bench`` (registered on the shared app).
+
+Only typer at import time; engines, PyAV and numpy load inside the commands, and nothing
+here ever imports torch unless a .safetensors model is asked for.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from hushframe.toolkit.cli.main import app
+
+from . import errors as _errors  # noqa: F401  (registers the user-error classes)
+
+PANEL = "Runtime"
+
+
+def _tile(s: Optional[str]):
+    if not s:
+        return None
+    from .bench import parse_size
+
+    return parse_size(s)
+
+
+class _Progress:
+    """A rich progress bar on a terminal, periodic plain lines otherwise (or nothing)."""
+
+    def __init__(self, style: str, total: Optional[int]):
+        if style == "auto":
+            style = "bar" if sys.stderr.isatty() else "plain"
+        self.style, self.total, self._last = style, total, 0.0
+        self._bar = None
+        if style == "bar":
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(TextColumn("stream"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+                                 TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+            self._task = self._bar.add_task("stream", total=total, info="")
+            self._bar.start()
+
+    def __call__(self, st):
+        now = time.perf_counter()
+        if self.style == "bar":
+            self._bar.update(self._task, completed=st.frames_out,
+                             info=f"{st.frames_out / max(1e-9, st.wall_s or (now - self._t0)):.2f} fps, dropped {st.dropped}")
+        elif self.style == "plain" and (st.frames_out == 1 or now - self._last >= 1.0):
+            self._last = now
+            tot = f"/{self.total}" if self.total else ""
+            print(f"frames {st.frames_out}{tot}, dropped {st.dropped}", file=sys.stderr, flush=True)
+
+    def start(self):
+        self._t0 = time.perf_counter()
+        return self
+
+    def stop(self):
+        if self._bar is not None:
+            self._bar.stop()
+
+
+@app.command("stream", rich_help_panel=PANEL)
+def stream_cmd(
+    source: str = typer.Argument(..., help="Video file, image folder or glob, /dev/videoN, lavfi:GRAPH, or an "
+                                           "rtsp:// / http:// URL."),
+    model: Path = typer.Option(..., "--model", "-m", help="Artifact: .onnx, .xml (OpenVINO IR), .engine (TensorRT) "
+                                                          "or .safetensors (PyTorch)."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Video file (.mp4/.mkv/...), image folder, "
+                                                                      "or omit for no output."),
+    backend: str = typer.Option("auto", help="auto | onnxruntime | openvino | torch | tensorrt"),
+    device: str = typer.Option("auto", help="auto | cpu | cuda[:N] | an OpenVINO device name (GPU, NPU)"),
+    batch: int = typer.Option(1, min=1, help="Frames per inference call."),
+    codec: str = typer.Option("h264", help="h264 (libx264) or ffv1 (lossless, .mkv)"),
+    crf: int = typer.Option(18, help="H.264 quality (lower is better)."),
+    preset: str = typer.Option("veryfast", help="libx264 preset."),
+    mode: str = typer.Option("auto", help="auto | latency | throughput. Latency mode drops the oldest waiting frame "
+                                          "of a live source under load (counted); files never drop."),
+    live: Optional[bool] = typer.Option(None, "--live/--not-live", help="Treat the source as live (default: "
+                                                                         "cameras, lavfi, rtsp/rtmp/udp/srt)."),
+    max_frames: Optional[int] = typer.Option(None, min=1, help="Stop after this many frames."),
+    tile: Optional[str] = typer.Option(None, help="Tile frames larger than WxH (engines with a maximum shape "
+                                                  "are always tiled)."),
+    overlap: int = typer.Option(64, min=0, help="Tile overlap in pixels (blended)."),
+    fps: float = typer.Option(25.0, help="Frame rate for image inputs."),
+    retries: int = typer.Option(5, min=0, help="Reconnection attempts for a live/network source (exponential "
+                                               "backoff from --backoff seconds)."),
+    backoff: float = typer.Option(0.5, min=0.0),
+    timeout: float = typer.Option(10.0, min=0.1, help="Seconds a network read may block."),
+    threads: Optional[int] = typer.Option(None, min=1, help="Engine threads (default: all cores)."),
+    queue_size: int = typer.Option(4, min=1, help="Depth of each queue between stages."),
+    progress: str = typer.Option("auto", help="auto | bar | plain | none"),
+    stats_json: Optional[Path] = typer.Option(None, help="Also write the run's statistics as JSON."),
+):
+    """Denoise a video, image sequence, camera or stream.
+
+    Decode, preprocess, infer, postprocess and encode run in separate threads joined by
+    bounded queues; frame order, timestamps and audio are kept. Ctrl-C finishes the output
+    so it stays playable.
+
+      hushframe stream clip.mp4 -m student.onnx -o clean.mp4
+
+      hushframe stream frames/ -m student.xml -o clean_frames/
+
+      hushframe stream rtsp://camera/stream -m student.onnx -o live.mkv --codec ffv1
+    """
+    from .sources import open_source
+    from .stream import stream_video
+
+    src = open_source(source, fps=fps, live=live, retries=retries, backoff=backoff, timeout=timeout)
+    bar = _Progress(progress, src.total)
+
+    def on_backend(be):
+        sel = getattr(be, "selection", "")
+        typer.echo(f"backend: {be.info.describe()}" + (f" [{sel}]" if sel else ""), err=True)
+
+    stats = None
+    exc = None
+    bar.start()
+    try:
+        stats = stream_video(src, model, output, backend=backend, device=device, batch=batch, codec=codec, crf=crf,
+                             preset=preset, mode=mode, max_frames=max_frames, tile=_tile(tile), overlap=overlap,
+                             queue_size=queue_size, threads=threads, progress=bar, on_backend=on_backend)
+    except Exception as e:
+        exc = e
+        stats = getattr(e, "stats", None)
+    finally:
+        bar.stop()
+    if stats is not None:
+        for w in stats.warnings[:20]:
+            typer.echo(f"warning: {w}", err=True)
+        typer.echo(stats.line(), err=True)
+        if stats_json is not None:
+            from hushframe.toolkit.atomic import write_json_atomic
+
+            write_json_atomic(stats_json, stats.summary())
+        if output and stats.frames_out:
+            typer.echo(f"wrote {stats.frames_out} frames -> {output}", err=True)
+    if exc is not None:
+        raise exc
+    if stats is not None and stats.interrupted:
+        typer.echo("hushframe: interrupted (output finalized)", err=True)
+        raise typer.Exit(130)
+
+
+@app.command("parity", rich_help_panel=PANEL)
+def parity_cmd(
+    artifact: Path = typer.Argument(..., help="The artifact under test (.onnx, .xml, .engine, ...)."),
+    pairs: Optional[Path] = typer.Option(None, help="Paired set: folder (NAME_real/NAME_mean, NOISY/GT) or SIDD .mat."),
+    clean: Optional[Path] = typer.Option(None, help="Ground-truth folder when --pairs holds only noisy images."),
+    video: Optional[str] = typer.Option(None, help="Compare on frames of this video instead (no ground truth)."),
+    reference: Optional[Path] = typer.Option(None, "--reference", "-r",
+                                             help="Reference model: our .safetensors (PyTorch FP32) or any artifact."),
+    reference_output: Optional[Path] = typer.Option(None, help="Folder of reference outputs (PNG) computed earlier: "
+                                                               "no torch needed."),
+    save_reference_output: Optional[Path] = typer.Option(None, help="Write the reference outputs here as PNGs."),
+    backend: str = typer.Option("auto", help="Backend for the artifact."),
+    reference_backend: str = typer.Option("auto", help="Backend for the reference model."),
+    device: str = typer.Option("auto"),
+    max_drop: Optional[float] = typer.Option(0.10, help="Maximum mean PSNR drop vs the reference, dB (pairs)."),
+    max_ssim_drop: Optional[float] = typer.Option(None, help="Maximum mean SSIM drop (pairs)."),
+    min_output_psnr: Optional[float] = typer.Option(None, help="Minimum PSNR between the two outputs, dB "
+                                                               "(default 40 for --video)."),
+    every: int = typer.Option(1, min=1, help="Use every N-th pair/frame."),
+    limit: Optional[int] = typer.Option(None, min=1, help="At most this many pairs."),
+    max_frames: int = typer.Option(30, min=1, help="Frames compared with --video."),
+    tile: Optional[str] = typer.Option(None, help="Tile the artifact's input above WxH."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the result as JSON."),
+    markdown_out: Optional[Path] = typer.Option(None, "--markdown", help="Write the result as Markdown."),
+    out_prefix: Optional[Path] = typer.Option(None, "-o", "--output",
+                                              help="Write PREFIX.json and PREFIX.md."),
+):
+    """Check an artifact against the PyTorch FP32 reference; exit 1 when a threshold fails (a CI gate).
+
+      hushframe parity student.onnx --pairs polyu-dev/ -r student.safetensors -o parity
+
+      hushframe parity student.xml --pairs polyu-dev/ --reference-output ref_png/ --max-drop 0.1
+    """
+    from .parity import run_parity
+
+    if out_prefix is not None:
+        json_out = json_out or out_prefix.with_name(out_prefix.name + ".json")
+        markdown_out = markdown_out or out_prefix.with_name(out_prefix.name + ".md")
+
+    def prog(i, n, row):
+        if sys.stderr.isatty() or i == 1 or i % 10 == 0 or i == n:
+            typer.echo(f"\r{i}/{n or '?'} {row['name']}: outputs {row['output_psnr']:.2f} dB",
+                       err=True, nl=not sys.stderr.isatty())
+
+    res = run_parity(artifact, pairs=pairs, clean=clean, video=video, reference=reference,
+                     reference_output=reference_output, save_reference_output=save_reference_output,
+                     backend=backend, reference_backend=reference_backend, device=device, max_drop=max_drop,
+                     max_ssim_drop=max_ssim_drop, min_output_psnr=min_output_psnr, every=every, limit=limit,
+                     max_frames=max_frames, tile=_tile(tile), json_path=json_out, markdown_path=markdown_out,
+                     progress=prog)
+    if sys.stderr.isatty():
+        typer.echo("", err=True)
+    typer.echo(res.to_markdown())
+    if not res.passed:
+        raise typer.Exit(1)
+
+
+@app.command("bench", rich_help_panel=PANEL)
+def bench_cmd(
+    artifacts: List[Path] = typer.Argument(..., help="One or more artifacts."),
+    backend: List[str] = typer.Option(["auto"], help="auto, all (every installed backend that loads the artifact), "
+                                                     "or a backend name; repeatable."),
+    size: List[str] = typer.Option(["512x512", "1920x1080"], help="WIDTHxHEIGHT or 720p/1080p/4k; repeatable."),
+    batch: List[int] = typer.Option([1], help="Batch size; repeatable."),
+    warmup: int = typer.Option(1, min=0),
+    iterations: int = typer.Option(5, min=1),
+    min_seconds: float = typer.Option(0.0, min=0.0, help="Keep timing until this many seconds have passed."),
+    device: str = typer.Option("auto"),
+    threads: Optional[int] = typer.Option(None, min=1),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Save the rows as JSON."),
+):
+    """Latency and throughput per backend, precision and resolution, as a table (and JSON).
+
+      hushframe bench student.onnx student_int8.xml --backend all --size 512x512 --size 1080p --json bench.json
+    """
+    from .bench import format_table, run_bench
+
+    def prog(row):
+        typer.echo(f"{row['artifact']} {row['backend']} {row['size']} b{row['batch']}: "
+                   f"{row['latency_ms_p50']} ms, {row['throughput_fps']} fps", err=True)
+
+    rows = run_bench(artifacts, backends=backend, sizes=size, batches=batch, warmup=warmup, iterations=iterations,
+                     min_seconds=min_seconds, device=device, threads=threads, json_path=json_out, progress=prog)
+    typer.echo(format_table(rows))
+
+
+@app.command("backends", rich_help_panel=PANEL)
+def backends_cmd(artifact: Optional[Path] = typer.Argument(None, help="Show what can run this artifact.")):
+    """List the inference backends installed here (and which one `--backend auto` picks)."""
+    from .artifact import load_artifact
+    from .backends.base import available_backends, select_backend
+
+    art = load_artifact(artifact) if artifact else None
+    for name, why in available_backends(art).items():
+        typer.echo(f"{name:12s} {'ok' if not why else 'unavailable: ' + why}")
+    if art is not None:
+        cls, why = select_backend(art, "auto")
+        typer.echo(f"auto -> {cls.name} ({why})")

@@ -1,0 +1,142 @@
+"""``run_bench``: latency and throughput per backend, precision and resolution, in one run.
+
+    from hushframe.runtime.bench import run_bench, format_table
+    rows = run_bench(["student.onnx", "student_int8.xml"], backends=["all"], sizes=["512x512", "1920x1080"])
+    print(format_table(rows))
+
+Each row loads the artifact into one backend, feeds a random frame of the given size
+(padded to the engine's multiple, as the stream pipeline does), runs ``warmup`` untimed
+iterations, then times iterations until ``iterations`` and ``min_seconds`` are both met.
+Throughput counts frames per second of pure inference (batch frames per call).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .errors import RuntimeUserError
+
+
+def parse_size(s: str) -> tuple[int, int]:
+    """'1920x1080' (W x H, as video people write it) -> (h, w); also '1080p', '720p', '4k'."""
+    named = {"480p": (480, 854), "720p": (720, 1280), "1080p": (1080, 1920), "4k": (2160, 3840), "2160p": (2160, 3840)}
+    key = str(s).strip().lower()
+    if key in named:
+        return named[key]
+    try:
+        w, h = (int(v) for v in key.split("x"))
+    except ValueError:
+        raise RuntimeUserError(f"size '{s}': expected WIDTHxHEIGHT such as 1920x1080, or 720p/1080p/4k") from None
+    if w <= 0 or h <= 0:
+        raise RuntimeUserError(f"size '{s}': must be positive")
+    return h, w
+
+
+def _backends_for(art, backends):
+    from .backends.base import available_backends, select_backend
+
+    if backends in (None, ["auto"], "auto"):
+        return [select_backend(art, "auto")[0].name]
+    if backends in (["all"], "all"):
+        avail = available_backends(art)
+        return [n for n, why in avail.items() if not why]
+    return list(backends)
+
+
+def bench_one(backend, h: int, w: int, batch: int = 1, warmup: int = 1, iterations: int = 5,
+              min_seconds: float = 0.0, seed: int = 0) -> dict:
+    """Time ``backend.infer`` on a padded batch of random frames of size h x w (opened backend)."""
+    from .frames import padded_size
+    from .tiling import infer_tiled, needs_tiling
+
+    info = backend.info
+    th, tw = padded_size(h, w, info.size_multiple, info.min_hw)
+    x = np.random.default_rng(seed).random((batch, 3, th, tw), dtype=np.float32)
+    tiled = needs_tiling(info, th, tw)
+
+    def call():
+        if tiled:
+            return [infer_tiled(backend, xi) for xi in x]
+        return backend.infer(x)
+
+    for _ in range(max(0, warmup)):
+        call()
+    times = []
+    t_end = time.perf_counter() + min_seconds
+    while len(times) < max(1, iterations) or time.perf_counter() < t_end:
+        t = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t)
+    arr = np.array(times)
+    return {
+        "backend": info.backend, "device": info.device, "precision": info.precision,
+        "size": f"{w}x{h}", "padded": f"{tw}x{th}", "batch": batch, "tiled": tiled, "iterations": len(times),
+        "latency_ms_mean": round(float(arr.mean() * 1000), 2), "latency_ms_p50": round(float(np.median(arr) * 1000), 2),
+        "latency_ms_p95": round(float(np.percentile(arr, 95) * 1000), 2),
+        "throughput_fps": round(float(batch / arr.mean()), 3),
+    }
+
+
+def run_bench(artifacts, *, backends=("auto",), sizes=("512x512",), batches=(1,), warmup: int = 1,
+              iterations: int = 5, min_seconds: float = 0.0, device: str = "auto", threads: int | None = None,
+              json_path=None, progress=None) -> list[dict]:
+    """Every artifact x backend x batch x size; returns rows (dicts), optionally saved as JSON."""
+    from .artifact import load_artifact
+    from .backends.base import open_backend
+
+    rows = []
+    for a in ([artifacts] if isinstance(artifacts, (str, Path)) else artifacts):
+        art = load_artifact(a)
+        for name in _backends_for(art, list(backends) if not isinstance(backends, str) else backends):
+            with open_backend(art, backend=name, device=device, threads=threads) as be:
+                for b in batches:
+                    for s in sizes:
+                        h, w = parse_size(s) if isinstance(s, str) else s
+                        row = {"artifact": Path(a).name, **bench_one(be, h, w, batch=int(b), warmup=warmup,
+                                                                     iterations=iterations, min_seconds=min_seconds)}
+                        rows.append(row)
+                        if progress is not None:
+                            progress(row)
+    if json_path is not None:
+        from hushframe.toolkit.atomic import write_json_atomic
+
+        write_json_atomic(json_path, {"machine": _machine(), "rows": rows})
+    return rows
+
+
+def _machine() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+
+    return {"cpu": cpu, "logical_cpus": os.cpu_count(), "python": platform.python_version(),
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+COLUMNS = [("artifact", "artifact"), ("backend", "backend"), ("device", "device"), ("precision", "precision"),
+           ("size", "size"), ("batch", "batch"), ("latency_ms_p50", "p50 ms"), ("latency_ms_p95", "p95 ms"),
+           ("throughput_fps", "fps")]
+
+
+def format_table(rows: list[dict]) -> str:
+    """A Markdown table (readable in a terminal too)."""
+    head = "| " + " | ".join(t for _, t in COLUMNS) + " |"
+    sep = "| " + " | ".join("---" for _ in COLUMNS) + " |"
+    body = ["| " + " | ".join(str(r.get(k, "")) + (" (tiled)" if k == "size" and r.get("tiled") else "")
+                              for k, _ in COLUMNS) + " |" for r in rows]
+    return "\n".join([head, sep, *body])
+
+
+def dump(rows) -> str:
+    return json.dumps(rows, indent=2)
