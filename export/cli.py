@@ -1,2 +1,183 @@
-"""Export CLI commands (export, quantize, compile)."""
-from hushframe.toolkit.cli.main import app  # noqa: F401
+"""Export CLI commands: ``export`` (ONNX; ``export triton``), ``quantize``, ``compile openvino|tensorrt``.
+
+Heavy libraries (torch, onnx, onnxruntime, openvino, nncf, tensorrt) are imported inside the
+command functions only, so ``hushframe --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from hushframe.toolkit.cli.main import app
+
+from . import errors as _errors  # noqa: F401  (registers the user-error classes)
+
+
+class _DefaultCommandGroup(TyperGroup):
+    """A group whose first argument, when it is not a subcommand, goes to ``default_command``."""
+
+    default_command = "onnx"
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = [self.default_command] + list(args)
+        return super().parse_args(ctx, args)
+
+
+export_app = typer.Typer(
+    cls=_DefaultCommandGroup, no_args_is_help=True, rich_markup_mode="rich",
+    help=("Export a model to ONNX (the default), or an ONNX model to a Triton model repository.\n\n"
+          "  hushframe export student.safetensors -o student.onnx\n\n"
+          "  hushframe export teacher.safetensors --blind-spot 5 -o teacher-k5.onnx\n\n"
+          "  hushframe export triton student.onnx -o triton-repo --backend onnxruntime"),
+)
+compile_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode="rich",
+    help=("Compile an exported ONNX model for a runtime.\n\n"
+          "  hushframe compile openvino student.onnx -o student.xml --precision fp16\n\n"
+          "  hushframe compile tensorrt student-int8.onnx -o student.engine --precision int8"),
+)
+app.add_typer(export_app, name="export", rich_help_panel="Export")
+app.add_typer(compile_app, name="compile", rich_help_panel="Export")
+
+
+@export_app.command("onnx")
+def export_onnx_cmd(
+    weights: Path = typer.Argument(..., help="A hushframe .safetensors weights file (student or teacher)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Where to write the .onnx file."),
+    blind_spot: Optional[int] = typer.Option(None, "--blind-spot", "-k", help="Teachers only: the fixed blind spot k (0 or odd); default: the teacher's own."),
+    opset: int = typer.Option(17, help="ONNX opset (17-21)."),
+    simplify: bool = typer.Option(True, "--simplify/--no-simplify", help="Simplify the graph with onnxslim."),
+):
+    """Export weights to ONNX: input 'input' float32 NCHW RGB in [0,1], dynamic N/H/W (H, W padded by the
+    caller to a multiple of 32), output 'output' of the same shape. `hushframe export MODEL -o x.onnx`
+    is short for `hushframe export onnx MODEL -o x.onnx`.
+
+      hushframe export runs/student/student.safetensors -o student.onnx
+    """
+    from .onnx_export import export_onnx
+
+    out = export_onnx(weights, output, blind_spot=blind_spot, opset=opset, simplify=simplify)
+    typer.echo(f"exported {weights} -> {out} (opset {opset}, checked against PyTorch)")
+
+
+@export_app.command("triton")
+def export_triton_cmd(
+    model: Path = typer.Argument(..., help="An ONNX model exported by hushframe (fp32, fp16 or int8)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Repository folder to create (must not exist or be empty)."),
+    backend: str = typer.Option("onnxruntime", help="onnxruntime | openvino | tensorrt_plan"),
+    name: str = typer.Option("hushframe_denoiser", help="Model name inside the repository."),
+    max_batch_size: int = typer.Option(8, help="Triton max_batch_size (dynamic batching groups same-size frames)."),
+    precision: str = typer.Option("fp32", help="openvino backend: fp32 | fp16 | int8."),
+    calibration: Optional[Path] = typer.Option(None, help="openvino int8 from an fp32 ONNX: noisy frames (folder or video)."),
+    engine: Optional[Path] = typer.Option(None, help="tensorrt_plan: an engine built for the serving GPU."),
+):
+    """Write a Triton Inference Server model repository (config.pbtxt + model).
+
+      hushframe export triton student.onnx -o repo --backend onnxruntime
+
+      tritonserver --model-repository repo
+    """
+    from .triton import export_triton
+
+    repo = export_triton(model, output, backend, name=name, max_batch_size=max_batch_size, precision=precision,
+                         calibration=calibration, engine=engine)
+    typer.echo(f"wrote Triton repository {repo} ({backend}, model {name})")
+
+
+@app.command("quantize", rich_help_panel="Export")
+def quantize_cmd(
+    model: Path = typer.Argument(..., help="An fp32 ONNX model from `hushframe export`."),
+    output: Path = typer.Option(..., "-o", "--output", help="Where to write the quantized .onnx."),
+    precision: str = typer.Option("int8", help="int8 (explicit Q/DQ, TensorRT form) | fp16"),
+    calibration: Optional[Path] = typer.Option(None, "--calibration", "-c", help="Your noisy frames: a folder of images or a video (int8)."),
+    num_crops: int = typer.Option(32, help="Calibration crops (at least 32), drawn reproducibly."),
+    crop_size: int = typer.Option(256, help="Crop side in pixels (a multiple of 32)."),
+    seed: int = typer.Option(0, help="Seed of the crop positions."),
+    method: str = typer.Option("mse", help="Activation range: mse | max | percentile[:99.99]"),
+    equalize: bool = typer.Option(True, "--equalize/--no-equalize", help="Per-channel activation equalization (exact in float)."),
+    keep_float: List[str] = typer.Option([], "--keep-float", help="Conv node names to keep in float (repeatable)."),
+):
+    """Make an INT8 or FP16 variant of an exported model.
+
+    INT8: symmetric per-channel int8 weights, symmetric (zero point 0) int8 activations, as explicit
+    QuantizeLinear/DequantizeLinear pairs; the image path stays in float.
+
+      hushframe quantize student.onnx --calibration my-noisy-frames/ -o student-int8.onnx
+
+      hushframe quantize student.onnx --precision fp16 -o student-fp16.onnx
+    """
+    from .quantize import quantize
+
+    out = quantize(model, output, precision, calibration, num_crops=num_crops, crop_size=crop_size, seed=seed,
+                   method=method, equalize=equalize, keep_float=tuple(keep_float))
+    typer.echo(f"wrote {precision} model {out}")
+
+
+@compile_app.command("openvino")
+def compile_openvino_cmd(
+    model: Path = typer.Argument(..., help="An ONNX model from `hushframe export` or `hushframe quantize`."),
+    output: Path = typer.Option(..., "-o", "--output", help="The .xml to write (.bin beside it)."),
+    precision: str = typer.Option("fp32", help="fp32 | fp16 | int8"),
+    shape: Optional[str] = typer.Option(None, help="Fixed input shape HxW or NxCxHxW (multiples of 32); default dynamic."),
+    calibration: Optional[Path] = typer.Option(None, "--calibration", "-c", help="int8 from an fp32 ONNX: noisy frames (folder or video)."),
+    latency_check: bool = typer.Option(True, "--latency-check/--no-latency-check", help="Time a few CPU inferences at the end."),
+):
+    """Compile to OpenVINO IR (.xml/.bin), then check CPU latency.
+
+      hushframe compile openvino student.onnx -o student.xml --precision fp16 --shape 1088x1920
+
+      hushframe compile openvino student-int8.onnx -o student-int8.xml --precision int8
+    """
+    from .openvino_ir import compile_openvino
+
+    xml = compile_openvino(model, output, precision, calibration=calibration, shape=shape, latency_check=latency_check)
+    from hushframe.toolkit.manifest import read_manifest
+
+    lat = (read_manifest(xml) or {}).get("cpu_latency_ms")
+    msg = f"wrote {xml} and {xml.with_suffix('.bin').name} ({precision})"
+    if lat:
+        msg += f"; CPU latency {lat['median_ms']} ms at {'x'.join(map(str, lat['shape']))}"
+    typer.echo(msg)
+
+
+def _hw(s: Optional[str]):
+    if s is None:
+        return None
+    from .openvino_ir import parse_shape
+
+    return list(parse_shape(s))
+
+
+@compile_app.command("tensorrt")
+def compile_tensorrt_cmd(
+    model: Path = typer.Argument(..., help="An ONNX model (fp32 for --precision fp16, a Q/DQ model for int8)."),
+    output: Path = typer.Option(..., "-o", "--output", help="The .engine to write."),
+    precision: str = typer.Option("fp16", help="fp16 | int8 (explicit Q/DQ)"),
+    min_shape: Optional[str] = typer.Option(None, "--min", help="Profile minimum HxW (default 32x32)."),
+    opt_shape: Optional[str] = typer.Option(None, "--opt", help="Profile optimum HxW (default 1088x1920)."),
+    max_shape: Optional[str] = typer.Option(None, "--max", help="Profile maximum HxW (default 2176x3840, 4K padded)."),
+    max_batch: int = typer.Option(1, help="Largest batch in the profile."),
+    timing_cache: Optional[Path] = typer.Option(None, help="Timing cache file (read if present, then updated)."),
+):
+    """Build a TensorRT engine with an optimization profile and a manifest (TensorRT version, GPU).
+
+      hushframe compile tensorrt student.onnx -o student-fp16.engine
+
+      hushframe compile tensorrt student-int8.onnx -o student-int8.engine --precision int8
+    """
+    from .contract import load_onnx_checked, onnx_settings
+    from .tensorrt_engine import compile_tensorrt, default_profile
+
+    settings = onnx_settings(load_onnx_checked(model), model)
+    prof = default_profile(int(settings["size_multiple"]), max_batch)
+    for key, val in (("min", min_shape), ("opt", opt_shape), ("max", max_shape)):
+        if val:
+            shp = _hw(val)
+            prof[key] = [max_batch if key == "max" else 1, 3, shp[2], shp[3]]
+    out = compile_tensorrt(model, output, precision, profile=prof, max_batch=max_batch, timing_cache=timing_cache)
+    typer.echo(f"wrote {out} ({precision}, profile {prof})")

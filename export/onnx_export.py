@@ -1,0 +1,161 @@
+"""PyTorch weights -> ONNX (opset 17+), dynamic N/H/W, simplified, with the input contract in metadata."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import warnings
+from pathlib import Path
+
+from .contract import (DEFAULT_OPSET, INPUT_NAME, OUTPUT_NAME, SUPPORTED_OPSETS, contract_settings,
+                       set_metadata)
+from .errors import ExportError
+
+PARITY_TOL = 1e-4
+
+
+class _FixedBlindSpot:
+    """Wrap the teacher so the traced graph has one input: forward(x) = teacher(x, k, pad=False)."""
+
+    def __new__(cls, teacher, k: int):
+        import torch
+
+        class Wrapped(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.teacher = teacher
+
+            def forward(self, x):
+                return self.teacher(x, blind_spot=k, pad=False)
+
+        return Wrapped().eval()
+
+
+def _rotate_exportable(x, quarter_turns: int):
+    """torch.rot90 over (H, W) with flip/transpose, which the ONNX exporter supports (Slice/Transpose)."""
+    k = quarter_turns % 4
+    if k == 0:
+        return x
+    if k == 1:
+        return x.flip(3).transpose(2, 3)
+    if k == 2:
+        return x.flip(2).flip(3)
+    return x.transpose(2, 3).flip(3)
+
+
+@contextlib.contextmanager
+def _exportable_rotations():
+    """aten::rot90 has no ONNX symbolic: swap the teacher's rotate for an equivalent during tracing."""
+    from hushframe.toolkit.models import teacher as teacher_mod
+
+    orig = teacher_mod.rotate
+    teacher_mod.rotate = _rotate_exportable
+    try:
+        yield
+    finally:
+        teacher_mod.rotate = orig
+
+
+def load_weights(weights_path: str | Path):
+    """Our safetensors weights -> (model in eval mode, model_kind)."""
+    from hushframe.toolkit.models import model_kind
+    from hushframe.toolkit.weights import load_model
+
+    p = Path(weights_path)
+    if p.suffix.lower() in (".pth", ".pt"):
+        raise ExportError(f"{p}: a PyTorch checkpoint; convert it first with `hushframe import-weights {p.name} -o model.safetensors`")
+    model = load_model(p)
+    return model, model_kind(model.arch)
+
+
+def export_module(model, kind: str, out_path: str | Path, *, blind_spot: int | None = None, opset: int = DEFAULT_OPSET,
+                  simplify: bool = True, verify: bool = True, source: dict | None = None) -> Path:
+    """Export an in-memory model (Student or ATBSN) to ``out_path`` atomically, with a manifest."""
+    import onnx
+    import torch
+
+    from hushframe.toolkit.atomic import atomic_path, check_output_path
+    from hushframe.toolkit.manifest import write_manifest
+
+    out_path = check_output_path(out_path)
+    if opset not in SUPPORTED_OPSETS:
+        raise ExportError(f"opset {opset} is not supported (supported: {SUPPORTED_OPSETS[0]}-{SUPPORTED_OPSETS[-1]})")
+    m = int(model.size_multiple)
+    if kind == "teacher":
+        from hushframe.toolkit.models.teacher import shift_for_blind_spot
+
+        k = int(model.default_blind_spot if blind_spot is None else blind_spot)
+        try:
+            shift_for_blind_spot(k)
+        except ValueError as e:
+            raise ExportError(str(e)) from None
+        net = _FixedBlindSpot(model, k)
+    else:
+        if blind_spot is not None:
+            raise ExportError("--blind-spot applies to teachers only; this weights file holds a student")
+        k = None
+        net = model.eval()
+    settings = contract_settings(size_multiple=m, model_kind=kind, precision="fp32", arch=model.arch, blind_spot=k)
+    # Trace with a non-square example: the teacher's square fast path is data dependent,
+    # the two-pass path is valid for every shape.
+    example = torch.rand(1, 3, 2 * m, 3 * m)
+    with tempfile.TemporaryDirectory(prefix=".hf-export-", dir=out_path.parent) as td:
+        raw = Path(td) / "raw.onnx"
+        with torch.no_grad(), _exportable_rotations(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(net, (example,), str(raw), dynamo=False, opset_version=opset,
+                              input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                              dynamic_axes={INPUT_NAME: {0: "batch", 2: "height", 3: "width"},
+                                            OUTPUT_NAME: {0: "batch", 2: "height", 3: "width"}},
+                              do_constant_folding=True)
+        proto = onnx.load(str(raw))
+        if simplify:
+            import onnxslim
+
+            proto = onnxslim.slim(proto)
+        proto.producer_name = "hushframe"
+        set_metadata(proto, settings)
+        onnx.checker.check_model(proto, full_check=True)
+        if verify:
+            err = max_abs_diff_torch_vs_onnx(net, proto, torch.rand(2, 3, 2 * m, 2 * m, generator=torch.Generator().manual_seed(0)))
+            if not err <= PARITY_TOL:
+                raise ExportError(f"exported graph differs from PyTorch by {err:.2e} (> {PARITY_TOL:g})")
+        with atomic_path(out_path) as tmp:
+            onnx.save(proto, str(tmp))
+    write_manifest(out_path, kind="onnx", made_by="hushframe export", source=source or {},
+                   settings=dict(settings, opset=opset, simplified=bool(simplify)), tools=("torch", "onnx", "onnxslim"))
+    return out_path
+
+
+def export_onnx(weights_path: str | Path, out_path: str | Path, blind_spot: int | None = None, *,
+                opset: int = DEFAULT_OPSET, simplify: bool = True, verify: bool = True) -> Path:
+    """Export a hushframe weights file (student, or teacher at a fixed blind spot) to ONNX."""
+    from hushframe.toolkit.atomic import check_output_path
+    from hushframe.toolkit.manifest import file_sha256
+
+    check_output_path(out_path)
+    model, kind = load_weights(weights_path)
+    source = {"weights": str(weights_path), "sha256": file_sha256(weights_path)}
+    return export_module(model, kind, out_path, blind_spot=blind_spot, opset=opset, simplify=simplify,
+                         verify=verify, source=source)
+
+
+def ort_session(model_or_path, threads: int | None = None):
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    if threads:
+        so.intra_op_num_threads = threads
+    so.log_severity_level = 3
+    src = model_or_path.SerializeToString() if hasattr(model_or_path, "SerializeToString") else str(model_or_path)
+    return ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
+
+
+def max_abs_diff_torch_vs_onnx(net, proto_or_path, x) -> float:
+    import numpy as np
+    import torch
+
+    with torch.no_grad():
+        ref = net(x).numpy()
+    out = ort_session(proto_or_path).run([OUTPUT_NAME], {INPUT_NAME: x.numpy()})[0]
+    return float(np.abs(out - ref).max())

@@ -1,0 +1,380 @@
+"""Explicit INT8 Q/DQ for our conv nets, written for TensorRT's explicit-quantization form.
+
+* Weights: int8 initializers, symmetric per output channel (axis 0), zero point 0, behind a
+  DequantizeLinear. Biases stay float (TensorRT folds them).
+* Activations: QuantizeLinear -> DequantizeLinear on each quantized Conv's data input, one
+  per-tensor scale, signed int8, zero point 0 (symmetric).
+* ``split_input_convs``: a Conv fed by Concat(features, network input) becomes
+  Conv(features) + Conv(input) (exact: convolution is linear in its input channels), so the
+  image itself can stay float while the wide feature part runs in int8.
+* ``equalize``: per-channel activation equalization (cross-layer scaling). LeakyReLU, MaxPool,
+  nearest Resize and Concat commute with a positive per-channel scale, so scaling producer
+  channel c by s_c and the consumers' input column c by 1/s_c leaves the float network
+  unchanged while every channel of a per-tensor-quantized activation gets a similar range.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .contract import INPUT_NAME, OUTPUT_NAME
+
+PASS_THROUGH = {"MaxPool", "Resize", "Concat"}
+
+
+# ------------------------------------------------------------------ graph helpers
+def _inits(model) -> dict:
+    return {i.name: i for i in model.graph.initializer}
+
+
+def _consumers(model) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for n in model.graph.node:
+        for i, t in enumerate(n.input):
+            out.setdefault(t, []).append((n, i))
+    return out
+
+
+def _producers(model) -> dict:
+    return {o: n for n in model.graph.node for o in n.output}
+
+
+def conv_nodes(model) -> list:
+    return [n for n in model.graph.node if n.op_type == "Conv"]
+
+
+def _array(init) -> np.ndarray:
+    from onnx import numpy_helper
+
+    return numpy_helper.to_array(init)
+
+
+def _set_array(model, name: str, arr: np.ndarray) -> None:
+    from onnx import numpy_helper
+
+    for i, init in enumerate(model.graph.initializer):
+        if init.name == name:
+            model.graph.initializer[i].CopyFrom(numpy_helper.from_array(arr, name))
+            return
+    model.graph.initializer.append(numpy_helper.from_array(arr, name))
+
+
+def conv_macs(model, height: int, width: int) -> dict[str, float]:
+    """Multiply-accumulates per Conv at one input size (for the speed-cost statement)."""
+    import onnx
+
+    m = onnx.shape_inference.infer_shapes(model)
+    shapes = {}
+    for v in list(m.graph.value_info) + list(m.graph.output) + list(m.graph.input):
+        dims = [d.dim_value if d.HasField("dim_value") else None for d in v.type.tensor_type.shape.dim]
+        shapes[v.name] = dims
+    inits = _inits(model)
+    # spatial scale of each conv output relative to the input, via MaxPool/Resize counting
+    prod = _producers(model)
+    memo = {INPUT_NAME: 1.0}
+
+    def scale(t):
+        if t in memo:
+            return memo[t]
+        n = prod.get(t)
+        if n is None:
+            memo[t] = 1.0
+        elif n.op_type == "MaxPool":
+            memo[t] = scale(n.input[0]) / 2
+        elif n.op_type == "Resize":
+            memo[t] = scale(n.input[0]) * 2
+        else:
+            memo[t] = scale(n.input[0])
+        return memo[t]
+
+    out = {}
+    for n in conv_nodes(model):
+        w = inits[n.input[1]].dims
+        s = scale(n.input[0])
+        out[n.name] = float(np.prod(w)) * (height * s) * (width * s)
+    return out
+
+
+# ------------------------------------------------------------------ input split
+def split_input_convs(model) -> list[str]:
+    """Split every Conv(Concat(..., input, ...)) into a feature conv + an input conv; returns the input convs' names."""
+    import onnx
+    from onnx import helper
+
+    inits = _inits(model)
+    prod = _producers(model)
+    cons = _consumers(model)
+    channels = _channel_counts(model)
+    made = []
+    for conv in list(conv_nodes(model)):
+        cat = prod.get(conv.input[0])
+        if cat is None or cat.op_type != "Concat" or INPUT_NAME not in cat.input:
+            continue
+        if len(cons.get(cat.output[0], [])) != 1:
+            continue
+        W = _array(inits[conv.input[1]])
+        offs, o = [], 0
+        for t in cat.input:
+            offs.append((t, o, o + channels[t]))
+            o += channels[t]
+        if o != W.shape[1]:
+            continue
+        feat = [(t, a, b) for t, a, b in offs if t != INPUT_NAME]
+        img = [(t, a, b) for t, a, b in offs if t == INPUT_NAME]
+        w_feat = np.concatenate([W[:, a:b] for _, a, b in feat], axis=1)
+        w_img = np.concatenate([W[:, a:b] for _, a, b in img], axis=1)
+        base = conv.name
+        attrs = list(conv.attribute)
+        feat_in = feat[0][0] if len(feat) == 1 else cat.output[0]
+        if len(feat) > 1:
+            del cat.input[:]
+            cat.input.extend([t for t, _, _ in feat])
+        _set_array(model, conv.input[1] + ".features", w_feat.astype(np.float32))
+        _set_array(model, conv.input[1] + ".input", w_img.astype(np.float32))
+        out = conv.output[0]
+        c_feat = helper.make_node("Conv", [feat_in, conv.input[1] + ".features"] + list(conv.input[2:3]),
+                                  [out + ".features"], name=base)
+        c_feat.attribute.extend(attrs)
+        img_in = INPUT_NAME if len(img) == 1 else None
+        c_img = helper.make_node("Conv", [img_in, conv.input[1] + ".input"], [out + ".input"], name=base + "_input_part")
+        c_img.attribute.extend(attrs)
+        add = helper.make_node("Add", [out + ".features", out + ".input"], [out], name=base + "_sum")
+        nodes = list(model.graph.node)
+        idx = nodes.index(conv)
+        new = nodes[:idx] + [c_feat, c_img, add] + nodes[idx + 1:]
+        if len(feat) == 1:
+            new = [n for n in new if n is not cat]
+        del model.graph.node[:]
+        model.graph.node.extend(new)
+        made.append(c_img.name)
+        inits = _inits(model)
+        prod = _producers(model)
+        cons = _consumers(model)
+    _drop_unused_initializers(model)
+    onnx.checker.check_model(model)
+    return made
+
+
+def _drop_unused_initializers(model):
+    used = {t for n in model.graph.node for t in n.input}
+    keep = [i for i in model.graph.initializer if i.name in used]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(keep)
+
+
+def _channel_counts(model) -> dict[str, int]:
+    """Channel count of every 4-D tensor, from conv weights and pass-through ops (no shape inference needed)."""
+    inits = _inits(model)
+    ch = {INPUT_NAME: 3}
+    for v in model.graph.input:
+        if v.name == INPUT_NAME and v.type.tensor_type.shape.dim[1].HasField("dim_value"):
+            ch[INPUT_NAME] = v.type.tensor_type.shape.dim[1].dim_value
+    for n in model.graph.node:
+        if n.op_type == "Conv":
+            ch[n.output[0]] = int(inits[n.input[1]].dims[0])
+        elif n.op_type == "Concat":
+            if all(t in ch for t in n.input):
+                ch[n.output[0]] = sum(ch[t] for t in n.input)
+        elif n.op_type in ("LeakyRelu", "Relu", "MaxPool", "Resize", "Add", "Identity") and n.input and n.input[0] in ch:
+            ch[n.output[0]] = ch[n.input[0]]
+    return ch
+
+
+# ------------------------------------------------------------------ calibration statistics
+def activation_stats(model, crops: np.ndarray, tensors: list[str], samples_per_crop: int = 20000, seed: int = 0,
+                     threads: int | None = None) -> dict[str, dict]:
+    """Per tensor: per-channel absmax over the crops and a random sample of values (for percentile/MSE ranges)."""
+    import onnx
+
+    from .onnx_export import ort_session
+
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    have = {o.name for o in m.graph.output}
+    for t in tensors:
+        if t not in have:
+            m.graph.output.append(onnx.helper.make_empty_tensor_value_info(t))
+    sess = ort_session(m, threads)
+    rng = np.random.default_rng(seed)
+    acc: dict[str, dict] = {t: {"absmax": None, "sample": []} for t in tensors}
+    for k in range(len(crops)):
+        outs = sess.run(tensors, {INPUT_NAME: crops[k:k + 1]})
+        for t, a in zip(tensors, outs):
+            cm = np.abs(a).max(axis=(0, 2, 3))
+            st = acc[t]
+            st["absmax"] = cm if st["absmax"] is None else np.maximum(st["absmax"], cm)
+            flat = a.reshape(-1)
+            st["sample"].append(flat[rng.integers(0, flat.size, min(samples_per_crop, flat.size))])
+    for st in acc.values():
+        st["sample"] = np.concatenate(st["sample"])
+    return acc
+
+
+def range_for(stats: dict, method: str = "mse") -> float:
+    """Symmetric clipping threshold T (scale = T / 127) for one tensor."""
+    amax = float(stats["absmax"].max())
+    if amax <= 0:
+        return 1e-8
+    if method == "max":
+        return amax
+    x = np.abs(stats["sample"]).astype(np.float64)
+    if method.startswith("percentile"):
+        q = float(method.split(":", 1)[1]) if ":" in method else 99.99
+        return max(float(np.percentile(x, q)), amax * 1e-3)
+    if method == "mse":
+        best, best_t = None, amax
+        for f in np.linspace(0.3, 1.0, 71):
+            t = amax * f
+            s = t / 127.0
+            q = np.clip(np.rint(x / s), -127, 127) * s
+            e = float(np.mean((q - x) ** 2))
+            if best is None or e < best:
+                best, best_t = e, t
+        return best_t
+    raise ValueError(f"unknown range method {method!r} (max, percentile[:Q], mse)")
+
+
+# ------------------------------------------------------------------ equalization
+def _equalization_groups(model) -> list[tuple]:
+    """(producer conv, [(consumer conv, channel offset)]) for each conv whose output only reaches convs
+    through LeakyReLU + pass-through ops. The conv making the network output is never scaled."""
+    prod_cons = _consumers(model)
+    channels = _channel_counts(model)
+    groups = []
+    for p in conv_nodes(model):
+        outs = prod_cons.get(p.output[0], [])
+        if len(outs) != 1 or outs[0][0].op_type != "LeakyRelu":
+            continue
+        lrelu = outs[0][0]
+        if lrelu.output[0] == OUTPUT_NAME:
+            continue
+        leaves, ok = [], True
+        stack = [(lrelu.output[0], 0)]
+        while stack and ok:
+            t, off = stack.pop()
+            if t == OUTPUT_NAME:
+                ok = False
+                break
+            for n, idx in prod_cons.get(t, []):
+                if n.op_type == "Conv" and idx == 0:
+                    leaves.append((n, off))
+                elif n.op_type in ("MaxPool", "Resize") and idx == 0:
+                    if n.op_type == "Resize" and _attr(n, "mode", b"nearest") != b"nearest":
+                        ok = False
+                    stack.append((n.output[0], off))
+                elif n.op_type == "Concat" and _attr(n, "axis", 1) == 1:
+                    o = sum(channels.get(x, 0) for x in n.input[:idx])
+                    stack.append((n.output[0], off + o))
+                else:
+                    ok = False
+        if ok and leaves:
+            groups.append((p, lrelu, leaves))
+    return groups
+
+
+def _attr(node, name, default):
+    for a in node.attribute:
+        if a.name == name:
+            import onnx
+
+            return onnx.helper.get_attribute_value(a)
+    return default
+
+
+def equalize(model, stats: dict[str, dict], alpha: float = 1.0) -> int:
+    """Scale channels so per-tensor activation ranges fit every channel; returns the number of producers scaled.
+
+    ``stats`` needs per-channel absmax of each producer's LeakyReLU output.
+    """
+    inits = _inits(model)
+    n = 0
+    for p, lrelu, leaves in _equalization_groups(model):
+        st = stats.get(lrelu.output[0])
+        if st is None:
+            continue
+        r = np.asarray(st["absmax"], np.float64)
+        r = np.maximum(r, r.max() * 1e-3 + 1e-12)
+        s = (np.median(r) / r) ** alpha
+        W = _array(inits[p.input[1]]).astype(np.float64)
+        _set_array(model, p.input[1], (W * s[:, None, None, None]).astype(np.float32))
+        if len(p.input) > 2 and p.input[2]:
+            b = _array(inits[p.input[2]]).astype(np.float64)
+            _set_array(model, p.input[2], (b * s).astype(np.float32))
+        for c, off in leaves:
+            Wc = _array(_inits(model)[c.input[1]]).astype(np.float64)
+            Wc[:, off:off + len(s)] /= s[None, :, None, None]
+            _set_array(model, c.input[1], Wc.astype(np.float32))
+        inits = _inits(model)
+        n += 1
+    return n
+
+
+# ------------------------------------------------------------------ Q/DQ insertion
+def quantize_weight_per_channel(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    amax = np.abs(w).reshape(w.shape[0], -1).max(axis=1)
+    scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
+    q = np.clip(np.rint(w / scale[:, None, None, None]), -127, 127).astype(np.int8)
+    return q, scale
+
+
+def insert_qdq(model, act_thresholds: dict[str, float], weight_convs: set[str]):
+    """Return a copy of ``model`` with Q/DQ on the given conv inputs (tensor -> threshold) and conv weights."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    inits = _inits(m)
+    new_nodes = []
+    act_done: dict[str, str] = {}
+    for n in m.graph.node:
+        if n.op_type == "Conv":
+            t = n.input[0]
+            if t in act_thresholds:
+                if t not in act_done:
+                    scale = np.float32(max(act_thresholds[t], 1e-8) / 127.0)
+                    sname, zname = f"{t}_qscale", f"{t}_qzero"
+                    m.graph.initializer.append(numpy_helper.from_array(np.array(scale, np.float32), sname))
+                    m.graph.initializer.append(numpy_helper.from_array(np.array(0, np.int8), zname))
+                    q, dq = f"{t}_quantized", f"{t}_dequantized"
+                    new_nodes.append(helper.make_node("QuantizeLinear", [t, sname, zname], [q], name=f"{t}_QuantizeLinear"))
+                    new_nodes.append(helper.make_node("DequantizeLinear", [q, sname, zname], [dq], name=f"{t}_DequantizeLinear"))
+                    act_done[t] = dq
+                n.input[0] = act_done[t]
+            if n.name in weight_convs:
+                wname = n.input[1]
+                w = _array(inits[wname])
+                qw, ws = quantize_weight_per_channel(w)
+                qname = f"{wname}_int8"
+                m.graph.initializer.append(numpy_helper.from_array(qw, qname))
+                m.graph.initializer.append(numpy_helper.from_array(ws, f"{wname}_wscale"))
+                m.graph.initializer.append(numpy_helper.from_array(np.zeros(len(ws), np.int8), f"{wname}_wzero"))
+                dq = helper.make_node("DequantizeLinear", [qname, f"{wname}_wscale", f"{wname}_wzero"], [f"{wname}_dequantized"],
+                                      name=f"{wname}_DequantizeLinear", axis=0)
+                new_nodes.append(dq)
+                n.input[1] = f"{wname}_dequantized"
+        new_nodes.append(n)
+    del m.graph.node[:]
+    m.graph.node.extend(new_nodes)
+    _drop_unused_initializers(m)
+    _ = TensorProto
+    onnx.checker.check_model(m)
+    return m
+
+
+def qdq_violations(model) -> list[str]:
+    """Every Q/DQ must be int8 with zero point 0 (symmetric): the form TensorRT consumes."""
+    inits = _inits(model)
+    bad = []
+    for n in model.graph.node:
+        if n.op_type not in ("QuantizeLinear", "DequantizeLinear"):
+            continue
+        if len(n.input) < 3 or n.input[2] not in inits:
+            bad.append(f"{n.name}: no explicit zero point")
+            continue
+        z = _array(inits[n.input[2]])
+        if z.dtype != np.int8:
+            bad.append(f"{n.name}: zero point type {z.dtype}, expected int8")
+        elif np.any(z != 0):
+            bad.append(f"{n.name}: non-zero zero point")
+    return bad

@@ -1,0 +1,97 @@
+"""ONNX fp32 -> INT8 (explicit Q/DQ, TensorRT form) or FP16, calibrated on the user's noisy frames.
+
+INT8 recipe (why: see export/README.md, "INT8 accuracy"):
+1. ``split_input_convs``: the decoder conv that sees Concat(features, image) is split into a
+   feature conv (int8) and a 3-channel image conv kept in float, so the image never passes
+   through a coarse shared int8 scale; the first conv on the image stays float too.
+2. ``equalize``: per-channel activation equalization (exact in float), so one per-tensor
+   symmetric scale fits every channel.
+3. Ranges: MSE-optimal symmetric clipping per activation tensor; weights symmetric per channel.
+All Q/DQ are signed int8 with zero point 0.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from .calibration import DEFAULT_CROP_SIZE, DEFAULT_CROPS, calibration_crops
+from .contract import load_onnx_checked, onnx_settings, set_metadata
+from .errors import ExportError
+
+DEFAULT_METHOD = "mse"
+
+
+def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize: bool = True, split_input: bool = True,
+                        keep_float: tuple[str, ...] | list[str] = (), alpha: float = 1.0, keep_image_convs: bool = True,
+                        threads: int | None = None):
+    """In-memory recipe: returns (qdq model, report dict)."""
+    import onnx
+
+    from . import qdq
+
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    image_convs = qdq.split_input_convs(m) if split_input else []
+    convs = qdq.conv_nodes(m)
+    n_eq = 0
+    if equalize:
+        groups = qdq._equalization_groups(m)
+        st = qdq.activation_stats(m, crops, [g[1].output[0] for g in groups], samples_per_crop=1, threads=threads)
+        n_eq = qdq.equalize(m, st, alpha)
+    float_convs = set(keep_float)
+    if keep_image_convs:
+        float_convs |= set(image_convs)
+        float_convs |= {c.name for c in convs if c.input[0] == "input"}
+    q_convs = [c for c in convs if c.name not in float_convs]
+    acts = sorted({c.input[0] for c in q_convs})
+    st = qdq.activation_stats(m, crops, acts, threads=threads)
+    thresholds = {a: qdq.range_for(st[a], method) for a in acts}
+    out = qdq.insert_qdq(m, thresholds, {c.name for c in q_convs})
+    report = {"method": method, "equalized_producers": n_eq, "split_image_convs": image_convs,
+              "float_convs": sorted(float_convs), "int8_convs": [c.name for c in q_convs],
+              "activation_thresholds": {k: round(float(v), 6) for k, v in thresholds.items()}}
+    return out, report
+
+
+def quantize(onnx_path: str | Path, out_path: str | Path, precision: str, calibration_source=None, *,
+             num_crops: int = DEFAULT_CROPS, crop_size: int = DEFAULT_CROP_SIZE, seed: int = 0, method: str = DEFAULT_METHOD,
+             equalize: bool = True, split_input: bool = True, keep_float: tuple[str, ...] = (),
+             write_manifest_file: bool = True, threads: int | None = None) -> Path:
+    """Write an INT8 Q/DQ or FP16 variant of a hushframe fp32 ONNX model (atomically, with a manifest)."""
+    import onnx
+
+    from hushframe.toolkit.atomic import atomic_path, check_output_path
+    from hushframe.toolkit.manifest import file_sha256, write_manifest
+
+    out_path = check_output_path(out_path)
+    if precision not in ("int8", "fp16"):
+        raise ExportError(f"precision {precision!r}: expected int8 or fp16")
+    model = load_onnx_checked(onnx_path)
+    settings = onnx_settings(model, onnx_path)
+    if settings.get("precision", "fp32") != "fp32":
+        raise ExportError(f"{onnx_path}: is already {settings.get('precision')}; quantize the fp32 export")
+    source = {"onnx": str(onnx_path), "sha256": file_sha256(onnx_path)}
+    extra = {}
+    if precision == "fp16":
+        from .fp16 import to_fp16
+
+        out = to_fp16(model)
+    else:
+        if calibration_source is None:
+            raise ExportError("int8 needs --calibration FOLDER_OR_VIDEO (the user's noisy frames)")
+        crops = calibration_crops(calibration_source, num_crops, crop_size, seed, int(settings["size_multiple"]))
+        out, report = quantize_int8_model(model, crops, method=method, equalize=equalize, split_input=split_input,
+                                          keep_float=keep_float, threads=threads)
+        source["calibration"] = {"source": str(calibration_source), "crops": num_crops, "crop_size": crop_size, "seed": seed}
+        extra = {"quantization": report}
+    new_settings = dict(settings, precision=precision)
+    set_metadata(out, new_settings)
+    out.producer_name = "hushframe"
+    with tempfile.TemporaryDirectory():
+        with atomic_path(out_path) as tmp:
+            onnx.save(out, str(tmp))
+    if write_manifest_file:
+        write_manifest(out_path, kind="onnx", made_by=f"hushframe quantize --precision {precision}", source=source,
+                       settings=new_settings, extra=extra, tools=("onnx", "onnxruntime"))
+    return out_path
