@@ -95,6 +95,9 @@ def stream_cmd(
     queue_size: int = typer.Option(4, min=1, help="Depth of each queue between stages."),
     progress: str = typer.Option("auto", help="auto | bar | plain | none"),
     stats_json: Optional[Path] = typer.Option(None, help="Also write the run's statistics as JSON."),
+    input_option: List[str] = typer.Option([], "--input-option", "-I",
+                                           help="FFmpeg demuxer option KEY=VALUE, repeatable (e.g. "
+                                                "rtsp_flags=listen to receive an RTSP push, video_size=1280x720)."),
 ):
     """Denoise a video, image sequence, camera or stream.
 
@@ -111,7 +114,13 @@ def stream_cmd(
     from .sources import open_source
     from .stream import stream_video
 
-    src = open_source(source, fps=fps, live=live, retries=retries, backoff=backoff, timeout=timeout)
+    opts = {}
+    for kv in input_option:
+        if "=" not in kv:
+            raise typer.BadParameter(f"--input-option {kv!r}: expected KEY=VALUE")
+        k, v = kv.split("=", 1)
+        opts[k] = v
+    src = open_source(source, fps=fps, live=live, retries=retries, backoff=backoff, timeout=timeout, options=opts)
     bar = _Progress(progress, src.total)
 
     def on_backend(be):
@@ -144,7 +153,7 @@ def stream_cmd(
         raise exc
     if stats is not None and stats.interrupted:
         typer.echo("hushframe: interrupted (output finalized)", err=True)
-        raise typer.Exit(130)
+        raise SystemExit(130)  # (typer.Exit is swallowed under standalone_mode=False)
 
 
 @app.command("parity", rich_help_panel=PANEL)
@@ -201,7 +210,7 @@ def parity_cmd(
         typer.echo("", err=True)
     typer.echo(res.to_markdown())
     if not res.passed:
-        raise typer.Exit(1)
+        raise SystemExit(1)
 
 
 @app.command("bench", rich_help_panel=PANEL)

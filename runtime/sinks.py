@@ -84,8 +84,12 @@ class ImageFolderSink(Sink):
         from hushframe.toolkit.data.images import write_image
 
         name = (frame.name or f"frame_{frame.index:06d}") + self.ext
+        from hushframe.toolkit.atomic import OutputPathError
+
         try:
             write_image(self.folder / name, frame.image)
+        except OutputPathError as e:
+            raise SinkError(str(e)) from None
         except OSError as e:
             raise SinkError(_oserr(self.folder / name, e)) from None
         self.written += 1
@@ -138,6 +142,7 @@ class VideoSink(Sink):
             s = self.container.add_stream(CODECS[self.codec], rate=rate or 25)
             s.width, s.height = w, h
             s.time_base = tb
+            s.codec_context.time_base = tb    # encode in the source's clock: no rounding to a frame grid
             if self.codec == "h264":
                 s.pix_fmt = "yuv420p" if h % 2 == 0 and w % 2 == 0 else "yuv444p"
                 s.options = {"crf": str(self.crf), "preset": self.preset}

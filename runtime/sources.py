@@ -198,6 +198,7 @@ class AVSource(Source):
 
         idx = 0
         offset = 0            # pts offset after a reconnect, in the time base of the first stream
+        rebase = False
         last_pts = None
         tb = self._video.time_base
         attempts = 0
@@ -217,9 +218,7 @@ class AVSource(Source):
                         continue
                     try:
                         frames = packet.decode()
-                    except (av.InvalidDataError, av.error.ValueError, av.FFmpegError) as e:
-                        if isinstance(e, av.error.ExitError):
-                            raise
+                    except av.FFmpegError as e:   # InvalidDataError and friends: skip, count, go on
                         self.stats["corrupt"] += 1
                         self.warnings.append(f"{self.label}: skipped a corrupt packet at pts {packet.pts} ({_av_msg(e)})")
                         continue
@@ -230,6 +229,11 @@ class AVSource(Source):
                         pts = fr.pts if fr.pts is not None else (last_pts + 1 if last_pts is not None else idx)
                         if v.time_base != tb and fr.pts is not None:
                             pts = int(round(fr.pts * v.time_base / tb))
+                        if rebase:
+                            # first frame after a reconnect: continue one frame after the last one
+                            step = max(1, int(round(1 / (self.rate * tb)))) if self.rate else 1
+                            offset = (last_pts + step - pts) if last_pts is not None else 0
+                            rebase = False
                         pts += offset
                         if last_pts is not None and pts <= last_pts:
                             pts = last_pts + 1
@@ -270,9 +274,7 @@ class AVSource(Source):
                 except SourceError:
                     continue
                 self.stats["reconnects"] += 1
-                if last_pts is not None:
-                    # continue the clock: next frame after the gap
-                    offset = last_pts + 1  # a reopened stream restarts its clock
+                rebase = True   # a reopened stream restarts its clock somewhere else
                 break
 
 
@@ -311,6 +313,9 @@ def open_source(spec: str | Path, *, fps: float = 25.0, live: bool | None = None
         sch = _scheme(s)
         if sch in ("rtsp", "rtsps"):
             opts.setdefault("rtsp_transport", "tcp")
+            if "listen" in str(opts.get("rtsp_flags", "")):
+                # receiving a push (we are the RTSP server); FFmpeg's default -1 fails with ERANGE
+                opts.setdefault("listen_timeout", str(max(1, int(round(timeout)))))
         is_live = (sch in LIVE_SCHEMES) if live is None else live
         return AVSource(s, options=opts, live=is_live, network=True, retries=retries, backoff=backoff,
                         timeout=timeout, label=s)

@@ -1,0 +1,171 @@
+"""Small test assets made on the fly (used by tests/test_runtime*.py and the benchmarks).
+
+``export_tiny_onnx`` needs torch (the exporting side); everything else is numpy + PyAV.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+ONNX_AXES = {"input": {0: "n", 2: "h", 3: "w"}, "output": {0: "n", 2: "h", 3: "w"}}
+
+
+def export_onnx(model, path, size=(64, 64), manifest: bool = True, precision: str = "fp32") -> Path:
+    """The artifact contract: input/output names, dynamic N/H/W, opset 17, manifest beside it."""
+    import torch
+
+    from hushframe.toolkit.manifest import write_manifest
+
+    path = Path(path)
+    x = torch.rand(1, 3, *size)
+    with torch.no_grad():
+        torch.onnx.export(model.eval(), x, str(path), input_names=["input"], output_names=["output"],
+                          dynamic_axes=ONNX_AXES, opset_version=17, dynamo=False)
+    if manifest:
+        write_manifest(path, kind="onnx", made_by="hushframe.runtime.testing",
+                       settings={"size_multiple": int(model.size_multiple), "input_name": "input",
+                                 "output_name": "output", "model_kind": "student", "precision": precision,
+                                 "arch": getattr(model, "arch", "student_c")})
+    return path
+
+
+def tiny_student(seed: int = 0, width: int = 8):
+    import torch
+
+    from hushframe.toolkit.models import create_model
+
+    torch.manual_seed(seed)
+    m = create_model("student_c", width=width).eval()
+    # a near-identity denoiser: keeps outputs in range so tiling/parity numbers mean something
+    with torch.no_grad():
+        for p in m.parameters():
+            p.mul_(0.3)
+    return m
+
+
+def export_openvino(onnx_path, xml_path) -> Path:
+    import openvino as ov
+
+    from hushframe.toolkit.manifest import read_manifest, write_manifest
+
+    ov.save_model(ov.convert_model(str(onnx_path)), str(xml_path))
+    doc = read_manifest(onnx_path)
+    if doc:
+        write_manifest(xml_path, kind="openvino", made_by="hushframe.runtime.testing", settings=doc["settings"])
+    return Path(xml_path)
+
+
+def smooth_frames(n: int, h: int, w: int, seed: int = 0, noise: float = 8.0) -> list[np.ndarray]:
+    """Moving smooth gradients plus noise: natural enough for denoisers, distinct per frame."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    out = []
+    for i in range(n):
+        base = np.stack([128 + 90 * np.sin((xx + 3 * i) / 17.0 + c) * np.cos((yy - 2 * i) / 23.0 - c)
+                         for c in range(3)], -1)
+        img = base + rng.normal(0, noise, base.shape)
+        out.append(np.clip(np.rint(img), 0, 255).astype(np.uint8))
+    return out
+
+
+def write_clip(path, frames: list[np.ndarray], fps: int = 10, codec: str = "libx264", audio: bool = True,
+               pix_fmt: str | None = None) -> Path:
+    """A video file from uint8 frames (H.264/FFV1/MJPEG...), with a sine audio track by default."""
+    import av
+
+    path = Path(path)
+    h, w = frames[0].shape[:2]
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream(codec, rate=fps)
+        vs.width, vs.height = w, h
+        vs.pix_fmt = pix_fmt or ("yuv420p" if codec in ("libx264", "mpeg4") else
+                                 "yuvj420p" if codec == "mjpeg" else "bgr0")
+        if codec == "libx264":
+            vs.options = {"crf": "10", "preset": "ultrafast"}
+        as_ = out.add_stream("aac", rate=48000) if audio else None
+        for i, img in enumerate(frames):
+            f = av.VideoFrame.from_ndarray(img, format="rgb24")
+            f.pts = i
+            f.time_base = Fraction(1, fps)
+            for p in vs.encode(f):
+                out.mux(p)
+        for p in vs.encode(None):
+            out.mux(p)
+        if as_ is not None:
+            sr, total = 48000, int(48000 * len(frames) / fps)
+            t = np.arange(total, dtype=np.float32) / sr
+            pcm = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+            for k in range(0, total, 1024):
+                chunk = pcm[k:k + 1024]
+                af = av.AudioFrame.from_ndarray(chunk[None, :], format="fltp", layout="mono")
+                af.sample_rate = sr
+                af.pts = k
+                for p in as_.encode(af):
+                    out.mux(p)
+            for p in as_.encode(None):
+                out.mux(p)
+    return path
+
+
+def read_clip(path) -> tuple[list[np.ndarray], list[int], dict]:
+    """Decoded RGB frames, their pts, and per-stream packet counts."""
+    import av
+
+    with av.open(str(path)) as c:
+        frames, pts = [], []
+        for f in c.decode(video=0):
+            frames.append(f.to_ndarray(format="rgb24"))
+            pts.append(f.pts)
+    with av.open(str(path)) as c:
+        counts: dict = {}
+        for p in c.demux():
+            if p.size:
+                counts[p.stream.type] = counts.get(p.stream.type, 0) + 1
+    return frames, pts, counts
+
+
+def write_pairs(folder, n: int = 3, h: int = 64, w: int = 96, seed: int = 0) -> Path:
+    """PolyU-style NAME_real / NAME_mean PNG pairs."""
+    from hushframe.toolkit.data.images import write_image
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    clean = smooth_frames(n, h, w, seed=seed, noise=0.0)
+    rng = np.random.default_rng(seed + 1)
+    for i, c in enumerate(clean):
+        noisy = np.clip(c + rng.normal(0, 10, c.shape), 0, 255).astype(np.uint8)
+        write_image(folder / f"img{i:02d}_mean.png", c)
+        write_image(folder / f"img{i:02d}_real.png", noisy)
+    return folder
+
+
+def blur_net():
+    """A fixed, non-trivial 'denoiser' with a wide receptive field and zero-padded convs
+    (edge effects at tile borders like a real UNet): 0.7 * gaussian blur + 0.3 * coarse (/8) path."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class BlurNet(nn.Module):
+        size_multiple = 32
+        arch = "blurnet"
+
+        def __init__(self):
+            super().__init__()
+            g = torch.exp(-((torch.arange(7) - 3.0) ** 2) / (2 * 1.5 ** 2))
+            k = (g[:, None] * g[None, :])
+            k = (k / k.sum()).expand(3, 1, 7, 7).clone()
+            self.blur = nn.Conv2d(3, 3, 7, padding=3, groups=3, bias=False)
+            self.blur.weight.data.copy_(k)
+            self.coarse = nn.Conv2d(3, 3, 3, padding=1, groups=3, bias=False)
+            self.coarse.weight.data.fill_(1 / 9)
+
+        def forward(self, x):
+            c = self.coarse(F.avg_pool2d(x, 8))
+            c = F.interpolate(c, scale_factor=8.0, mode="bilinear", align_corners=False)
+            return 0.7 * self.blur(x) + 0.3 * c
+
+    return BlurNet().eval()
