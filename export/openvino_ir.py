@@ -91,8 +91,9 @@ def compile_openvino(onnx_path: str | Path, out_xml: str | Path, precision: str 
         os.replace(staged_xml, out_xml)
     lat = None
     if latency_check:
-        lat = cpu_latency_ms(out_xml, latency_shape or fixed or (1, 3, 512, 512), threads=threads)
-    new_settings = dict(settings, precision=precision, shape=list(fixed) if fixed else "dynamic")
+        lat = cpu_latency_ms(out_xml, latency_shape or fixed or (1, 3, 512, 512), threads=threads, precision=precision)
+    new_settings = dict(settings, precision=precision, shape=list(fixed) if fixed else "dynamic",
+                        cpu_inference_precision_hint=cpu_precision_hint(precision) or "plugin default")
     extra = {"cpu_latency_ms": lat} if lat else None
     write_manifest(out_xml, kind="openvino-ir", made_by="hushframe compile openvino",
                    source={"onnx": str(onnx_path), "sha256": file_sha256(onnx_path), "bin": out_xml.with_suffix(".bin").name},
@@ -100,9 +101,22 @@ def compile_openvino(onnx_path: str | Path, out_xml: str | Path, precision: str 
     return out_xml
 
 
-def compiled_model(xml_or_onnx: str | Path, threads: int | None = None, precision_hint: str | None = None):
+def cpu_precision_hint(precision: str) -> str | None:
+    """OpenVINO's CPU plugin runs fp32 models in bf16 by default on CPUs with avx512_bf16/AMX.
+    fp32 and int8 IRs pin f32 (int8 layers stay int8); fp16 IRs keep the plugin's default
+    (bf16 where available, else f32: CPUs without avx512_fp16/AMX-FP16 have no fp16 compute)."""
+    return None if precision == "fp16" else "f32"
+
+
+def compiled_model(xml_or_onnx: str | Path, threads: int | None = None, precision_hint: str | None = "auto"):
+    """Compile for CPU; precision_hint 'auto' reads the artifact's manifest (see ``cpu_precision_hint``)."""
     import openvino as ov
 
+    if precision_hint == "auto":
+        from hushframe.toolkit.manifest import read_manifest
+
+        man = read_manifest(xml_or_onnx) or {}
+        precision_hint = cpu_precision_hint(man.get("settings", {}).get("precision", "fp32"))
     core = ov.Core()
     cfg = {"PERFORMANCE_HINT": "LATENCY"}
     if threads:
@@ -112,11 +126,12 @@ def compiled_model(xml_or_onnx: str | Path, threads: int | None = None, precisio
     return core.compile_model(core.read_model(str(xml_or_onnx)), "CPU", cfg)
 
 
-def cpu_latency_ms(xml: str | Path, shape=(1, 3, 512, 512), runs: int = 3, threads: int | None = None) -> dict:
+def cpu_latency_ms(xml: str | Path, shape=(1, 3, 512, 512), runs: int = 3, threads: int | None = None,
+                   precision: str = "fp32") -> dict:
     """Median wall time of ``runs`` CPU inferences after one warm-up (a check, not a benchmark)."""
     import numpy as np
 
-    cm = compiled_model(xml, threads)
+    cm = compiled_model(xml, threads, cpu_precision_hint(precision))
     x = np.random.default_rng(0).random(shape, dtype=np.float32)
     req = cm.create_infer_request()
     req.infer({0: x})

@@ -1,0 +1,376 @@
+"""export/: ONNX export, quantize (INT8 Q/DQ, FP16), OpenVINO IR, Triton repository, TensorRT checks.
+
+Tiny widths throughout; real onnxruntime / openvino, no mocks. The accuracy bar on the published
+student lives in test_export_shared.py, TensorRT builds in test_export_tensorrt.py.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx", reason="onnx not installed (pip install hushframe[onnx])")
+torch = pytest.importorskip("torch", reason="torch not installed")
+ort = pytest.importorskip("onnxruntime", reason="onnxruntime not installed")
+
+from hushframe.export.contract import CONTRACT_KEYS, load_onnx_checked, read_metadata  # noqa: E402
+from hushframe.toolkit.manifest import read_manifest  # noqa: E402
+from hushframe.toolkit.models import create_model  # noqa: E402
+from hushframe.toolkit.weights import save_model  # noqa: E402
+
+
+def _run_cli(*args) -> tuple[int, str]:
+    from hushframe.toolkit.cli.main import main
+
+    import contextlib
+    import io
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        rc = main([str(a) for a in args])
+    return rc, err.getvalue()
+
+
+def _ort(path_or_model, x):
+    from hushframe.export.onnx_export import ort_session
+
+    return ort_session(path_or_model).run(["output"], {"input": x})[0]
+
+
+@pytest.fixture(scope="module")
+def tmp(tmp_path_factory):
+    return tmp_path_factory.mktemp("export")
+
+
+@pytest.fixture(scope="module")
+def student(tmp):
+    torch.manual_seed(0)
+    m = create_model("student_c", width=8).eval()
+    p = save_model(m, tmp / "student.safetensors")
+    return m, p
+
+
+@pytest.fixture(scope="module")
+def student_onnx(tmp, student):
+    from hushframe.export.onnx_export import export_onnx
+
+    return export_onnx(student[1], tmp / "student.onnx")
+
+
+@pytest.fixture(scope="module")
+def calib_dir(tmp):
+    from PIL import Image
+
+    d = tmp / "calib"
+    d.mkdir()
+    rng = np.random.default_rng(1)
+    base = rng.random((1, 1, 3)) * 0.6 + 0.2
+    for i in range(4):
+        yy, xx = np.mgrid[0:96, 0:128] / 128.0
+        img = np.clip(base + 0.3 * np.sin(6 * (xx + i * yy))[..., None] + rng.normal(0, 0.05, (96, 128, 3)), 0, 1)
+        Image.fromarray((img * 255).astype(np.uint8)).save(d / f"f{i}.png")
+    return d
+
+
+@pytest.fixture(scope="module")
+def student_int8(tmp, student_onnx, calib_dir):
+    from hushframe.export.quantize import quantize
+
+    return quantize(student_onnx, tmp / "student-int8.onnx", "int8", calib_dir, num_crops=32, crop_size=64)
+
+
+# ------------------------------------------------------------------ export
+def test_student_export_contract_and_parity(student, student_onnx):
+    model = load_onnx_checked(student_onnx)
+    onnx.checker.check_model(model, full_check=True)
+    assert [i.name for i in model.graph.input] == ["input"] and [o.name for o in model.graph.output] == ["output"]
+    assert model.opset_import[0].version >= 17
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_param != "" for d in dims] == [True, False, True, True]  # dynamic N, H, W; C = 3
+    md = read_metadata(model)
+    assert md["size_multiple"] == 32 and md["model_kind"] == "student" and md["precision"] == "fp32"
+    assert md["input_name"] == "input" and md["output_name"] == "output" and md["arch"] == "student_c"
+    man = read_manifest(student_onnx, required=True)
+    assert man["kind"] == "onnx" and all(man["settings"][k] == md[k] for k in CONTRACT_KEYS if k in md)
+    assert man["settings"]["simplified"] is True
+    for shape in [(1, 3, 64, 64), (2, 3, 96, 160)]:
+        x = torch.rand(*shape, generator=torch.Generator().manual_seed(3))
+        with torch.no_grad():
+            ref = student[0](x).numpy()
+        assert np.abs(_ort(student_onnx, x.numpy()) - ref).max() <= 1e-4
+
+
+def test_teacher_export_at_fixed_blind_spot(tmp):
+    from hushframe.export.onnx_export import _FixedBlindSpot, export_onnx
+
+    torch.manual_seed(0)
+    teacher = create_model("atbsn", width=4, blind_spot=3).eval()
+    w = save_model(teacher, tmp / "teacher.safetensors")
+    out = export_onnx(w, tmp / "teacher-k5.onnx", blind_spot=5)
+    model = load_onnx_checked(out)
+    md = read_metadata(model)
+    assert md["model_kind"] == "teacher" and md["blind_spot"] == 5 and md["size_multiple"] == 32
+    ref_net = _FixedBlindSpot(teacher, 5)
+    for shape in [(1, 3, 64, 64), (1, 3, 64, 96)]:  # square and non-square take different PyTorch paths
+        x = torch.rand(*shape)
+        with torch.no_grad():
+            ref = ref_net(x).numpy()
+        assert np.abs(_ort(out, x.numpy()) - ref).max() <= 1e-4
+    rc, err = _run_cli("export", w, "-o", tmp / "bad-k.onnx", "--blind-spot", "2")
+    assert rc == 2 and "blind spot" in err and not (tmp / "bad-k.onnx").exists()
+
+
+def test_students_a_b_export_with_their_multiple(tmp):
+    from hushframe.export.onnx_export import export_onnx
+
+    for arch in ("student_a", "student_b"):
+        m = create_model(arch, width=8).eval()
+        w = save_model(m, tmp / f"{arch}.safetensors")
+        out = export_onnx(w, tmp / f"{arch}.onnx")
+        assert read_metadata(load_onnx_checked(out))["size_multiple"] == 4
+        x = torch.rand(1, 3, 36, 20)
+        with torch.no_grad():
+            assert np.abs(_ort(out, x.numpy()) - m(x).numpy()).max() <= 1e-4
+
+
+def test_cli_export_default_and_explicit_subcommand(tmp, student):
+    rc, err = _run_cli("export", student[1], "-o", tmp / "cli-a.onnx")
+    assert rc == 0, err
+    rc, err = _run_cli("export", "onnx", student[1], "-o", tmp / "cli-b.onnx")
+    assert rc == 0, err
+    assert (tmp / "cli-a.onnx.manifest.json").exists() and (tmp / "cli-b.onnx").exists()
+
+
+def test_help_does_not_import_heavy_libraries():
+    code = ("import sys; from hushframe.toolkit.cli.main import app; import hushframe.export.cli; "
+            "print(sorted(m for m in ('torch', 'onnx', 'openvino', 'nncf', 'onnxruntime', 'tensorrt') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
+
+
+# ------------------------------------------------------------------ bad input
+def _no_strays(folder: Path, before: set) -> None:
+    assert set(p.name for p in folder.iterdir()) == before
+
+
+def test_bad_inputs_one_line_error_no_partial_file(tmp, student_onnx, calib_dir):
+    bad = tmp / "bad"
+    bad.mkdir()
+    raw = Path(student_onnx).read_bytes()
+    (bad / "truncated.onnx").write_bytes(raw[: len(raw) // 2])
+    (bad / "corrupt.onnx").write_bytes(b"\x08\x07garbage" * 50)
+    m = onnx.load(str(student_onnx))
+    m.graph.input[0].name = "image"
+    for n in m.graph.node:
+        for i, t in enumerate(n.input):
+            if t == "input":
+                n.input[i] = "image"
+    onnx.save(m, str(bad / "names.onnx"))
+    m = onnx.load(str(student_onnx))
+    m.opset_import[0].version = 13
+    onnx.save(m, str(bad / "opset13.onnx"))
+    (bad / "empty-calib").mkdir()
+    from PIL import Image
+
+    (bad / "small-calib").mkdir()
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(bad / "small-calib" / "a.png")
+    before = set(p.name for p in bad.iterdir())
+    cases = [
+        (("quantize", bad / "truncated.onnx", "-c", calib_dir, "-o", bad / "o1.onnx"), "truncated or corrupt"),
+        (("quantize", bad / "corrupt.onnx", "-c", calib_dir, "-o", bad / "o2.onnx"), "ONNX"),
+        (("compile", "openvino", bad / "names.onnx", "-o", bad / "o3.xml"), "unexpected graph inputs"),
+        (("quantize", bad / "opset13.onnx", "--precision", "fp16", "-o", bad / "o4.onnx"), "opset 13"),
+        (("quantize", student_onnx, "-c", bad / "empty-calib", "-o", bad / "o5.onnx"), "no images"),
+        (("quantize", student_onnx, "-c", bad / "small-calib", "-o", bad / "o6.onnx", "--crop-size", "64"), "too small"),
+        (("quantize", student_onnx, "-c", calib_dir, "-o", bad / "o7.onnx", "--num-crops", "8"), "at least 32"),
+        (("quantize", student_onnx, "-c", calib_dir, "-o", bad / "missing" / "o8.onnx"), "does not exist"),
+        (("export", tmp / "student.safetensors", "-o", bad / "missing" / "o9.onnx"), "does not exist"),
+        (("compile", "openvino", student_onnx, "-o", bad / "missing" / "o10.xml"), "does not exist"),
+    ]
+    for args, needle in cases:
+        rc, err = _run_cli(*args)
+        assert rc != 0, args
+        lines = [ln for ln in err.splitlines() if ln.strip()]
+        assert len(lines) == 1 and lines[0].startswith("hushframe: error:") and needle in lines[0], (args, err)
+    _no_strays(bad, before)
+
+
+# ------------------------------------------------------------------ quantize
+def test_calibration_crops_reproducible_from_folder_and_video(tmp, calib_dir):
+    av = pytest.importorskip("av", reason="PyAV not installed")
+    from hushframe.export.calibration import calibration_crops
+
+    a = calibration_crops(calib_dir, 32, 64, seed=7)
+    b = calibration_crops(calib_dir, 32, 64, seed=7)
+    assert a.shape == (32, 3, 64, 64) and np.array_equal(a, b)
+    assert not np.array_equal(a, calibration_crops(calib_dir, 32, 64, seed=8))
+    video = tmp / "clip.mp4"
+    with av.open(str(video), "w") as c:
+        s = c.add_stream("mpeg4", rate=10)
+        s.width, s.height, s.pix_fmt = 128, 96, "yuv420p"
+        for i in range(6):
+            fr = av.VideoFrame.from_ndarray(np.full((96, 128, 3), 40 * i, np.uint8), format="rgb24")
+            for pkt in s.encode(fr):
+                c.mux(pkt)
+        for pkt in s.encode():
+            c.mux(pkt)
+    v = calibration_crops(video, 32, 64, seed=0)
+    assert v.shape == (32, 3, 64, 64) and np.array_equal(v, calibration_crops(video, 32, 64, seed=0))
+
+
+def test_int8_is_explicit_symmetric_qdq_per_channel(student_onnx, student_int8, calib_dir):
+    from hushframe.export import qdq
+    from hushframe.export.tensorrt_engine import unsupported_ops
+
+    m = load_onnx_checked(student_int8)
+    assert qdq.qdq_violations(m) == []
+    assert read_metadata(m)["precision"] == "int8"
+    inits = {i.name: i for i in m.graph.initializer}
+    qs = [n for n in m.graph.node if n.op_type == "QuantizeLinear"]
+    wdq = [n for n in m.graph.node if n.op_type == "DequantizeLinear" and n.input[0] in inits]
+    assert qs and wdq
+    for n in wdq:  # int8 weights, one scale per output channel
+        w = onnx.numpy_helper.to_array(inits[n.input[0]])
+        s = onnx.numpy_helper.to_array(inits[n.input[1]])
+        assert w.dtype == np.int8 and s.shape == (w.shape[0],)
+        assert [a.i for a in n.attribute if a.name == "axis"] == [0]
+    for n in qs:
+        assert onnx.numpy_helper.to_array(inits[n.input[2]]).dtype == np.int8
+    assert unsupported_ops(m) == []
+    man = read_manifest(student_int8, required=True)
+    q = man["quantization"]
+    assert q["float_convs"] and q["int8_convs"] and man["source"]["calibration"]["crops"] == 32
+    from hushframe.export.calibration import calibration_crops
+
+    x = calibration_crops(calib_dir, 32, 64, seed=5)[:4]  # frames like the calibration set
+    a, b = _ort(student_onnx, x), _ort(student_int8, x)
+    assert np.abs(a - b).mean() < 0.05 * np.abs(a).mean()
+
+
+def test_equalize_and_split_are_exact_in_float(student_onnx, calib_dir):
+    from hushframe.export import qdq
+    from hushframe.export.calibration import calibration_crops
+
+    base = load_onnx_checked(student_onnx)
+    m = onnx.ModelProto()
+    m.CopyFrom(base)
+    made = qdq.split_input_convs(m)
+    assert made == ["/unet/dec1/conv1/conv/Conv_input_part"]
+    crops = calibration_crops(calib_dir, 32, 64)
+    groups = qdq._equalization_groups(m)
+    st = qdq.activation_stats(m, crops, [g[1].output[0] for g in groups], samples_per_crop=1)
+    assert qdq.equalize(m, st) == len(groups) > 5
+    x = np.random.default_rng(2).random((1, 3, 64, 96), dtype=np.float32)
+    assert np.abs(_ort(m, x) - _ort(base, x)).max() <= 1e-4
+
+
+def test_fp16_variant(tmp, student_onnx):
+    from hushframe.export.quantize import quantize
+
+    out = quantize(student_onnx, tmp / "student-fp16.onnx", "fp16")
+    m = load_onnx_checked(out)
+    assert read_metadata(m)["precision"] == "fp16"
+    assert m.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    x = np.random.default_rng(0).random((1, 3, 64, 64), dtype=np.float32)
+    assert np.abs(_ort(out, x) - _ort(student_onnx, x)).max() < 1e-2
+
+
+# ------------------------------------------------------------------ OpenVINO
+def test_openvino_ir_fp32_fp16_int8(tmp, student_onnx, student_int8, calib_dir):
+    pytest.importorskip("openvino", reason="openvino not installed (pip install hushframe[openvino])")
+    from hushframe.export.openvino_ir import compile_openvino, compiled_model
+
+    from hushframe.export.calibration import calibration_crops
+
+    x = calibration_crops(calib_dir, 32, 64, seed=5)[:1]
+    ref = _ort(student_onnx, x)
+    for prec, src, shape, tol in (("fp32", student_onnx, None, 1e-4), ("fp16", student_onnx, "64x64", 2e-2),
+                                  ("int8", student_int8, None, None)):
+        xml = compile_openvino(src, tmp / f"ov-{prec}.xml", prec, shape=shape, latency_shape=(1, 3, 64, 64))
+        assert xml.exists() and xml.with_suffix(".bin").exists()
+        man = read_manifest(xml, required=True)
+        assert man["kind"] == "openvino-ir" and man["settings"]["precision"] == prec
+        assert man["source"]["sha256"] and man["cpu_latency_ms"]["median_ms"] > 0
+        assert man["settings"]["input_name"] == "input" and man["settings"]["size_multiple"] == 32
+        y = compiled_model(xml)({"input": x})[0]
+        if tol:
+            assert np.abs(y - ref).max() <= tol, prec
+        else:
+            assert np.abs(y - _ort(student_int8, x)).mean() < 0.02
+    assert not [p for p in tmp.iterdir() if p.name.startswith(".ov-")]
+    rc, err = _run_cli("compile", "openvino", student_onnx, "-o", tmp / "ov-x.xml", "--shape", "100x96", "--no-latency-check")
+    assert rc == 2 and "multiples of 32" in err and not (tmp / "ov-x.xml").exists()
+
+
+# ------------------------------------------------------------------ Triton
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_triton_repository(tmp, student_onnx, backend):
+    if backend == "openvino":
+        pytest.importorskip("openvino", reason="openvino not installed")
+    from hushframe.export.triton import parse_pbtxt, run_repository
+
+    repo = tmp / f"triton-{backend}"
+    rc, err = _run_cli("export", "triton", student_onnx, "-o", repo, "--backend", backend, "--max-batch-size", "4")
+    assert rc == 0, err
+    cfg = parse_pbtxt((repo / "hushframe_denoiser" / "config.pbtxt").read_text())
+    assert cfg["name"] == "hushframe_denoiser" and cfg["backend"] == backend and cfg["max_batch_size"] == 4
+    assert cfg["input"][0]["name"] == "input" and cfg["input"][0]["dims"] == [3, -1, -1]
+    assert cfg["input"][0]["data_type"] == "TYPE_FP32" and cfg["output"][0]["name"] == "output"
+    assert "dynamic_batching" in cfg and cfg["instance_group"][0]["kind"] == "KIND_CPU"
+    params = {p["key"]: p["value"]["string_value"] for p in cfg["parameters"]}
+    assert params["size_multiple"] == "32"
+    x = np.random.default_rng(0).random((2, 3, 64, 64), dtype=np.float32)
+    assert np.abs(run_repository(repo, x) - _ort(student_onnx, x)).max() <= 1e-4
+    man = json.loads((repo / "hushframe_denoiser" / "config.pbtxt.manifest.json").read_text())
+    assert man["kind"] == "triton-repository"
+    rc, err = _run_cli("export", "triton", student_onnx, "-o", repo)
+    assert rc == 2 and "exists" in err
+
+
+# ------------------------------------------------------------------ TensorRT checks that run everywhere
+def test_graphs_use_only_tensorrt_parser_ops(tmp, student_onnx, student_int8):
+    from hushframe.export.tensorrt_engine import supported_ops, unsupported_ops
+
+    teacher = tmp / "teacher-k5.onnx"
+    if not teacher.exists():
+        from hushframe.export.onnx_export import export_onnx
+
+        export_onnx(tmp / "teacher.safetensors", teacher, blind_spot=5) if (tmp / "teacher.safetensors").exists() else \
+            export_onnx(save_model(create_model("atbsn", width=4), tmp / "teacher.safetensors"), teacher)
+    from hushframe.export.quantize import quantize
+
+    fp16 = tmp / "student-fp16.onnx"
+    if not fp16.exists():
+        quantize(student_onnx, fp16, "fp16")
+    assert "QLinearConv" not in supported_ops()["supported"]
+    for p in (student_onnx, student_int8, teacher, fp16):
+        assert unsupported_ops(load_onnx_checked(p)) == [], p
+    m = onnx.load(str(student_onnx))
+    m.graph.node[0].op_type = "QLinearConv"
+    assert "QLinearConv" in unsupported_ops(m)
+
+
+def test_tensorrt_profile_covers_1080p_and_4k():
+    from hushframe.export.tensorrt_engine import default_profile, profile_covers
+
+    p = default_profile(32)
+    assert profile_covers(p, 1080, 1920) and profile_covers(p, 2160, 3840) and profile_covers(p, 720, 1280)
+    assert p["opt"] == [1, 3, 1088, 1920] and p["max"] == [1, 3, 2176, 3840]
+    assert not profile_covers(p, 4320, 7680)
+
+
+def test_engine_manifest_mismatch_is_refused_with_a_clear_message():
+    from hushframe.export.errors import EngineMismatchError
+    from hushframe.export.tensorrt_engine import check_engine_manifest
+
+    man = {"settings": {"tensorrt_version": "10.3.0", "gpu_name": "NVIDIA A10", "compute_capability": "8.6"}}
+    check_engine_manifest(man, "10.3.0", {"name": "NVIDIA A10", "compute_capability": "8.6"})
+    with pytest.raises(EngineMismatchError, match="TensorRT 10.3.0.*TensorRT 10.7.0"):
+        check_engine_manifest(man, "10.7.0", {"name": "NVIDIA A10", "compute_capability": "8.6"})
+    with pytest.raises(EngineMismatchError, match="compute capability 8.6.*compute capability 8.9"):
+        check_engine_manifest(man, "10.3.0", {"name": "NVIDIA L4", "compute_capability": "8.9"})
