@@ -72,6 +72,7 @@ TEACHER = {
 DISTILL = {
     "student": Key(str, "student_c", lambda v: v in ("student_a", "student_b", "student_c"), "student_a, student_b, student_c"),
     "width": Key(int, 48, _pos, "a positive integer"),
+    "levels": Key(int, 0, lambda v: 0 <= v <= 6, "0 (the student's own: A/B 2, C 5) or 1..6 poolings"),
     "teachers": Key(list, [0, 1, 3, 5, 7, 9, 11], _blind_list, "a non-empty list of blind spots, each 0 or odd"),
     "mode": Key(str, "multi", lambda v: v in ("multi", "mean"), "multi, mean"),
     "init_from_teacher": Key(bool, False, None, "true or false"),

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from .atomic import atomic_path
@@ -113,11 +114,17 @@ def read_foreign_checkpoint(path: str | Path) -> dict:
     p = Path(path)
     if not p.exists():
         raise WeightsError(f"{p}: no such file")
+    import warnings
+
     try:
-        obj = torch.load(str(p), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            obj = torch.load(str(p), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0][:160] if str(e).strip() else "unsafe pickle"
-        raise WeightsError(f"{p}: refused: the file is not a plain tensor checkpoint ({first})") from None
+        # torch's message is long; keep the part that says what was found.
+        m = re.search(r"(Unsupported global: [^\n]*?)(?: was not| \.|$)|(Unsupported operand [^\n]*)", str(e))
+        why = (m.group(1) or m.group(2)).strip() if m else "unsafe or corrupt pickle"
+        raise WeightsError(f"{p}: refused: not a plain tensor checkpoint, weights_only load failed ({why[:120]})") from None
     except Exception as e:
         raise WeightsError(f"{p}: not a readable PyTorch checkpoint ({e.__class__.__name__}: {str(e)[:120]})") from None
     for key in _WRAPPER_KEYS:

@@ -53,4 +53,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as a script (python -m .../torchrun -m): commands registered themselves on the
+    # imported module's app, not on this __main__ copy, so delegate to it.
+    from hushframe.toolkit.cli.main import main as _main
+
+    sys.exit(_main())

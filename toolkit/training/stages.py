@@ -45,6 +45,7 @@ def train_teacher(images, section: dict, run_dir: Path, *, device="auto", resume
     from .loop import pick_device
 
     cfg = StageConfig.from_section(section)
+    torch.manual_seed(cfg.seed)  # seeded initialisation: same recipe + seed = same run
     model = create_model("atbsn", width=section["width"], levels=section["levels"], blind_spot=section["infer_blind_spot"])
     if init_weights:
         from ..weights import load_model, load_state_checked
@@ -79,7 +80,9 @@ def distill_student(images, section: dict, teacher_path: Path, run_dir: Path, *,
     teacher.eval()
     if dev.type == "cuda":
         teacher.to(memory_format=torch.channels_last)
-    student = create_model(section["student"], width=section["width"])
+    torch.manual_seed(cfg.seed)
+    levels = {"levels": section["levels"]} if section.get("levels") else {}
+    student = create_model(section["student"], width=section["width"], **levels)
     if init_weights:
         load_state_checked(student, load_model(init_weights, expect_kind="student").state_dict(), init_weights)
     elif section.get("init_from_teacher"):

@@ -1,0 +1,96 @@
+"""import-weights: published student C -> safetensors, PSNR on polyu-dev equals the anchor."""
+
+import pickle
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import run_cli
+from hushframe.toolkit.models import create_model
+from hushframe.toolkit.weights import WeightsError, load_model, read_foreign_checkpoint, save_model
+
+
+def test_roundtrip_safetensors(tmp_path):
+    m = create_model("atbsn", width=8, levels=3)
+    p = save_model(m, tmp_path / "t.safetensors")
+    m2 = load_model(p)
+    assert m2.arch == "atbsn" and m2.config == m.config
+    for (k, a), (_, b) in zip(m.state_dict().items(), m2.state_dict().items()):
+        assert torch.equal(a, b), k
+
+
+def test_official_teacher_layout_is_imported(tmp_path):
+    ours = create_model("atbsn", width=8)
+    renames = {"fuse1.": "nin_A.", "fuse2.": "nin_B.", "fuse3.": "nin_C."}
+    official = {}
+    for k, v in ours.state_dict().items():
+        for a, b in renames.items():
+            k = k.replace(a, b)
+        official[k] = v
+    torch.save({"model_state_dict": official}, tmp_path / "atbsn.pth")
+    run_cli("import-weights", tmp_path / "atbsn.pth", "-o", tmp_path / "teacher.safetensors")
+    t = load_model(tmp_path / "teacher.safetensors", expect_kind="teacher")
+    x = torch.rand(1, 3, 32, 32)
+    torch.testing.assert_close(t(x, blind_spot=3), ours.eval()(x, blind_spot=3))
+
+
+class _Evil:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("touch /tmp/hushframe-pwned",))
+
+
+def test_pickle_that_runs_code_is_refused(tmp_path):
+    import os
+
+    marker = "/tmp/hushframe-pwned"
+    if os.path.exists(marker):
+        os.unlink(marker)
+    p = tmp_path / "evil.pth"
+    with open(p, "wb") as f:
+        pickle.dump({"model_state_dict": _Evil()}, f)
+    with pytest.raises(WeightsError, match="refused"):
+        read_foreign_checkpoint(p)
+    r = run_cli("import-weights", p, "-o", tmp_path / "x.safetensors", check=False)
+    assert r.returncode == 2 and "refused" in r.stderr and "Traceback" not in r.stderr
+    assert not os.path.exists(marker)
+    assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_corrupt_checkpoint_one_line_error(tmp_path):
+    p = tmp_path / "bad.pth"
+    p.write_bytes(b"\x80\x04garbage" * 10)
+    r = run_cli("import-weights", p, "-o", tmp_path / "x.safetensors", check=False)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "bad.pth" in r.stderr
+
+
+def _anchor(shared, row_start):
+    text = (shared / "reference" / "anchors.md").read_text()
+    for line in text.splitlines():
+        if line.startswith(row_start):
+            return float(re.findall(r"\|\s*([0-9.]+)\s*\|", line)[0])
+    raise AssertionError(f"anchor row {row_start!r} not found")
+
+
+@pytest.mark.shared
+def test_imported_student_matches_anchor_psnr(shared, tmp_path):
+    out = tmp_path / "student-c-sidd.safetensors"
+    run_cli("import-weights", shared / "weights" / "aprrd-student-c-1.00m-sidd.pth", "-o", out)
+    assert (tmp_path / "student-c-sidd.safetensors.manifest.json").exists()
+    from hushframe.toolkit.data.pairs import find_pairs
+    from hushframe.toolkit.eval.denoise import denoise_uint8
+    from hushframe.toolkit.eval.metrics import psnr
+
+    model = load_model(out)
+    pairs = find_pairs(shared / "data" / "polyu-dev")
+    assert len(pairs) == 60
+    scores = []
+    for p in pairs:
+        noisy, clean = p.load()
+        scores.append(psnr(clean, denoise_uint8(model, noisy)))
+    anchor = _anchor(shared, "| published SIDD-trained student C")
+    print(f"imported student C on polyu-dev: {np.mean(scores):.4f} dB (anchor {anchor})")
+    assert abs(np.mean(scores) - anchor) <= 0.01
