@@ -1,4 +1,4 @@
-"""`hushframe train` (teacher) and `hushframe distill` (student)."""
+"""`hushframe train` (teacher) and `hushframe distill` (student), for every recipe method (methods/run.py)."""
 
 from __future__ import annotations
 
@@ -66,6 +66,11 @@ def train(
 ):
     """Train the AT-BSN teacher self-supervised on noisy images only (L1 at blind spot k_a).
 
+    The recipe's method picks the self-supervised stage(s), all in the --output folder:
+    atbsn (teacher.safetensors), aprrd (AT-BSN teacher with the APR loss),
+    bnn-lan (BNN = teacher at k_a = k_b = 9, then lan.safetensors; --resume skips a finished BNN),
+    amsnet (amsnet.safetensors, the masked pixel-shuffle denoiser).
+
     Examples:
 
       hushframe train photos/ -o runs/cam1 --recipe quick-cpu
@@ -75,25 +80,29 @@ def train(
       torchrun --nproc_per_node 4 -m hushframe.toolkit.cli.main train data/ -o runs/ddp --recipe atbsn-sidd
 
       hushframe train photos/ -o runs/cam1 --resume
+
+      hushframe train photos/ -o runs/apr --recipe aprrd
     """
     _threads()
     from ..data.datasets import load_noisy_images
-    from ..training.stages import train_teacher
+    from ..methods.run import train_recipe
 
     r = _recipe(recipe, "teacher", dict(iterations=iterations, batch=batch, crop=crop, lr=lr, width=width, levels=levels,
                                         train_blind_spot=blind_spot, infer_blind_spot=infer_blind_spot, seed=seed,
                                         checkpoint_every=checkpoint_every), set_)
-    images = load_noisy_images(data, crop=r["teacher"]["crop"], warn=lambda m: typer.echo(f"warning: {m}", err=True))
-    typer.echo(f"teacher: {len(images)} noisy images, recipe {r['name']}, {r['teacher']['iterations']} iterations")
-    out = train_teacher(images, r["teacher"], output, device=device, resume=resume, val_pairs=_val_pairs(val_pairs, val_clean),
+    crop = max(r["teacher"]["crop"], r["lan"]["crop"] if r["method"] == "bnn-lan" else 0)
+    images = load_noisy_images(data, crop=crop, warn=lambda m: typer.echo(f"warning: {m}", err=True))
+    typer.echo(f"teacher: {len(images)} noisy images, recipe {r['name']} ({r['method']}), {r['teacher']['iterations']} iterations")
+    out = train_recipe(images, r, output, device=device, resume=resume, val_pairs=_val_pairs(val_pairs, val_clean),
                         init_weights=init, source={"data": [str(d) for d in data], "recipe": r["name"]})
-    typer.echo(f"teacher weights: {out}")
+    typer.echo(f"{'teacher' if r['method'] == 'atbsn' else r['method']} weights: {out}")
 
 
 @app.command("distill", rich_help_panel="Training")
 def distill(
     data: List[Path] = typer.Argument(..., help=_DATA_HELP),
-    teacher: Path = typer.Option(..., "--teacher", "-t", help="Teacher weights (.safetensors) from `hushframe train`."),
+    teacher: Path = typer.Option(..., "--teacher", "-t", help="Teacher weights (.safetensors) from `hushframe train` "
+                                 "(amsnet: amsnet.safetensors; bnn-lan: the BNN's teacher.safetensors)."),
     output: Path = typer.Option(..., "-o", "--output", help="Run folder (student.safetensors goes here)."),
     recipe: Optional[str] = typer.Option(None, "--recipe", "-r", help="Recipe name or .toml path."),
     student: Optional[str] = typer.Option(None, help="student_a | student_b | student_c"),
@@ -108,11 +117,15 @@ def distill(
     val_pairs: Optional[Path] = typer.Option(None, "--val", help="Paired set for validation PSNR."),
     val_clean: Optional[Path] = typer.Option(None, "--val-clean"),
     init: Optional[Path] = typer.Option(None, help="Start from these student weights (fine-tuning)."),
+    lan: Optional[Path] = typer.Option(None, "--lan", help="bnn-lan only: LAN weights (default: lan.safetensors beside --teacher)."),
     device: str = typer.Option("auto"),
     resume: bool = typer.Option(False, "--resume"),
     set_: List[str] = typer.Option([], "--set"),
 ):
     """Distill a non-blind student from many blind-spot teachers sharing one feature pass.
+
+    Other recipe methods: aprrd (recharged distillation over the same teachers),
+    bnn-lan (flatness-weighted L1 to the BNN and the LAN), amsnet (L1 to the masked denoiser).
 
     L = sum_k |student(y) - sg(teacher(y; k))|_1 over k in Ks; the teacher's four rotated
     UNet passes run once per batch, only the shift and 1x1 fusion run per k.
@@ -125,7 +138,7 @@ def distill(
     """
     _threads()
     from ..data.datasets import load_noisy_images
-    from ..training.stages import distill_student
+    from ..methods.run import distill_recipe
 
     ks = [int(k) for k in teachers.split(",")] if teachers else None
     r = _recipe(recipe, "distill", dict(student=student, width=width, teachers=ks, mode=mode, init_from_teacher=init_from_teacher,
@@ -133,7 +146,7 @@ def distill(
                                         checkpoint_every=checkpoint_every), set_)
     images = load_noisy_images(data, crop=r["distill"]["crop"], warn=lambda m: typer.echo(f"warning: {m}", err=True))
     typer.echo(f"distill: {len(images)} noisy images, {r['distill']['student']}, Ks={r['distill']['teachers']} ({r['distill']['mode']})")
-    out = distill_student(images, r["distill"], teacher, output, device=device, resume=resume,
-                          val_pairs=_val_pairs(val_pairs, val_clean), init_weights=init,
-                          source={"data": [str(d) for d in data], "recipe": r["name"]})
+    out = distill_recipe(images, r, teacher, output, device=device, resume=resume,
+                         val_pairs=_val_pairs(val_pairs, val_clean), init_weights=init,
+                         source={"data": [str(d) for d in data], "recipe": r["name"]}, lan_path=lan)
     typer.echo(f"student weights: {out}")

@@ -1,0 +1,145 @@
+"""AMSNet: asymmetric mask scheme (Liao et al., "Asymmetric Mask Scheme for Self-Supervised
+Real Image Denoising", ECCV 2024; ../shared/papers/amsnet-eccv2024.md).
+
+* Pixel-shuffle downsampling P_s (Sec. 3.2, after AP-BSN): the image becomes s^2 sub-images
+  of size H/s x W/s, which breaks spatially correlated noise. s = 5 for training, s = 2
+  at inference (asymmetric PD).
+* Training, single mask scheme, Eqs. 2-4: a random binary mask M keeps about half of the
+  pixels (the others become zero tokens) and the loss counts only the masked pixels:
+
+      L_m(M_s, I_s) = | ~M_s * (D_E(M_s * I_s) - I_s) |_1                     (Eq. 4)
+
+  The mask is drawn per pixel and shared by the colour channels, so a masked pixel's own
+  value cannot leak through another channel (sRGB noise is correlated across channels).
+* Inference, multi-mask scheme, Eqs. 5-8: k >= 2 branches with complementary masks
+  (sum_i ~M^i = I), each branch restores the pixels it masked:
+
+      I_DN = P_s^-1( sum_i ~M^i * D_E(M^i * P_s(I_N)) )                        (Eqs. 7-8)
+
+* Optional smoothness fine-tune (AMSNet-P), Eqs. 9-10:
+      L_t = lambda * L_p(I_DN) + |I_DN - I_N|_1,
+      L_p(I) = sum sqrt((I[i+1,j] - I[i,j])^2 + (I[i,j+1] - I[i,j])^2)
+  with lambda = 0.01 (Sec. 3.4; Fig. 11 prefers 0.1 on SIDD). Both terms are per-pixel means
+  here, which keeps their ratio that of the paper's sums.
+* The denoiser D_E is any registered network; by default our UNet student C ("a UNet
+  denoiser by default, any denoiser pluggable": ``[amsnet] denoiser`` names a student).
+
+Deployment: the masked, pixel-shuffled inference is the *denoiser* (``AMSNet`` below,
+registered as ``amsnet``, kind "denoiser"); its random masks and the k x s^2 passes make it a
+poor export target. ``hushframe distill --recipe amsnet`` distills a plain student from it
+(L1 to sg(AMSNet(y)), fresh masks every step), which export/ and runtime/ take unchanged.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..models.padding import pad_to_multiple, run_padded
+
+
+def pd_down(x: torch.Tensor, s: int) -> torch.Tensor:
+    """P_s: (B, C, H, W) with H, W multiples of s -> (B * s^2, C, H/s, W/s)."""
+    if s == 1:
+        return x
+    b, c, h, w = x.shape
+    u = F.pixel_unshuffle(x, s)  # B, C*s*s, H/s, W/s  (channel = c*s*s + i*s + j)
+    return u.view(b, c, s * s, h // s, w // s).transpose(1, 2).reshape(b * s * s, c, h // s, w // s)
+
+
+def pd_up(x: torch.Tensor, s: int) -> torch.Tensor:
+    """P_s^-1, the inverse of ``pd_down``."""
+    if s == 1:
+        return x
+    bs, c, h, w = x.shape
+    b = bs // (s * s)
+    u = x.view(b, s * s, c, h, w).transpose(1, 2).reshape(b, c * s * s, h, w)
+    return F.pixel_shuffle(u, s)
+
+
+def branch_assignment(shape, k: int, device, generator: torch.Generator | None = None) -> torch.Tensor:
+    """(B, 1, H, W) ints in [0, k): pixel p is restored by branch assignment[p] (Eq. 5)."""
+    b, _, h, w = shape
+    return torch.randint(0, k, (b, 1, h, w), device=device, generator=generator)
+
+
+class AMSNet(nn.Module):
+    """The multi-mask denoiser (Eqs. 5-8) around a pluggable D_E; ``forward(x)`` denoises a whole image."""
+
+    def __init__(self, denoiser: str = "student_c", width: int = 48, levels: int = 5, in_ch: int = 3,
+                 infer_stride: int = 2, branches: int = 2, **denoiser_overrides):
+        super().__init__()
+        from ..models import create_model
+
+        self.config = dict(denoiser=denoiser, width=width, levels=levels, in_ch=in_ch, infer_stride=infer_stride,
+                           branches=branches, **denoiser_overrides)
+        self.denoiser = create_model(denoiser, width=width, levels=levels, in_ch=in_ch, **denoiser_overrides)
+        self.infer_stride = infer_stride
+        self.branches = branches
+        self.size_multiple = infer_stride
+
+    def restore(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        """D_E(M * x), padded to the denoiser's multiple; ``keep`` is M (1 = visible)."""
+        return run_padded(self.denoiser, x * keep, self.denoiser.size_multiple)
+
+    def multi_mask(self, x: torch.Tensor, stride: int, branches: int, generator=None) -> torch.Tensor:
+        """Eqs. 7-8 on an image whose sides are multiples of ``stride``."""
+        sub = pd_down(x, stride)
+        assign = branch_assignment(sub.shape, branches, sub.device, generator)
+        out = torch.zeros_like(sub)
+        for i in range(branches):
+            restored = (assign == i).to(sub.dtype)
+            out = out + restored * self.restore(sub, 1 - restored)
+        return pd_up(out, stride)
+
+    def forward(self, x: torch.Tensor, stride: int | None = None, generator: torch.Generator | None = None):
+        s = stride or self.infer_stride
+        if generator is None and not self.training:
+            # Fixed masks in eval mode: the same image always gives the same output.
+            generator = torch.Generator(device=x.device).manual_seed(0)
+        xp, (h, w) = pad_to_multiple(x, s)
+        return self.multi_mask(xp, s, self.branches, generator)[..., :h, :w]
+
+
+def _fit(y: torch.Tensor, s: int) -> torch.Tensor:
+    """Crop a training batch to multiples of the PD stride (drops at most s - 1 rows/columns)."""
+    h, w = y.shape[-2:]
+    return y[..., : h - h % s, : w - w % s]
+
+
+def _inner(net):
+    return net.module if hasattr(net, "module") else net
+
+
+def mask_loss(net, y: torch.Tensor, stride: int = 5, mask_ratio: float = 0.5) -> torch.Tensor:
+    """Eq. 4 on P_s(y): L1 over the masked pixels only (single mask, one branch)."""
+    model = _inner(net)
+    sub = pd_down(_fit(y, stride), stride)
+    b, c, h, w = sub.shape
+    masked = (torch.rand(b, 1, h, w, device=sub.device) < mask_ratio).to(sub.dtype)
+    out = run_padded(model.denoiser, sub * (1 - masked), model.denoiser.size_multiple)
+    return (masked * (out - sub).abs()).sum() / (masked.sum() * c).clamp_min(1.0)
+
+
+def smoothness(img: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """Eq. 9 as a per-pixel mean: sqrt(dx^2 + dy^2) with forward differences."""
+    dx = img[..., :-1, 1:] - img[..., :-1, :-1]
+    dy = img[..., 1:, :-1] - img[..., :-1, :-1]
+    return (dx * dx + dy * dy + eps).sqrt().mean()
+
+
+def smooth_finetune_loss(net, y: torch.Tensor, stride: int = 5, lam: float = 0.01) -> torch.Tensor:
+    """Eq. 10: lambda * L_p(I_DN) + |I_DN - I_N|_1, I_DN from all k branches at the training stride."""
+    model = _inner(net)
+    y = _fit(y, stride)
+    den = model.multi_mask(y, stride, model.branches)
+    return lam * smoothness(den) + F.l1_loss(den, y)
+
+
+def distill_loss(student, amsnet, y: torch.Tensor) -> torch.Tensor:
+    """L1 between the student and sg(AMSNet(y)) at the inference stride (fresh masks every call)."""
+    with torch.no_grad():
+        target = amsnet(y, generator=torch.Generator(device=y.device).manual_seed(int(torch.randint(0, 2**31 - 1, ()))))
+    multiple = getattr(student, "size_multiple", None) or student.module.size_multiple
+    return F.l1_loss(run_padded(student, y, multiple), target.detach())
