@@ -93,7 +93,14 @@ class AMSNet(nn.Module):
             out = out + restored * self.restore(sub, 1 - restored)
         return pd_up(out, stride)
 
-    def forward(self, x: torch.Tensor, stride: int | None = None, generator: torch.Generator | None = None):
+    def forward(self, x: torch.Tensor, stride: int | None = None, generator: torch.Generator | None = None,
+                raw: bool = False):
+        """Whole-image denoising (Eqs. 5-8); ``raw=True``: D_E alone on an already masked input.
+
+        The training losses call the module itself (never ``.denoiser``) so that DDP sees the forward.
+        """
+        if raw:
+            return run_padded(self.denoiser, x, self.denoiser.size_multiple)
         s = stride or self.infer_stride
         if generator is None and not self.training:
             # Fixed masks in eval mode: the same image always gives the same output.
@@ -108,17 +115,12 @@ def _fit(y: torch.Tensor, s: int) -> torch.Tensor:
     return y[..., : h - h % s, : w - w % s]
 
 
-def _inner(net):
-    return net.module if hasattr(net, "module") else net
-
-
 def mask_loss(net, y: torch.Tensor, stride: int = 5, mask_ratio: float = 0.5) -> torch.Tensor:
     """Eq. 4 on P_s(y): L1 over the masked pixels only (single mask, one branch)."""
-    model = _inner(net)
     sub = pd_down(_fit(y, stride), stride)
     b, c, h, w = sub.shape
     masked = (torch.rand(b, 1, h, w, device=sub.device) < mask_ratio).to(sub.dtype)
-    out = run_padded(model.denoiser, sub * (1 - masked), model.denoiser.size_multiple)
+    out = net(sub * (1 - masked), raw=True)
     return (masked * (out - sub).abs()).sum() / (masked.sum() * c).clamp_min(1.0)
 
 
@@ -131,9 +133,8 @@ def smoothness(img: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
 
 def smooth_finetune_loss(net, y: torch.Tensor, stride: int = 5, lam: float = 0.01) -> torch.Tensor:
     """Eq. 10: lambda * L_p(I_DN) + |I_DN - I_N|_1, I_DN from all k branches at the training stride."""
-    model = _inner(net)
     y = _fit(y, stride)
-    den = model.multi_mask(y, stride, model.branches)
+    den = net(y, stride=stride)  # training mode: fresh random masks
     return lam * smoothness(den) + F.l1_loss(den, y)
 
 
