@@ -100,7 +100,7 @@ def quantize_cmd(
     seed: int = typer.Option(0, help="Seed of the crop positions."),
     method: str = typer.Option("mse", help="Activation range: mse | max | percentile[:99.99]"),
     equalize: bool = typer.Option(True, "--equalize/--no-equalize", help="Per-channel activation equalization (exact in float)."),
-    keep_float: List[str] = typer.Option([], "--keep-float", help="Conv node names to keep in float (repeatable)."),
+    keep_float: List[str] = typer.Option([], "--keep-float", help="Conv node names to keep in float (repeatable); default: chosen automatically."),
 ):
     """Make an INT8 or FP16 variant of an exported model.
 
@@ -114,7 +114,7 @@ def quantize_cmd(
     from .quantize import quantize
 
     out = quantize(model, output, precision, calibration, num_crops=num_crops, crop_size=crop_size, seed=seed,
-                   method=method, equalize=equalize, keep_float=tuple(keep_float))
+                   method=method, equalize=equalize, keep_float=tuple(keep_float) if keep_float else "auto")
     typer.echo(f"wrote {precision} model {out}")
 
 

@@ -317,8 +317,11 @@ def quantize_weight_per_channel(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return q, scale
 
 
-def insert_qdq(model, act_thresholds: dict[str, float], weight_convs: set[str]):
-    """Return a copy of ``model`` with Q/DQ on the given conv inputs (tensor -> threshold) and conv weights."""
+def insert_qdq(model, act_thresholds: dict[str, float], weight_convs: set[str], act_convs: set[str] | None = None):
+    """Return a copy of ``model`` with Q/DQ on conv inputs (tensor -> threshold) and conv weights.
+
+    ``act_convs``: only these convs get their input quantized (default: every conv whose input has a threshold).
+    """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -330,7 +333,7 @@ def insert_qdq(model, act_thresholds: dict[str, float], weight_convs: set[str]):
     for n in m.graph.node:
         if n.op_type == "Conv":
             t = n.input[0]
-            if t in act_thresholds:
+            if t in act_thresholds and (act_convs is None or n.name in act_convs):
                 if t not in act_done:
                     scale = np.float32(max(act_thresholds[t], 1e-8) / 127.0)
                     sname, zname = f"{t}_qscale", f"{t}_qzero"

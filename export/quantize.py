@@ -15,6 +15,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from .calibration import DEFAULT_CROP_SIZE, DEFAULT_CROPS, calibration_crops
 from .contract import load_onnx_checked, onnx_settings, set_metadata
 from .errors import ExportError
@@ -22,10 +24,52 @@ from .errors import ExportError
 DEFAULT_METHOD = "mse"
 
 
+AUTO_ERROR_BUDGET = (0.5 / 255) ** 2  # predicted output MSE left by int8 (about 0.03 dB at 36 dB PSNR)
+AUTO_MAX_FLOAT_MACS = 0.25  # never keep more than this share of the multiply-accumulates in float
+
+
+def _output_mse_per_conv(m, candidates, thresholds, crops, threads=None) -> dict[str, float]:
+    """Output MSE vs float when only one conv (input activation + weights) is int8, on 4 crops (<=128 px)."""
+    from . import qdq
+    from .onnx_export import ort_session
+
+    side = min(128, crops.shape[2], crops.shape[3])
+    x = np.ascontiguousarray(crops[: min(4, len(crops)), :, :side, :side])
+    ref = ort_session(m, threads).run(["output"], {"input": x})[0]
+    out = {}
+    for c in candidates:
+        q = qdq.insert_qdq(m, {c.input[0]: thresholds[c.input[0]]}, {c.name}, act_convs={c.name})
+        y = ort_session(q, threads).run(["output"], {"input": x})[0]
+        out[c.name] = float(np.mean((y - ref) ** 2))
+    return out
+
+
+def choose_float_convs(errors: dict[str, float], mac_share: dict[str, float], budget: float = AUTO_ERROR_BUDGET,
+                       max_float_macs: float = AUTO_MAX_FLOAT_MACS) -> list[str]:
+    """Greedy: keep the worst convs in float until the predicted remaining error fits the budget,
+    skipping any that would push the float share of MACs over ``max_float_macs``."""
+    remaining = sum(errors.values())
+    kept, share = [], 0.0
+    for name in sorted(errors, key=errors.get, reverse=True):
+        if remaining <= budget:
+            break
+        if share + mac_share.get(name, 0.0) > max_float_macs:
+            continue
+        kept.append(name)
+        share += mac_share.get(name, 0.0)
+        remaining -= errors[name]
+    return kept
+
+
 def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize: bool = True, split_input: bool = True,
-                        keep_float: tuple[str, ...] | list[str] = (), alpha: float = 1.0, keep_image_convs: bool = True,
-                        threads: int | None = None):
-    """In-memory recipe: returns (qdq model, report dict)."""
+                        keep_float="auto", alpha: float = 1.0, keep_image_convs: bool = True,
+                        threads: int | None = None, budget: float = AUTO_ERROR_BUDGET,
+                        max_float_macs: float = AUTO_MAX_FLOAT_MACS):
+    """In-memory recipe: returns (qdq model, report dict).
+
+    keep_float: conv node names to keep in float, or "auto" (measure each conv's int8 output error
+    on calibration crops and keep the worst in float within ``max_float_macs``).
+    """
     import onnx
 
     from . import qdq
@@ -39,7 +83,8 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
         groups = qdq._equalization_groups(m)
         st = qdq.activation_stats(m, crops, [g[1].output[0] for g in groups], samples_per_crop=1, threads=threads)
         n_eq = qdq.equalize(m, st, alpha)
-    float_convs = set(keep_float)
+    auto = isinstance(keep_float, str) and keep_float == "auto"
+    float_convs = set() if auto else set(keep_float)
     if keep_image_convs:
         float_convs |= set(image_convs)
         float_convs |= {c.name for c in convs if c.input[0] == "input"}
@@ -47,16 +92,29 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
     acts = sorted({c.input[0] for c in q_convs})
     st = qdq.activation_stats(m, crops, acts, threads=threads)
     thresholds = {a: qdq.range_for(st[a], method) for a in acts}
-    out = qdq.insert_qdq(m, thresholds, {c.name for c in q_convs})
+    macs = qdq.conv_macs(m, 512, 512)
+    total = sum(macs.values())
+    share = {k: v / total for k, v in macs.items()}
+    errors = {}
+    if auto:
+        errors = _output_mse_per_conv(m, q_convs, thresholds, crops, threads)
+        chosen = choose_float_convs(errors, share, budget, max_float_macs)
+        float_convs |= set(chosen)
+        q_convs = [c for c in q_convs if c.name not in float_convs]
+    q_names = {c.name for c in q_convs}
+    thresholds = {a: t for a, t in thresholds.items() if any(c.input[0] == a for c in q_convs)}
+    out = qdq.insert_qdq(m, thresholds, q_names, act_convs=q_names)
     report = {"method": method, "equalized_producers": n_eq, "split_image_convs": image_convs,
               "float_convs": sorted(float_convs), "int8_convs": [c.name for c in q_convs],
+              "float_mac_share": round(sum(share[c] for c in float_convs if c in share), 4),
+              "auto_output_mse": {k: float(f"{v:.3g}") for k, v in errors.items()},
               "activation_thresholds": {k: round(float(v), 6) for k, v in thresholds.items()}}
     return out, report
 
 
 def quantize(onnx_path: str | Path, out_path: str | Path, precision: str, calibration_source=None, *,
              num_crops: int = DEFAULT_CROPS, crop_size: int = DEFAULT_CROP_SIZE, seed: int = 0, method: str = DEFAULT_METHOD,
-             equalize: bool = True, split_input: bool = True, keep_float: tuple[str, ...] = (),
+             equalize: bool = True, split_input: bool = True, keep_float="auto",
              write_manifest_file: bool = True, threads: int | None = None) -> Path:
     """Write an INT8 Q/DQ or FP16 variant of a hushframe fp32 ONNX model (atomically, with a manifest)."""
     import onnx
