@@ -94,7 +94,7 @@ def train(
     images = load_noisy_images(data, crop=crop, warn=lambda m: typer.echo(f"warning: {m}", err=True))
     typer.echo(f"teacher: {len(images)} noisy images, recipe {r['name']} ({r['method']}), {r['teacher']['iterations']} iterations")
     out = train_recipe(images, r, output, device=device, resume=resume, val_pairs=_val_pairs(val_pairs, val_clean),
-                        init_weights=init, source={"data": [str(d) for d in data], "recipe": r["name"]})
+                       init_weights=init, source={"data": [str(d) for d in data], "recipe": r["name"]})
     typer.echo(f"{'teacher' if r['method'] == 'atbsn' else r['method']} weights: {out}")
 
 
@@ -135,6 +135,8 @@ def distill(
       hushframe distill photos/ -t runs/cam1/teacher.safetensors -o runs/cam1 --recipe quick-cpu
 
       hushframe distill photos/ -t teacher.safetensors -o runs/a --student student_a --mode mean
+
+      hushframe distill photos/ -t runs/bl/teacher.safetensors -o runs/bl --recipe bnn-lan
     """
     _threads()
     from ..data.datasets import load_noisy_images
