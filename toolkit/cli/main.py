@@ -35,7 +35,7 @@ app = typer.Typer(
 
 def _register():
     # Each module adds its commands to `app`; import order = order in --help.
-    from . import demo_cmd, eval_cmds, train_cmds, weights_cmds  # noqa: F401
+    from . import adapt_cmd, demo_cmd, eval_cmds, train_cmds, weights_cmds  # noqa: F401
 
     for mod in ("hushframe.export.cli", "hushframe.runtime.cli"):
         try:

@@ -49,6 +49,8 @@ class StageConfig:
 def pick_device(requested: str = "auto"):
     import torch
 
+    if isinstance(requested, torch.device):
+        return requested
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if requested.startswith("cuda") and not torch.cuda.is_available():
