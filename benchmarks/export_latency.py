@@ -58,6 +58,9 @@ def main(argv=None):
     from hushframe.toolkit.weights import convert_foreign, detect_layout, read_foreign_checkpoint, save_model
 
     torch.set_num_threads(a.threads)
+    import os
+
+    load_start = os.getloadavg()[0]
     shared = Path(a.shared)
     pth = shared / "weights" / "aprrd-student-c-1.00m-sidd.pth"
     calib = shared / "data" / "polyu-train-noisy"
@@ -114,6 +117,7 @@ def main(argv=None):
             results[name] = (float(np.mean(vals)), lat)
             print(f"{name}: {results[name][0]:.3f} dB, " + ", ".join(f"{h}x{wd} {v:.0f} ms" for (h, wd), v in lat.items()), flush=True)
     noisy_db = float(np.mean([psnr(c, n) for n, c in data]))
+    load = f"1-minute load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end (above {a.threads}: other processes shared the cores and latencies are inflated)"
     ref = results["ONNX Runtime fp32"][0]
     lines = [
         f"Command: `{command_line()}` (git {git_rev()}). Machine: {machine()}. "
@@ -121,7 +125,7 @@ def main(argv=None):
         "",
         f"Published student C (`aprrd-student-c-1.00m-sidd.pth`, imported), polyu-dev: {len(data)} pairs, "
         f"protocol of reference/anchors.md (reflect-pad to 32, crop, clamp, round). Noisy input: {noisy_db:.3f} dB. "
-        f"Latency: batch 1, median of {a.runs} after a warm-up; 1280x720 and 1920x1080 run padded to 1280x736 and 1920x1088.",
+        f"Latency: batch 1, median of {a.runs} after a warm-up; 1280x720 and 1920x1080 run padded to 1280x736 and 1920x1088; {load}.",
         "",
         "| variant | PSNR (dB) | vs ORT fp32 | " + " | ".join(f"{wd}x{h}" for h, wd in SIZES) + " |",
         "| --- | --- | --- | " + " | ".join("---" for _ in SIZES) + " |",
