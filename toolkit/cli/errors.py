@@ -52,8 +52,9 @@ def register_user_error(t: type) -> type:
 
 def run_guarded(app, argv) -> int:
     try:
-        app(args=list(argv), standalone_mode=False, prog_name="hushframe")
-        return 0
+        # With standalone_mode=False click returns the code of typer.Exit(n) instead of exiting.
+        rv = app(args=list(argv), standalone_mode=False, prog_name="hushframe")
+        return rv if isinstance(rv, int) else 0
     except SystemExit as e:  # typer/click exits (help, usage errors)
         return int(e.code or 0) if not isinstance(e.code, str) else 1
     except KeyboardInterrupt:

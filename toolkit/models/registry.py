@@ -31,6 +31,8 @@ def model_kind(name: str) -> str:
 
 def create_model(name: str, **config):
     if name not in _REGISTRY:
+        _load_method_models()
+    if name not in _REGISTRY:
         raise KeyError(f"unknown model '{name}'; known: {', '.join(list_models())}")
     model = _REGISTRY[name](**config)
     model.arch = name
@@ -56,3 +58,11 @@ def _student(variant):
 
 for _v in ("a", "b", "c"):
     register_model(f"student_{_v}", kind="student")(_student(_v))
+
+
+def _load_method_models():
+    """Method recipes (LAN, AMSNet wrapper) register their models on import."""
+    try:
+        from ..methods import sections  # noqa: F401
+    except ImportError:
+        pass
