@@ -132,6 +132,10 @@ class VideoSink(Sink):
         import av
 
         try:
+            if self.path.is_symlink() and not str(self.path).startswith("/dev/"):
+                # never write through a planted link to a file outside the output folder: replace the link
+                # itself, as toolkit/atomic.py does for every other output (device nodes are left alone)
+                self.path.unlink()
             self.container = av.open(str(self.path), mode="w", format=self.fmt)
         except (av.FFmpegError, OSError) as e:
             raise SinkError(_oserr(self.path, e)) from None

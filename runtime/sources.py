@@ -157,7 +157,8 @@ class AVSource(Source):
             raise SourceError(f"{self.label}: no such file") from None
         except PermissionError:
             raise SourceError(f"{self.label}: permission denied") from None
-        except av.FFmpegError as e:
+        except (av.FFmpegError, UnicodeDecodeError, ValueError, OSError) as e:
+            # a damaged header can also surface as undecodable metadata text (UnicodeDecodeError)
             raise SourceError(f"{self.label}: cannot open ({_av_msg(e)})") from None
         vs = [s for s in c.streams if s.type == "video"]
         if not vs:
@@ -244,9 +245,7 @@ class AVSource(Source):
                         yield Frame(idx, img, pts=pts, time_base=tb)
                         idx += 1
                 ended_cleanly = True
-            except av.FFmpegError as e:
-                error = e
-            except OSError as e:
+            except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError) as e:
                 error = e
             if self._stop.is_set():
                 return

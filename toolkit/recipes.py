@@ -117,6 +117,9 @@ def validate(doc: dict, source: str = "recipe") -> dict:
     _load_method_sections()
     out: dict[str, Any] = {"name": doc.get("name", Path(source).stem), "description": doc.get("description", ""),
                            "method": doc.get("method", "atbsn")}
+    for k in TOP:  # checked before use: a list or table here must be an error, not a TypeError
+        if k in doc and not isinstance(doc[k], str):
+            raise RecipeError(f"{source}: '{k}' must be a string")
     if out["method"] not in METHODS:
         raise RecipeError(f"{source}: 'method' = {out['method']!r} is unknown; allowed: {', '.join(sorted(METHODS))}")
     for k, v in doc.items():

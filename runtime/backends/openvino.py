@@ -40,7 +40,7 @@ class OpenVINOBackend(Backend):
         try:
             model = core.read_model(str(self.artifact.path))
         except Exception as e:
-            raise ArtifactError(f"{self.artifact.path}: OpenVINO cannot read it ({str(e).splitlines()[0][:160]})") from None
+            raise ArtifactError(f"{self.artifact.path}: OpenVINO cannot read it ({_ov_msg(e)})") from None
         a = self.artifact
         in_names = [n for i in model.inputs for n in [i.get_any_name()]]
         out_names = [o.get_any_name() for o in model.outputs]
@@ -63,7 +63,7 @@ class OpenVINOBackend(Backend):
             self.compiled = core.compile_model(model, dev, config)
         except Exception as e:
             raise ArtifactError(f"{self.artifact.path}: OpenVINO cannot compile it for {dev} "
-                                f"({str(e).splitlines()[0][:160]})") from None
+                                f"({_ov_msg(e)})") from None
         self.request = self.compiled.create_infer_request()
         self._out = self.compiled.output(self.output_name)
         prec = a.precision
@@ -88,3 +88,10 @@ class OpenVINOBackend(Backend):
     def _release(self):
         self.request = None
         self.compiled = None
+
+
+def _ov_msg(e: Exception) -> str:
+    """OpenVINO's first line is a source location ('Exception from src/...:84:'); the reason is the last line."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    useful = [ln for ln in lines if not ln.startswith(("Exception from src", "Check '")) and not ln.endswith(":")]
+    return (useful[-1] if useful else lines[0] if lines else e.__class__.__name__)[:200]

@@ -20,6 +20,12 @@ import shutil
 from pathlib import Path
 
 from ..atomic import write_json_atomic
+from ..cli.errors import HushframeError
+
+
+class CheckpointError(HushframeError):
+    """A checkpoint cannot be written (disk full, ...) or a damaged one cannot be resumed from."""
+
 
 def _flatten_optimizer(opt_state: dict) -> tuple[dict, dict]:
     import torch
@@ -46,15 +52,32 @@ def _unflatten_optimizer(tensors: dict, meta: dict) -> dict:
 
 
 def save_checkpoint(run_dir: Path, step: int, model, optimizer, extra: dict, keep: int = 3) -> Path:
-    import torch
-    from safetensors.torch import save_file
-
     root = Path(run_dir)
     root.mkdir(parents=True, exist_ok=True)
     name = f"step-{step:08d}"
     tmp = root / f".{name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
+    try:
+        final = _write_checkpoint(root, tmp, name, step, model, optimizer, extra)
+    except OSError as e:  # disk full, file-size limit, ...: the previous checkpoint stays the latest
+        shutil.rmtree(tmp, ignore_errors=True)
+        why = e.strerror or (str(e).splitlines()[0] if str(e) else e.__class__.__name__)
+        raise CheckpointError(f"{root}: cannot write checkpoint {name} ({why}); the previous checkpoint is kept") from None
+    except Exception as e:  # safetensors reports write errors as its own type
+        if type(e).__name__ != "SafetensorError":
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise CheckpointError(f"{root}: cannot write checkpoint {name} ({str(e).splitlines()[0][:120]}); "
+                              f"the previous checkpoint is kept") from None
+    _prune(root, keep)
+    return final
+
+
+def _write_checkpoint(root: Path, tmp: Path, name: str, step: int, model, optimizer, extra: dict) -> Path:
+    import torch
+    from safetensors.torch import save_file
+
     meta = {"format": "hushframe-weights/1", "arch": model.arch, "config": json.dumps(model.config)}
     save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"), metadata=meta)
     opt_tensors, opt_meta = _flatten_optimizer(optimizer.state_dict())
@@ -70,7 +93,6 @@ def save_checkpoint(run_dir: Path, step: int, model, optimizer, extra: dict, kee
         shutil.rmtree(final)
     os.replace(tmp, final)
     write_json_atomic(root / "latest.json", {"step": step, "dir": name})
-    _prune(root, keep)
     return final
 
 
@@ -84,7 +106,10 @@ def _prune(root: Path, keep: int):
 
 def _complete(d: Path) -> bool:
     try:
-        json.loads((d / "state.json").read_text())
+        st = json.loads((d / "state.json").read_text())
+        opt = st["optimizer"]
+        if not (isinstance(st["step"], int) and isinstance(opt["state"], dict) and isinstance(opt["param_groups"], list)):
+            return False
         from safetensors import safe_open
 
         for f in ("model.safetensors", "optim.safetensors"):
@@ -113,6 +138,20 @@ def find_latest(run_dir: Path) -> Path | None:
 
 
 def load_checkpoint(ckpt: Path, model, optimizer) -> dict:
+    """Restore model, optimizer and RNG; a damaged checkpoint raises CheckpointError (one line)."""
+    from ..weights import WeightsError
+
+    try:
+        return _load_checkpoint(ckpt, model, optimizer)
+    except (WeightsError, CheckpointError):
+        raise
+    except Exception as e:
+        raise CheckpointError(f"{ckpt}: damaged checkpoint, cannot resume from it ({e.__class__.__name__}: "
+                              f"{str(e).splitlines()[0][:120] if str(e) else ''}); remove this folder to resume "
+                              f"from the one before") from None
+
+
+def _load_checkpoint(ckpt: Path, model, optimizer) -> dict:
     import torch
     from safetensors.torch import load_file
 
