@@ -22,8 +22,11 @@ def demo_data(n_train_per_image: int = 3, n_val_per_image: int = 1, crop: int = 
     from .data.datasets import public_domain_images, simulated_set
 
     clean = [a for _, a in public_domain_images()]
-    train_noisy, _ = simulated_set(clean, n_train_per_image, SIM_SEED, "medium")
-    val_noisy, val_clean = simulated_set(clean, n_val_per_image, VAL_SEED, "medium", crop=crop)
+    # A mix of cameras: one medium-noise and two high-noise simulations of every photo.
+    train_noisy = []
+    for i, level in enumerate(["medium", "high", "high"][:n_train_per_image]):
+        train_noisy += simulated_set(clean, 1, SIM_SEED + i, level)[0]
+    val_noisy, val_clean = simulated_set(clean, n_val_per_image, VAL_SEED, "high", crop=crop)
     return train_noisy, list(zip(val_noisy, val_clean))
 
 

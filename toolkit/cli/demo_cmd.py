@@ -108,7 +108,7 @@ def demo_camera():
     from ..data.images import to_uint8
 
     rng = np.random.default_rng(2024)
-    cam = CameraParams(shot=8e-4, read=0.004, wb_red=2.0, wb_blue=1.6)  # one fixed camera, medium noise
+    cam = CameraParams(shot=4e-3, read=0.016, wb_red=2.0, wb_blue=1.6)  # one fixed camera, high gain (low light)
     clean = [a for _, a in public_domain_images()]
     train, test = [], []
     for im in clean:

@@ -61,14 +61,17 @@ def run_guarded(app, argv) -> int:
         print("hushframe: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as e:
-        import click
-
-        if isinstance(e, click.exceptions.Exit):
+        # Typer may vendor its own click (typer._click): match click's exception types by name.
+        names = {c.__name__ for c in type(e).__mro__}
+        if "Exit" in names and hasattr(e, "exit_code"):
             return e.exit_code
-        if isinstance(e, click.ClickException):
+        if "NoArgsIsHelpError" in names:
+            e.show() if hasattr(e, "show") else None
+            return 0
+        if "ClickException" in names and hasattr(e, "show"):
             e.show()
             return e.exit_code
-        if isinstance(e, click.exceptions.Abort):
+        if "Abort" in names:
             print("hushframe: aborted", file=sys.stderr)
             return EXIT_INTERRUPTED
         if isinstance(e, _user_error_types()) and not os.environ.get("HUSHFRAME_DEBUG"):

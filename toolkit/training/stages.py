@@ -46,11 +46,15 @@ def train_teacher(images, section: dict, run_dir: Path, *, device="auto", resume
 
     cfg = StageConfig.from_section(section)
     torch.manual_seed(cfg.seed)  # seeded initialisation: same recipe + seed = same run
-    model = create_model("atbsn", width=section["width"], levels=section["levels"], blind_spot=section["infer_blind_spot"])
     if init_weights:
-        from ..weights import load_model, load_state_checked
+        # Fine-tuning: the network is the one in the file (its width/levels win over the recipe's).
+        from ..weights import load_model
 
-        load_state_checked(model, load_model(init_weights, expect_kind="teacher").state_dict(), init_weights)
+        model = load_model(init_weights, expect_kind="teacher")
+        model.default_blind_spot = section["infer_blind_spot"]
+        model.config["blind_spot"] = section["infer_blind_spot"]
+    else:
+        model = create_model("atbsn", width=section["width"], levels=section["levels"], blind_spot=section["infer_blind_spot"])
     k_a = section["train_blind_spot"]
     dev = pick_device(device)
     validate = make_validator(val_pairs, "teacher", section["infer_blind_spot"], section.get("val_images", 16), dev)
@@ -82,9 +86,12 @@ def distill_student(images, section: dict, teacher_path: Path, run_dir: Path, *,
         teacher.to(memory_format=torch.channels_last)
     torch.manual_seed(cfg.seed)
     levels = {"levels": section["levels"]} if section.get("levels") else {}
-    student = create_model(section["student"], width=section["width"], **levels)
     if init_weights:
-        load_state_checked(student, load_model(init_weights, expect_kind="student").state_dict(), init_weights)
+        student = load_model(init_weights, expect_kind="student")  # its own arch/width/levels
+    else:
+        student = create_model(section["student"], width=section["width"], **levels)
+    if init_weights:
+        pass
     elif section.get("init_from_teacher"):
         n = student.init_from_teacher(teacher)
         if not quiet:
