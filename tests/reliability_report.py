@@ -85,7 +85,7 @@ def pytest_runtest_logreport(report):
             _ran_tests.add(cid)
             if report.failed:
                 why = str(getattr(report, "longrepr", "") or "").strip().splitlines()
-                last = next((ln for ln in reversed(why) if ln.strip().startswith("E ")), why[-1] if why else "")
+                last = next((ln for ln in why if ln.strip().startswith("E ")), why[-1] if why else "")
                 prev = _results.get(cid, {})
                 _results[cid] = {"inputs": prev.get("inputs", "(see test)"),
                                  "outcome": _cell(f"**FAIL** ({report.when}): {last.strip()[:200]}"),
