@@ -13,6 +13,7 @@ marker, and the encoder always closes the sink, so the container is finalized.
 
 from __future__ import annotations
 
+import collections
 import queue
 import threading
 import time
@@ -24,6 +25,7 @@ from .frames import Frame, from_output, pad_chw, padded_size, to_chw
 from .tiling import infer_tiled, needs_tiling
 
 _EOS = object()
+LATENCY_WINDOW = 100_000
 
 
 @dataclass
@@ -39,7 +41,9 @@ class StreamStats:
     batches: int = 0
     infer_s: float = 0.0        # seconds inside backend.infer
     wall_s: float = 0.0
-    latencies: list = field(default_factory=list)   # seconds, decode -> written, per frame
+    # seconds, decode -> written, per frame: the most recent LATENCY_WINDOW frames only, so a run of months
+    # keeps a fixed-size record (a plain list grew by ~30 bytes per frame, ~2.5 GB a month at 30 fps)
+    latencies: collections.deque = field(default_factory=lambda: collections.deque(maxlen=LATENCY_WINDOW))
     interrupted: bool = False
     error: str | None = None
     backend: str = ""

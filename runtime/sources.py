@@ -70,7 +70,8 @@ class Source:
         self.total: int | None = None        # frame count when known
         self.rate: Fraction | None = None
         self.size: tuple[int, int] | None = None  # (h, w) of the first frame when known
-        self.warnings: list[str] = []
+        # bounded: a flaky camera can report a corrupt packet every few seconds for months
+        self.warnings: collections.deque = collections.deque(maxlen=1000)
 
     def __iter__(self):
         raise NotImplementedError
