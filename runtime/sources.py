@@ -165,6 +165,10 @@ class AVSource(Source):
         if not vs:
             c.close()
             raise SourceError(f"{self.label}: no video stream")
+        if vs[0].codec_context is None:  # a codec FFmpeg cannot decode (or a damaged stream header)
+            c.close()
+            raise SourceError(f"{self.label}: cannot decode its video stream (no decoder for codec "
+                              f"'{getattr(vs[0].codec, 'name', '?') if hasattr(vs[0], 'codec') else '?'}')")
         self._container, self._video = c, vs[0]
         self._video.thread_type = "AUTO"
         if first:
