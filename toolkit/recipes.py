@@ -49,16 +49,18 @@ def _mult8(x):
 
 METHODS = {"atbsn", "aprrd", "bnn-lan", "amsnet"}
 
-TEACHER = {
-    "arch": Key(str, "atbsn", lambda v: v in ("atbsn",), "atbsn"),
-    "width": Key(int, 48, _pos, "a positive integer"),
-    "levels": Key(int, 5, lambda v: 1 <= v <= 6, "1..6"),
-    "train_blind_spot": Key(int, 9, _blind, "0 or a positive odd number (k_a)"),
-    "infer_blind_spot": Key(int, 3, _blind, "0 or a positive odd number (k_b)"),
-    "iterations": Key(int, 400_000, _pos, "a positive integer"),
-    "batch": Key(int, 8, _pos, "a positive integer"),
-    "crop": Key(int, 256, _mult8, "a multiple of 8, at least 16"),
-    "lr": Key(float, 3e-4, _pos, "a positive number"),
+
+def _stage_keys(iterations: int, crop: int) -> dict:
+    """Keys every training stage has (the loop's settings), with stage-specific defaults."""
+    return {
+        "iterations": Key(int, iterations, _pos, "a positive integer"),
+        "batch": Key(int, 8, _pos, "a positive integer"),
+        "crop": Key(int, crop, _mult8, "a multiple of 8, at least 16"),
+        "lr": Key(float, 3e-4, _pos, "a positive number"),
+    }
+
+
+_LOOP_KEYS = {
     "seed": Key(int, 0, _nonneg, "a non-negative integer"),
     "checkpoint_every": Key(int, 5000, _pos, "a positive integer"),
     "val_every": Key(int, 5000, _pos, "a positive integer"),
@@ -69,6 +71,16 @@ TEACHER = {
     "compile": Key(bool, False, None, "true or false"),
 }
 
+TEACHER = {
+    "arch": Key(str, "atbsn", lambda v: v in ("atbsn",), "atbsn"),
+    "width": Key(int, 48, _pos, "a positive integer"),
+    "levels": Key(int, 5, lambda v: 1 <= v <= 6, "1..6"),
+    "train_blind_spot": Key(int, 9, _blind, "0 or a positive odd number (k_a)"),
+    "infer_blind_spot": Key(int, 3, _blind, "0 or a positive odd number (k_b)"),
+    **_stage_keys(400_000, 256),
+    **_LOOP_KEYS,
+}
+
 DISTILL = {
     "student": Key(str, "student_c", lambda v: v in ("student_a", "student_b", "student_c"), "student_a, student_b, student_c"),
     "width": Key(int, 48, _pos, "a positive integer"),
@@ -76,18 +88,8 @@ DISTILL = {
     "teachers": Key(list, [0, 1, 3, 5, 7, 9, 11], _blind_list, "a non-empty list of blind spots, each 0 or odd"),
     "mode": Key(str, "multi", lambda v: v in ("multi", "mean"), "multi, mean"),
     "init_from_teacher": Key(bool, False, None, "true or false"),
-    "iterations": Key(int, 100_000, _pos, "a positive integer"),
-    "batch": Key(int, 8, _pos, "a positive integer"),
-    "crop": Key(int, 128, _mult8, "a multiple of 8, at least 16"),
-    "lr": Key(float, 3e-4, _pos, "a positive number"),
-    "seed": Key(int, 0, _nonneg, "a non-negative integer"),
-    "checkpoint_every": Key(int, 5000, _pos, "a positive integer"),
-    "val_every": Key(int, 5000, _pos, "a positive integer"),
-    "val_images": Key(int, 16, _pos, "a positive integer"),
-    "log_every": Key(int, 50, _pos, "a positive integer"),
-    "workers": Key(int, 2, _nonneg, "a non-negative integer"),
-    "amp": Key(bool, True, None, "true or false (CUDA only)"),
-    "compile": Key(bool, False, None, "true or false"),
+    **_stage_keys(100_000, 128),
+    **_LOOP_KEYS,
 }
 
 SECTIONS: dict[str, dict[str, Key]] = {"teacher": TEACHER, "distill": DISTILL}

@@ -66,3 +66,13 @@ def upsample2x(x: torch.Tensor) -> torch.Tensor:
 def rotate(x: torch.Tensor, quarter_turns: int) -> torch.Tensor:
     """Rotate NCHW by 90 degrees * quarter_turns (counter-clockwise)."""
     return torch.rot90(x, quarter_turns, dims=(2, 3))
+
+
+@torch.no_grad()
+def init_kaiming_leaky(module: nn.Module) -> None:
+    """He initialisation for convs followed by LeakyReLU(0.1), zero biases (official AT-BSN init)."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, a=LEAKY_SLOPE)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from .layers import LEAKY_SLOPE
+from .layers import init_kaiming_leaky
 from .unet import UNet
 
 STUDENT_LAYOUTS = {
@@ -35,15 +35,7 @@ class Student(nn.Module):
         self.config = dict(variant=variant, width=width, in_ch=in_ch, **overrides)
         self.size_multiple = 2 ** layout["levels"]
         self.unet = UNet(in_ch, in_ch, width=width, half_plane=False, **layout)
-        self._init_weights()
-
-    @torch.no_grad()
-    def _init_weights(self):
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, a=LEAKY_SLOPE)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
+        init_kaiming_leaky(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Caller pads to ``size_multiple`` (see ``padding.run_padded``): keeps the graph export-clean."""

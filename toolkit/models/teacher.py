@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .layers import LEAKY_SLOPE, rotate, shift_down
+from .layers import LEAKY_SLOPE, init_kaiming_leaky, rotate, shift_down
 from .padding import pad_to_multiple
 from .unet import UNet
 
@@ -52,11 +52,8 @@ class ATBSN(nn.Module):
 
     @torch.no_grad()
     def _init_weights(self):
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, a=LEAKY_SLOPE)
-                nn.init.zeros_(m.bias)
-        nn.init.kaiming_normal_(self.fuse3.weight, nonlinearity="linear")
+        init_kaiming_leaky(self)
+        nn.init.kaiming_normal_(self.fuse3.weight, nonlinearity="linear")  # no activation after it
 
     # -- the two halves of Eq. 5, kept apart so distillation can share the first one --
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
