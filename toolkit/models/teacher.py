@@ -84,7 +84,31 @@ class ATBSN(nn.Module):
         return self.fuse(self.features(x), k)
 
     def forward_many(self, x: torch.Tensor, blind_spots: list[int]) -> list[torch.Tensor]:
-        """Outputs of several teachers from one feature extraction (supplement S6 cost)."""
+        """Outputs of several teachers from one feature extraction (supplement S6 cost).
+
+        The first 1x1 fusion conv is linear and pointwise, so it commutes with the shift
+        and the rotation: fuse1(cat_r rot_r^-1 M(f_r; s)) = b + sum_r rot_r^-1 M(W_r f_r; s),
+        where W_r is the block of fuse1's weight that reads direction r. Projecting each
+        direction once (``project``) leaves only shifts, additions and the two small 1x1
+        convs per teacher; otherwise the 384-channel fuse1 would run once per k and cost
+        more than the four UNet passes.
+        """
         x, (h, w) = pad_to_multiple(x, self.size_multiple)
-        feats = self.features(x)
-        return [self.fuse(feats, k)[:, :, :h, :w] for k in blind_spots]
+        proj = self.project(self.features(x))
+        return [self.fuse_projected(proj, k)[:, :, :h, :w] for k in blind_spots]
+
+    def project(self, feats: list[torch.Tensor]) -> list[torch.Tensor]:
+        """W_r f_r for each direction r: fuse1 split into its four input blocks (no bias)."""
+        c = feats[0].shape[1]
+        weight = self.fuse1.weight
+        return [F.conv2d(f, weight[:, r * c:(r + 1) * c]) for r, f in enumerate(feats)]
+
+    def fuse_projected(self, proj: list[torch.Tensor], blind_spot: int) -> torch.Tensor:
+        """Same result as ``fuse(feats, k)`` from projected features (shift, rotate back, sum)."""
+        s = shift_for_blind_spot(blind_spot)
+        h = self.fuse1.bias.view(1, -1, 1, 1)
+        for r, p in enumerate(proj):
+            h = h + rotate(shift_down(p, s), -r)
+        h = F.leaky_relu(h, LEAKY_SLOPE)
+        h = F.leaky_relu(self.fuse2(h), LEAKY_SLOPE)
+        return self.fuse3(h)
