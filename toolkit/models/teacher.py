@@ -98,17 +98,30 @@ class ATBSN(nn.Module):
         return [self.fuse_projected(proj, k)[:, :, :h, :w] for k in blind_spots]
 
     def project(self, feats: list[torch.Tensor]) -> list[torch.Tensor]:
-        """W_r f_r for each direction r: fuse1 split into its four input blocks (no bias)."""
+        """W_r f_r for each direction r (fuse1's input block r, no bias), rotated back once."""
         c = feats[0].shape[1]
         weight = self.fuse1.weight
-        return [F.conv2d(f, weight[:, r * c:(r + 1) * c]) for r, f in enumerate(feats)]
+        return [rotate(F.conv2d(f, weight[:, r * c:(r + 1) * c]), -r) for r, f in enumerate(feats)]
 
     def fuse_projected(self, proj: list[torch.Tensor], blind_spot: int) -> torch.Tensor:
-        """Same result as ``fuse(feats, k)`` from projected features (shift, rotate back, sum)."""
+        """Same result as ``fuse(feats, k)`` from projected, rotated-back features.
+
+        Shifting down by s in rotation r's frame is, in the upright frame, a shift down (r=0),
+        left (r=1), up (r=2) or right (r=3); each map is added into the sum through slices,
+        so no shifted or rotated copy of the 4w-channel maps is made per teacher.
+        """
         s = shift_for_blind_spot(blind_spot)
-        h = self.fuse1.bias.view(1, -1, 1, 1)
-        for r, p in enumerate(proj):
-            h = h + rotate(shift_down(p, s), -r)
+        h = self.fuse1.bias.view(1, -1, 1, 1).expand_as(proj[0]).clone()
+        height, width = h.shape[2], h.shape[3]
+        for r, u in enumerate(proj):
+            if r == 0:
+                h[:, :, s:, :] += u[:, :, :height - s, :]
+            elif r == 1:
+                h[:, :, :, :width - s] += u[:, :, :, s:]
+            elif r == 2:
+                h[:, :, :height - s, :] += u[:, :, s:, :]
+            else:
+                h[:, :, :, s:] += u[:, :, :, :width - s]
         h = F.leaky_relu(h, LEAKY_SLOPE)
         h = F.leaky_relu(self.fuse2(h), LEAKY_SLOPE)
         return self.fuse3(h)
