@@ -101,7 +101,9 @@ class ATBSN(nn.Module):
         """W_r f_r for each direction r (fuse1's input block r, no bias), rotated back once."""
         c = feats[0].shape[1]
         weight = self.fuse1.weight
-        return [rotate(F.conv2d(f, weight[:, r * c:(r + 1) * c]), -r) for r, f in enumerate(feats)]
+        # fuse1's bias rides on direction 0's projection (see fuse_projected).
+        return [rotate(F.conv2d(f, weight[:, r * c:(r + 1) * c], self.fuse1.bias if r == 0 else None), -r)
+                for r, f in enumerate(feats)]
 
     def fuse_projected(self, proj: list[torch.Tensor], blind_spot: int) -> torch.Tensor:
         """Same result as ``fuse(feats, k)`` from projected, rotated-back features.
@@ -111,17 +113,14 @@ class ATBSN(nn.Module):
         so no shifted or rotated copy of the 4w-channel maps is made per teacher.
         """
         s = shift_for_blind_spot(blind_spot)
-        h = self.fuse1.bias.view(1, -1, 1, 1).expand_as(proj[0]).clone()
-        height, width = h.shape[2], h.shape[3]
-        for r, u in enumerate(proj):
-            if r == 0:
-                h[:, :, s:, :] += u[:, :, :height - s, :]
-            elif r == 1:
-                h[:, :, :, :width - s] += u[:, :, :, s:]
-            elif r == 2:
-                h[:, :, :height - s, :] += u[:, :, s:, :]
-            else:
-                h[:, :, :, s:] += u[:, :, :, :width - s]
-        h = F.leaky_relu(h, LEAKY_SLOPE)
+        u0, u1, u2, u3 = proj
+        height, width = u0.shape[2], u0.shape[3]
+        h = torch.empty_like(u0)
+        h[:, :, s:, :] = u0[:, :, :height - s, :]           # r = 0: down (u0 carries the bias)
+        h[:, :, :s, :] = self.fuse1.bias.view(1, -1, 1, 1)  # rows shifted in from outside: bias only
+        h[:, :, :, :width - s] += u1[:, :, :, s:]           # r = 1: left
+        h[:, :, :height - s, :] += u2[:, :, s:, :]          # r = 2: up
+        h[:, :, :, s:] += u3[:, :, :, :width - s]           # r = 3: right
+        h = F.leaky_relu_(h, LEAKY_SLOPE) if not torch.is_grad_enabled() else F.leaky_relu(h, LEAKY_SLOPE)
         h = F.leaky_relu(self.fuse2(h), LEAKY_SLOPE)
         return self.fuse3(h)
