@@ -95,7 +95,10 @@ class ATBSN(nn.Module):
         """
         x, (h, w) = pad_to_multiple(x, self.size_multiple)
         proj = self.project(self.features(x))
-        return [self.fuse_projected(proj, k)[:, :, :h, :w] for k in blind_spots]
+        # Without autograd one sum buffer serves every teacher: the 4w-channel map is large,
+        # and allocating (and page-faulting) it afresh per k costs as much as the adds.
+        buf = None if torch.is_grad_enabled() else torch.empty_like(proj[0])
+        return [self.fuse_projected(proj, k, buf)[:, :, :h, :w] for k in blind_spots]
 
     def project(self, feats: list[torch.Tensor]) -> list[torch.Tensor]:
         """W_r f_r for each direction r (fuse1's input block r, no bias), rotated back once."""
@@ -105,7 +108,7 @@ class ATBSN(nn.Module):
         return [rotate(F.conv2d(f, weight[:, r * c:(r + 1) * c], self.fuse1.bias if r == 0 else None), -r)
                 for r, f in enumerate(feats)]
 
-    def fuse_projected(self, proj: list[torch.Tensor], blind_spot: int) -> torch.Tensor:
+    def fuse_projected(self, proj: list[torch.Tensor], blind_spot: int, buffer: torch.Tensor | None = None) -> torch.Tensor:
         """Same result as ``fuse(feats, k)`` from projected, rotated-back features.
 
         Shifting down by s in rotation r's frame is, in the upright frame, a shift down (r=0),
@@ -115,7 +118,7 @@ class ATBSN(nn.Module):
         s = shift_for_blind_spot(blind_spot)
         u0, u1, u2, u3 = proj
         height, width = u0.shape[2], u0.shape[3]
-        h = torch.empty_like(u0)
+        h = torch.empty_like(u0) if buffer is None else buffer
         h[:, :, s:, :] = u0[:, :, :height - s, :]           # r = 0: down (u0 carries the bias)
         h[:, :, :s, :] = self.fuse1.bias.view(1, -1, 1, 1)  # rows shifted in from outside: bias only
         h[:, :, :, :width - s] += u1[:, :, :, s:]           # r = 1: left
