@@ -16,7 +16,7 @@ import pytest
 
 from hushframe.runtime import testing as T
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+from conftest import SHARED  # ../shared, or $HUSHFRAME_SHARED
 HF = [sys.executable, "-m", "hushframe.toolkit.cli.main"]
 
 
