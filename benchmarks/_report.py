@@ -20,14 +20,9 @@ HEADER = "# Benchmarks\n\nEvery figure below was written by a script under `benc
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from hushframe.runtime.bench import cpu_name
+
+    cpu = cpu_name()
     gpu = ""
     try:
         import torch

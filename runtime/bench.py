@@ -109,18 +109,21 @@ def run_bench(artifacts, *, backends=("auto",), sizes=("512x512",), batches=(1,)
     return rows
 
 
-def _machine() -> dict:
-    cpu = platform.processor() or platform.machine()
+def cpu_name() -> str:
+    """The CPU model as /proc/cpuinfo names it (platform's guess elsewhere)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or platform.machine()
+
+
+def _machine() -> dict:
     import os
 
-    return {"cpu": cpu, "logical_cpus": os.cpu_count(), "python": platform.python_version(),
+    return {"cpu": cpu_name(), "logical_cpus": os.cpu_count(), "python": platform.python_version(),
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from hushframe.toolkit.atomic import OutputPathError
+from hushframe.toolkit.data.images import write_image  # numpy + Pillow only
+
 from .errors import SinkError
 from .frames import Frame
 
@@ -81,11 +84,7 @@ class ImageFolderSink(Sink):
             raise SinkError(f"{self.folder}: permission denied")
 
     def write(self, frame, audio_packets=None):
-        from hushframe.toolkit.data.images import write_image
-
         name = (frame.name or f"frame_{frame.index:06d}") + self.ext
-        from hushframe.toolkit.atomic import OutputPathError
-
         try:
             write_image(self.folder / name, frame.image)
         except OutputPathError as e:
@@ -127,10 +126,12 @@ class VideoSink(Sink):
         self._last_pts = None
         self.retimed = 0
         self._closed = False
+        self._av = None
 
     def open(self, first: Frame, audio_stream=None):
         import av
 
+        self._av = av
         try:
             if self.path.is_symlink() and not str(self.path).startswith("/dev/"):
                 # never write through a planted link to a file outside the output folder: replace the link
@@ -182,8 +183,7 @@ class VideoSink(Sink):
             self.container.mux(pkt)
 
     def write(self, frame: Frame, audio_packets=None):
-        import av
-
+        av = self._av  # bound once in open(): this runs per frame
         if self.container is None:
             raise SinkError(f"{self.path}: sink not opened")
         img = frame.image

@@ -42,14 +42,14 @@ class TorchBackend(Backend):
         except WeightsError as e:
             raise ArtifactError(str(e)) from None
         self.torch_device = torch.device(dev)
+        self._torch = torch  # bound once: _run is per frame
         mult = int(getattr(self.model, "size_multiple", 0) or self.artifact.size_multiple or 32)
         name = str(self.torch_device) if dev != "cuda" else "cuda:0"
         return BackendInfo(self.name, name, "fp32", mult, min_hw=(mult, mult),
                            detail={"arch": getattr(self.model, "arch", None), "torch": torch.__version__})
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
-        import torch
-
+        torch = self._torch
         with torch.inference_mode():
             x = torch.from_numpy(batch).to(self.torch_device)
             y = self.model(x)
