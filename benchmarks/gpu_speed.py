@@ -39,7 +39,6 @@ def main():
     ap.add_argument("--no-write", action="store_true")
     a = ap.parse_args()
     import torch
-    import torch.nn.functional as F
 
     from hushframe.toolkit.methods.atbsn import distill_loss, teacher_loss
     from hushframe.toolkit.models import create_model

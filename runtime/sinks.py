@@ -12,7 +12,6 @@ import os
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
 
 from hushframe.toolkit.atomic import OutputPathError
 from hushframe.toolkit.data.images import write_image  # numpy + Pillow only

@@ -18,11 +18,9 @@ import collections
 import glob as _glob
 import re
 import threading
-import time
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
 
 from .errors import SourceError, SourceLost
 from .frames import Frame

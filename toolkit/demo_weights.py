@@ -44,9 +44,6 @@ def main(argv=None):
     ap.add_argument("--run", default="runs/demo-pretrain")
     ap.add_argument("--device", default="auto")
     a = ap.parse_args(argv)
-    import torch
-
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     from .recipes import load_recipe
     from .training.stages import distill_student, train_teacher
 

@@ -172,7 +172,8 @@ def convert_foreign(state: dict, layout: str, path="checkpoint"):
         return model
     if layout == "student-c":
         width = int(state["unet.intro.conv.weight"].shape[0])
-        model = create_model("student_c", width=width, levels=_levels(state)) if _levels(state) != 5 else create_model("student_c", width=width)
+        levels = _levels(state)
+        model = create_model("student_c", width=width, **({} if levels == 5 else {"levels": levels}))
         load_state_checked(model, {k: v.to(torch.float32) for k, v in state.items()}, path)
         return model
     if layout == "student-c-1.02m":

@@ -37,7 +37,6 @@ def adapt_cmd(
 
       hushframe adapt clip.mp4 -s student.safetensors -t teacher.safetensors -o runs/cam2 --teacher-steps 500
     """
-    import json
     import os
 
     import torch
@@ -74,4 +73,3 @@ def adapt_cmd(
         typer.echo(f"after:  {after.psnr:.3f} dB / SSIM {after.ssim:.4f}  ({after.psnr - before.psnr:+.3f} dB)")
     write_json_atomic(Path(output) / "adapt-report.json", report)
     typer.echo(f"adapted student: {out['student']}  (report: {Path(output) / 'adapt-report.json'})")
-    del json

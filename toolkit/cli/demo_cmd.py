@@ -92,18 +92,27 @@ def demo(
     console.print(table)
     console.print(f"pictures: {output / 'strip.png'}")
 
+    deployed = {}
     if not skip_deploy:
         from .demo_deploy import deploy_steps
 
-        deploy_steps(console, output, student, test)
-    console.print(f"[bold green]demo finished in {time.perf_counter() - t0:.0f} s[/] (everything is in {output}/)")
+        deployed = deploy_steps(console, output, student, test)
+    elapsed = time.perf_counter() - t0
+    from ..atomic import write_json_atomic
+
+    write_json_atomic(output / "demo-results.json", {
+        "seconds": elapsed, "teacher_steps": teacher_steps, "distill_steps": distill_steps, "from_scratch": from_scratch,
+        "quality": [{"what": r.label, "psnr": r.psnr, "ssim": r.ssim} for r in (base, t_res, s_res)],
+        "stream": deployed["stats"].summary() if deployed else None,
+        "parity_passed": deployed["parity"].passed if deployed else None})
+    console.print(f"[bold green]demo finished in {elapsed:.0f} s[/] (everything is in {output}/)")
 
 
 def demo_camera():
     """Training frames and held-out pairs of one simulated camera (fixed seeds)."""
     import numpy as np
 
-    from ..data.datasets import public_domain_images, simulated_set
+    from ..data.datasets import public_domain_images
     from ..data.simulator import CameraParams, simulate_pair
     from ..data.images import to_uint8
 
@@ -121,5 +130,4 @@ def demo_camera():
         y, x = (h - 192) // 2, (w - 192) // 2
         n, g = simulate_pair(f[y:y + 192, x:x + 192], rng, params=cam)
         test.append((to_uint8(n), to_uint8(g)))
-    del simulated_set
     return train, test

@@ -30,9 +30,6 @@ def eval_cmd(
 
       hushframe eval runs/cam1/teacher.safetensors --pairs polyu-dev --sweep 0,1,3,5,7,9,11
     """
-    import json
-
-    import torch
     from rich.console import Console
     from rich.table import Table
 
@@ -79,4 +76,3 @@ def eval_cmd(
     console.print(table)
     write_json_atomic(output / "results.json", results)
     console.print(f"wrote {output / 'results.json'}" + (f", {output / 'strip.png'}" if examples else ""))
-    del json, torch

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .images import ImageError, is_image, list_images, read_image, to_uint8
+from .images import ImageError, is_image, read_image, to_uint8
 from .video import is_video, read_video_frames
 
 log = logging.getLogger("hushframe.data")

@@ -16,7 +16,7 @@ from typing import Callable
 
 from ..cli.errors import HushframeError
 from .checkpoint import find_latest, load_checkpoint, save_checkpoint
-from .distributed import DistInfo, all_reduce_mean, cleanup, init_distributed, wrap_ddp
+from .distributed import all_reduce_mean, cleanup, init_distributed, wrap_ddp
 from .logs import RunLog
 from .schedule import cosine_lr, set_lr
 
@@ -60,8 +60,7 @@ def pick_device(requested: str = "auto"):
 
 def run_stage(*, stage: str, run_dir: Path, model, loss_fn: Callable, dataset, cfg: StageConfig,
               device="auto", resume: bool = False, validate: Callable | None = None,
-              final_name: str | None = None, manifest: dict | None = None, quiet: bool = False,
-              extra_trainable=None) -> Path:
+              final_name: str | None = None, manifest: dict | None = None, quiet: bool = False) -> Path:
     """Train ``model`` for cfg.iterations steps; returns the final weights path."""
     import torch
 

@@ -73,7 +73,7 @@ def distill_student(images, section: dict, teacher_path: Path, run_dir: Path, *,
     from ..data.datasets import CropDataset
     from ..methods.atbsn import distill_loss
     from ..models import create_model
-    from ..weights import load_model, load_state_checked
+    from ..weights import load_model
     from .loop import pick_device
 
     cfg = StageConfig.from_section(section)
@@ -90,9 +90,7 @@ def distill_student(images, section: dict, teacher_path: Path, run_dir: Path, *,
         student = load_model(init_weights, expect_kind="student")  # its own arch/width/levels
     else:
         student = create_model(section["student"], width=section["width"], **levels)
-    if init_weights:
-        pass
-    elif section.get("init_from_teacher"):
+    if not init_weights and section.get("init_from_teacher"):
         n = student.init_from_teacher(teacher)
         if not quiet:
             print(f"initialised {n} student tensors from the teacher's UNet")

@@ -1,0 +1,76 @@
+"""Issue 4 item 3: the parity table of the published student C on polyu-dev, per backend and precision.
+
+    python benchmarks/parity_table.py --weights ../shared/weights/aprrd-student-c-1.00m-sidd.pth \
+        --pairs ../shared/data/polyu-dev --calibration ../shared/data/polyu-train-noisy [--work /tmp/parity-work]
+
+Imports the checkpoint, exports ONNX, quantizes INT8 (calibrated on the noisy photos), compiles
+OpenVINO IRs, computes the PyTorch fp32 reference outputs once, then gates every
+(artifact, backend) against them with `run_parity`. Writes the 'parity' section of BENCHMARKS.md.
+Artifacts stay in --work (derived from ../shared: never commit them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import command_line, git_rev, machine, versions, write_section  # noqa: E402
+
+
+def hf(*args):
+    subprocess.run([sys.executable, "-m", "hushframe.toolkit.cli", *map(str, args)], check=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--weights", required=True)
+    ap.add_argument("--pairs", required=True)
+    ap.add_argument("--calibration", required=True)
+    ap.add_argument("--work", default="/tmp/hushframe-parity-work")
+    ap.add_argument("--every", type=int, default=1)
+    ap.add_argument("--no-write", action="store_true")
+    a = ap.parse_args()
+    from hushframe.runtime.parity import run_parity
+
+    w = Path(a.work)
+    w.mkdir(parents=True, exist_ok=True)
+    st, fp32, int8 = w / "student.safetensors", w / "student.onnx", w / "student-int8.onnx"
+    if not st.exists():
+        hf("import-weights", a.weights, "-o", st)
+    if not fp32.exists():
+        hf("export", st, "-o", fp32)
+    if not int8.exists():
+        hf("quantize", fp32, "-o", int8, "--calibration", a.calibration)
+    ov32, ov8 = w / "student.xml", w / "student-int8.xml"
+    if not ov32.exists():
+        hf("compile", "openvino", fp32, "-o", ov32, "--precision", "fp32")
+    if not ov8.exists():
+        hf("compile", "openvino", int8, "-o", ov8, "--precision", "int8")
+    ref_out = w / "reference-outputs"
+    first = not ref_out.exists()
+    rows = []
+    for art, backend, label in ((fp32, "onnxruntime", "ONNX fp32"), (ov32, "openvino", "OpenVINO IR fp32"),
+                                (int8, "onnxruntime", "ONNX int8 Q/DQ"), (ov8, "openvino", "OpenVINO IR int8")):
+        kw = dict(reference=st, save_reference_output=ref_out) if first else dict(reference_output=ref_out)
+        first = False
+        r = run_parity(art, pairs=a.pairs, backend=backend, every=a.every, max_drop=0.10, **kw)
+        s = r.summary
+        rows.append(f"| {label} | {backend} | {s['reference_psnr']:.3f} | {s['artifact_psnr']:.3f} | {s['artifact_ssim']:.4f} "
+                    f"| {s['psnr_drop']:.3f} | {s['output_psnr']:.1f} | {'PASS' if r.passed else 'FAIL'} |")
+        print(rows[-1], flush=True)
+    body = "\n".join([
+        f"Command: `{command_line()}` (commit {git_rev()})", f"Machine: {machine()}",
+        f"Versions: {versions('torch', 'onnxruntime', 'openvino')}",
+        f"Published student C on `{a.pairs}` (every {a.every} pair(s)); reference: PyTorch fp32 outputs; gate: max drop 0.10 dB.", "",
+        "| artifact | backend | reference PSNR | artifact PSNR | artifact SSIM | drop (dB) | PSNR between outputs (dB) | gate |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |", *rows])
+    print(body)
+    if not a.no_write:
+        write_section("parity", "Parity gate per backend and precision (issue 4)", body)
+
+
+if __name__ == "__main__":
+    main()
