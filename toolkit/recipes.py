@@ -81,8 +81,16 @@ TEACHER = {
     **_LOOP_KEYS,
 }
 
+def _students() -> list[str]:
+    from .models import list_models
+
+    return list_models("student")
+
+
 DISTILL = {
-    "student": Key(str, "student_c", lambda v: v in ("student_a", "student_b", "student_c"), "student_a, student_b, student_c"),
+    "student": Key(str, "student_c", lambda v: v in _students(), "a registered student (hushframe.toolkit.models: student_a, student_b, student_c, ...)"),
+    # Empty: the teacher file given on the command line. Else a teacher spec (toolkit/teachers), e.g. "ffmpeg:nlmeans=s=3".
+    "teacher": Key(str, "", None, "a teacher spec such as atbsn:PATH, student:PATH, ffmpeg:nlmeans=s=3, labels:DIR"),
     "width": Key(int, 48, _pos, "a positive integer"),
     "levels": Key(int, 0, lambda v: 0 <= v <= 6, "0 (the student's own: A/B 2, C 5) or 1..6 poolings"),
     "teachers": Key(list, [0, 1, 3, 5, 7, 9, 11], _blind_list, "a non-empty list of blind spots, each 0 or odd"),

@@ -36,6 +36,7 @@ app = typer.Typer(
 def _register():
     # Each module adds its commands to `app`; import order = order in --help.
     from . import adapt_cmd, demo_cmd, eval_cmds, train_cmds, weights_cmds  # noqa: F401
+    from . import label_cmd  # noqa: F401  (hushframe label: pseudo-labels for distillation)
 
     for mod in ("hushframe.export.cli", "hushframe.runtime.cli"):
         try:

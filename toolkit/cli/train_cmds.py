@@ -101,11 +101,13 @@ def train(
 @app.command("distill", rich_help_panel="Training")
 def distill(
     data: List[Path] = typer.Argument(..., help=_DATA_HELP),
-    teacher: Path = typer.Option(..., "--teacher", "-t", help="Teacher weights (.safetensors) from `hushframe train` "
-                                 "(amsnet: amsnet.safetensors; bnn-lan: the BNN's teacher.safetensors)."),
+    teacher: Optional[str] = typer.Option(None, "--teacher", "-t", help="Teacher weights (.safetensors) from `hushframe train` "
+                                          "(amsnet: amsnet.safetensors; bnn-lan: the BNN's teacher.safetensors), or a teacher "
+                                          "spec: atbsn:PATH, student:PATH, ffmpeg:FILTERGRAPH, bm3d, labels:DIR, "
+                                          "0.6*ffmpeg:nlmeans=s=3+0.4*ffmpeg:dctdnoiz=sigma=4 (default: the recipe's distill.teacher)."),
     output: Path = typer.Option(..., "-o", "--output", help="Run folder (student.safetensors goes here)."),
     recipe: Optional[str] = typer.Option(None, "--recipe", "-r", help="Recipe name or .toml path."),
-    student: Optional[str] = typer.Option(None, help="student_a | student_b | student_c"),
+    student: Optional[str] = typer.Option(None, help="student_a | student_b | student_c | a CPU student (see README)"),
     width: Optional[int] = typer.Option(None, help="Student width (48 for the paper's students)."),
     teachers: Optional[str] = typer.Option(None, help="Blind spots Ks, comma separated (0,1,3,5,7,9,11)."),
     mode: Optional[str] = typer.Option(None, help="multi (sum of L1 to each teacher) | mean (L1 to the mean)."),
@@ -137,6 +139,16 @@ def distill(
       hushframe distill photos/ -t teacher.safetensors -o runs/a --student student_a --mode mean
 
       hushframe distill photos/ -t runs/bl/teacher.safetensors -o runs/bl --recipe bnn-lan
+
+    Any other teacher (toolkit/teachers): L = |student(y) - sum_t w_t T_t(y)|_1. Frame
+    teachers (FFmpeg filters through PyAV, BM3D) label each whole photo once, cached as
+    PNGs in OUTPUT/labels/ (resumable); network teachers run on every crop:
+
+      hushframe distill photos/ --teacher ffmpeg:nlmeans=s=3 --init student.safetensors -o runs/nlm
+
+      hushframe distill photos/ -t "0.6*ffmpeg:nlmeans=s=3+0.4*student:big.safetensors" --student student_a -o runs/a
+
+      hushframe distill photos/ --teacher labels:labels-nlm/ -o runs/gpu   # labels from `hushframe label`
     """
     _threads()
     from ..data.datasets import load_noisy_images
@@ -146,9 +158,33 @@ def distill(
     r = _recipe(recipe, "distill", dict(student=student, width=width, teachers=ks, mode=mode, init_from_teacher=init_from_teacher,
                                         iterations=iterations, batch=batch, crop=crop, lr=lr, seed=seed,
                                         checkpoint_every=checkpoint_every), set_)
+    spec, teacher_file = _teacher_spec(teacher or r["distill"]["teacher"], r)
     images = load_noisy_images(data, crop=r["distill"]["crop"], warn=lambda m: typer.echo(f"warning: {m}", err=True))
+    if spec is not None:
+        from ..training.stages import distill_student
+
+        typer.echo(f"distill: {len(images)} noisy images, {init or r['distill']['student']}, teacher {spec.text} (L1)")
+        out = distill_student(images, r["distill"], spec, output, device=device, resume=resume,
+                              val_pairs=_val_pairs(val_pairs, val_clean), init_weights=init,
+                              source={"data": [str(d) for d in data], "recipe": r["name"]})
+        typer.echo(f"student weights: {out}")
+        return
+    teacher = teacher_file
     typer.echo(f"distill: {len(images)} noisy images, {r['distill']['student']}, Ks={r['distill']['teachers']} ({r['distill']['mode']})")
     out = distill_recipe(images, r, teacher, output, device=device, resume=resume,
                          val_pairs=_val_pairs(val_pairs, val_clean), init_weights=init,
                          source={"data": [str(d) for d in data], "recipe": r["name"]}, lan_path=lan)
     typer.echo(f"student weights: {out}")
+
+
+def _teacher_spec(teacher: str, recipe: dict):
+    """(None, teacher file) for today's path (the recipe method's own distillation); else (spec, None)."""
+    if not teacher:
+        raise typer.BadParameter("give the teacher: a teacher file or a spec such as ffmpeg:nlmeans=s=3 "
+                                 "(or set distill.teacher in the recipe)", param_hint="--teacher")
+    from ..teachers import KINDS, parse_teacher
+
+    if recipe["method"] != "atbsn" and not (teacher == "bm3d" or teacher.startswith(tuple(f"{k}:" for k in KINDS))):
+        return None, Path(teacher)  # method teachers (amsnet.safetensors, the BNN) keep their own distillation
+    spec = parse_teacher(teacher)
+    return (None, Path(spec.terms[0].arg)) if spec.plain_atbsn else (spec, None)

@@ -66,9 +66,25 @@ def train_teacher(images, section: dict, run_dir: Path, *, device="auto", resume
                                "infer_blind_spot": section["infer_blind_spot"]})
 
 
-def distill_student(images, section: dict, teacher_path: Path, run_dir: Path, *, device="auto", resume=False,
+def distill_student(images, section: dict, teacher, run_dir: Path, *, device="auto", resume=False,
                     val_pairs=None, init_weights: Path | None = None, source: dict | None = None, quiet=False) -> Path:
+    """Distil ``section["student"]`` (or ``init_weights``) into ``run_dir/student.safetensors``.
+
+    ``teacher``: an AT-BSN teacher file (the paper's multi-teacher loss over section["teachers"],
+    as always) or any teacher spec string (``toolkit/teachers``: ``ffmpeg:nlmeans=s=3``,
+    ``student:PATH``, ``labels:DIR``, weighted sums), trained with L1 to the teachers' labels.
+    """
     import torch
+
+    from ..teachers import parse_teacher
+
+    spec = parse_teacher(teacher)
+    if not spec.plain_atbsn:
+        from ..teachers.distill import distill_from_teacher
+
+        return distill_from_teacher(images, section, spec, run_dir, device=device, resume=resume, val_pairs=val_pairs,
+                                    init_weights=init_weights, source=source, quiet=quiet)
+    teacher_path = Path(spec.terms[0].arg)
 
     from ..data.datasets import CropDataset
     from ..methods.atbsn import distill_loss

@@ -1,0 +1,45 @@
+"""Teachers a student can be distilled from, named by one spec string (see ``spec.py``).
+
+    parse_teacher("0.6*ffmpeg:nlmeans=s=3+0.4*ffmpeg:dctdnoiz=sigma=4")  -> TeacherSpec
+    build_teacher(term)                                                  -> a runnable teacher
+
+Frame teachers (``ffmpeg:``, ``bm3d``) label whole images once, cached as PNGs
+(``labels.py``); ``labels:DIR`` reads such labels; network teachers (``atbsn:``,
+``student:``) run on every training crop. ``distill.py`` trains a student on the
+weighted sum of their outputs with an L1 loss.
+"""
+
+from __future__ import annotations
+
+from .spec import KINDS, TeacherSpec, TeacherSpecError, Term, parse_spec
+
+
+def parse_teacher(spec) -> TeacherSpec:
+    """Validate a teacher spec (string or path); one clear ``TeacherSpecError`` when it is bad."""
+    if isinstance(spec, TeacherSpec):
+        return spec
+    return parse_spec(spec)
+
+
+def build_teacher(term: Term, *, device="cpu", blind_spots=(0, 1, 3, 5, 7, 9, 11)):
+    """The runnable teacher of one term (``labels`` terms are read, not run: see ``labels.load_labels``)."""
+    if term.kind == "ffmpeg":
+        from .frame import FFmpegTeacher
+
+        return FFmpegTeacher(term.arg)
+    if term.kind == "bm3d":
+        from .frame import BM3DTeacher
+
+        return BM3DTeacher(term.arg)
+    if term.kind == "atbsn":
+        from .network import ATBSNTeacher
+
+        return ATBSNTeacher(term.arg, blind_spots, device=device)
+    if term.kind == "student":
+        from .network import StudentTeacher
+
+        return StudentTeacher(term.arg, device=device)
+    raise TeacherSpecError(f"--teacher {term.spec!r}: a labels folder is read, not run")
+
+
+__all__ = ["KINDS", "TeacherSpec", "TeacherSpecError", "Term", "build_teacher", "parse_teacher"]

@@ -1,0 +1,95 @@
+"""Distil a student from any teacher spec: L1 to the weighted sum of the teachers' outputs.
+
+    L = | student(y) - sum_t w_t T_t(y) |_1
+
+Frame teachers' outputs come from PNG label caches (labelled once per image, resumable),
+network teachers run on the crop. The shared training loop (checkpoints, resume, logs,
+validation, manifest) runs it as the ``distill`` stage, like AT-BSN distillation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from . import build_teacher, parse_teacher
+
+
+def label_cache_dir(run_dir: Path, spec: str) -> Path:
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", spec).strip("-")[:48]
+    return Path(run_dir) / "labels" / f"{slug}-{hashlib.sha256(spec.encode()).hexdigest()[:8]}"
+
+
+def frame_labels(images, spec, run_dir: Path, *, log=print):
+    """For each frame/labels term: (weight, uint8 labels per image, where they came from)."""
+    from .labels import load_labels, write_labels
+
+    out = []
+    for term in parse_teacher(spec).terms:
+        if term.kind == "labels":
+            made_by, labs = load_labels(images, Path(term.arg), warn=log)
+            out.append((term.weight, labs, {"labels": term.arg, "made_by": made_by}))
+        elif term.kind in ("ffmpeg", "bm3d"):
+            folder = label_cache_dir(run_dir, term.spec)
+            write_labels(images, build_teacher(term), folder, log=log)
+            _, labs = load_labels(images, folder, warn=log)
+            out.append((term.weight, labs, {"labels": str(folder), "made_by": term.spec}))
+    return out
+
+
+def distill_from_teacher(images, section: dict, teacher_spec, run_dir: Path, *, device="auto", resume=False,
+                         val_pairs=None, init_weights: Path | None = None, source: dict | None = None,
+                         quiet=False) -> Path:
+    import torch
+    import torch.nn.functional as F
+
+    from ..data.datasets import CropDataset
+    from ..data.paired_crops import PairedCropDataset, split_pair
+    from ..models import create_model
+    from ..models.padding import run_padded
+    from ..training.loop import StageConfig, pick_device, run_stage
+    from ..training.stages import make_validator
+    from ..weights import load_model
+
+    spec = parse_teacher(teacher_spec)
+    run_dir = Path(run_dir)
+    cfg = StageConfig.from_section(section)
+    dev = pick_device(device)
+    log = (lambda m: None) if quiet else print
+    frames = frame_labels(images, spec, run_dir, log=log)
+    nets = [(t.weight, build_teacher(t, device=dev, blind_spots=section.get("teachers") or (0, 1, 3, 5, 7, 9, 11)))
+            for t in spec.terms if t.kind in ("atbsn", "student")]
+
+    torch.manual_seed(cfg.seed)
+    if init_weights:
+        student = load_model(init_weights, expect_kind="student")  # its own arch/width/levels
+    else:
+        levels = {"levels": section["levels"]} if section.get("levels") else {}
+        student = create_model(section["student"], width=section["width"], **levels)
+        atbsn = [t for _, t in nets if t.spec.startswith("atbsn:")]
+        if section.get("init_from_teacher") and atbsn and hasattr(student, "init_from_teacher"):
+            n = student.init_from_teacher(atbsn[0].model)
+            log(f"initialised {n} student tensors from the teacher's UNet")
+    multiple = student.size_multiple
+
+    if frames:
+        dataset = PairedCropDataset(images, [labs for _, labs, _ in frames], [w for w, _, _ in frames], cfg.crop, cfg.seed)
+    else:
+        dataset = CropDataset(images, cfg.crop, cfg.seed)
+
+    def loss_fn(net, batch):
+        noisy, target = split_pair(batch) if frames else (batch, torch.zeros_like(batch))
+        for w, t in nets:
+            target = target + w * t(noisy)
+        return F.l1_loss(run_padded(net, noisy, multiple), target)
+
+    validate = make_validator(val_pairs, "student", None, section.get("val_images", 16), dev)
+    student.train()
+    return run_stage(stage="distill", run_dir=run_dir, model=student, dataset=dataset, loss_fn=loss_fn, cfg=cfg,
+                     device=dev, resume=resume, validate=validate, final_name="student.safetensors", quiet=quiet,
+                     manifest={"command": "distill", "source": {"teacher": spec.text, **(source or {}),
+                                                                **({"init": str(init_weights)} if init_weights else {})},
+                               "teacher": spec.text, "loss": "l1",
+                               "teacher_terms": [{"spec": t.spec, "weight": t.weight} for t in spec.terms],
+                               "label_sets": [info for _, _, info in frames]})
