@@ -66,6 +66,7 @@ class OpenVINOBackend(Backend):
                                 f"({_ov_msg(e)})") from None
         self.request = self.compiled.create_infer_request()
         self._out = self.compiled.output(self.output_name)
+        self._variant_args = (core, model, dev, config)
         prec = a.precision
         if not a.manifest:
             ops = {op.get_type_name() for op in model.get_ops()}
@@ -85,9 +86,20 @@ class OpenVINOBackend(Backend):
         y = res[self._out]
         return np.array(y, dtype=np.float32, copy=True)
 
+    def compile_variant(self, build):
+        """Compile ``build(clone of this artifact's model)`` with the same device and settings
+        (e.g. a graph that takes NV12 planes: runtime/gstreamer/ov_graph.py)."""
+        core, model, dev, config = self._variant_args
+        try:
+            return core.compile_model(build(model.clone()), dev, config)
+        except Exception as e:
+            raise ArtifactError(f"{self.artifact.path}: OpenVINO cannot compile it for {dev} "
+                                f"({_ov_msg(e)})") from None
+
     def _release(self):
         self.request = None
         self.compiled = None
+        self._variant_args = None
 
 
 def _ov_msg(e: Exception) -> str:

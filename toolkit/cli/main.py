@@ -38,7 +38,7 @@ def _register():
     from . import adapt_cmd, demo_cmd, eval_cmds, train_cmds, weights_cmds  # noqa: F401
     from . import label_cmd  # noqa: F401  (hushframe label: pseudo-labels for distillation)
 
-    for mod in ("hushframe.export.cli", "hushframe.runtime.cli"):
+    for mod in ("hushframe.export.cli", "hushframe.runtime.cli", "hushframe.runtime.gstreamer.cli"):
         try:
             __import__(mod)
         except ImportError as e:  # a partial install still offers what it has

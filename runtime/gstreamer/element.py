@@ -1,0 +1,183 @@
+"""The ``hushframe`` GStreamer element: a GstBase.BaseTransform that denoises frames in place.
+
+Loaded by GStreamer's Python plugin loader (Debian: gstreamer1.0-python3-plugin-loader +
+python3-gst-1.0) through the small file that ``hushframe gstreamer --plugin-path`` points at
+(plugin.py). The frame work is engine.FrameEngine (the runtime's backends, padding and tiling);
+this file only maps buffers to numpy views of their planes and turns failures into one
+GStreamer error message.
+
+    gst-launch-1.0 videotestsrc num-buffers=12 ! video/x-raw,format=NV12,width=320,height=192 \\
+        ! hushframe model=student.xml ! videoconvert ! y4menc ! filesink location=out.y4m
+"""
+
+from __future__ import annotations
+
+import time
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstBase", "1.0")
+gi.require_version("GstVideo", "1.0")
+from gi.repository import GObject, Gst, GstBase, GstVideo  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from .engine import CONVERT_MODES, FrameEngine  # noqa: E402
+from .yuv import FORMATS, ColorSpace  # noqa: E402
+
+Gst.init(None)
+
+CAPS = Gst.Caps.from_string(f"video/x-raw,format={{ {', '.join(FORMATS)} }},"
+                            "width=[1,2147483647],height=[1,2147483647]")
+RW = GObject.ParamFlags.READWRITE
+
+
+def _plane_views(mv, fmt: str, h: int, w: int, offsets, strides) -> list[np.ndarray]:
+    """Writable numpy views of a mapped frame's planes (row strides as the buffer has them)."""
+    buf = np.frombuffer(mv, dtype=np.uint8)
+    ast = np.lib.stride_tricks.as_strided
+
+    def plane(i, shape, inner):
+        return ast(buf[offsets[i]:], shape=shape, strides=(strides[i],) + inner)
+
+    if fmt in ("RGB", "BGR"):
+        return [plane(0, (h, w, 3), (3, 1))]
+    ch, cw = (h + 1) // 2, (w + 1) // 2
+    if fmt == "NV12":
+        return [plane(0, (h, w), (1,)), plane(1, (ch, cw, 2), (2, 1))]
+    return [plane(0, (h, w), (1,)), plane(1, (ch, cw), (1,)), plane(2, (ch, cw), (1,))]
+
+
+def _colorspace(info) -> ColorSpace:
+    c = info.colorimetry
+    ok, kr, kb = GstVideo.VideoColorMatrix.get_Kr_Kb(c.matrix)
+    if not ok:  # unknown/RGB matrix on a YUV format: GStreamer's own fallback for SD is BT.601
+        kr, kb = 0.299, 0.114
+    return ColorSpace(kr, kb, full_range=c.range == getattr(GstVideo.VideoColorRange, "0_255"))
+
+
+class Hushframe(GstBase.BaseTransform):
+    __gtype_name__ = "GstHushframe"   # instances are named hushframe0, hushframe1, ...
+    __gstmetadata__ = ("hushframe denoiser", "Filter/Effect/Video",
+                       "Self-supervised video denoising with a hushframe artifact (.onnx, .xml, .engine, .safetensors)",
+                       "hushframe")
+    __gsttemplates__ = (Gst.PadTemplate.new("src", Gst.PadDirection.SRC, Gst.PadPresence.ALWAYS, CAPS),
+                        Gst.PadTemplate.new("sink", Gst.PadDirection.SINK, Gst.PadPresence.ALWAYS, CAPS))
+    __gproperties__ = {
+        "model": (str, "model", "hushframe artifact: .onnx, .xml (OpenVINO IR), .engine (TensorRT) or .safetensors",
+                  None, RW),
+        "backend": (str, "backend", "auto | onnxruntime | openvino | torch | tensorrt", "auto", RW),
+        "device": (str, "device", "auto | cpu | cuda[:N] | an OpenVINO device name (GPU, NPU)", "auto", RW),
+        "tile": (str, "tile", "tile frames larger than WIDTHxHEIGHT (empty: only above the engine's maximum)", "", RW),
+        "overlap": (int, "overlap", "overlap between tiles in pixels", 0, 4096, 64, RW),
+        "threads": (int, "threads", "engine CPU threads (0: all cores)", 0, 1024, 0, RW),
+        "convert": (str, "convert", "NV12/I420: auto (inside the engine graph where it can) | numpy", "auto", RW),
+    }
+
+    def __init__(self):
+        super().__init__()
+        self.props_ = {"model": None, "backend": "auto", "device": "auto", "tile": "", "overlap": 64, "threads": 0,
+                       "convert": "auto"}
+        self.engine = None
+        self.t_first = self.t_last = None
+
+    def do_get_property(self, prop):
+        return self.props_[prop.name]
+
+    def do_set_property(self, prop, value):
+        self.props_[prop.name] = value
+
+    # ------------------------------------------------------------------ errors
+    def _error(self, domain, code, text: str) -> None:
+        """One GStreamer ERROR message: gst-launch prints 'ERROR: from element .../hushframe0: TEXT'."""
+        self.message_full(Gst.MessageType.ERROR, domain.quark(), code, text, None, __file__, "hushframe", 0)
+
+    # ------------------------------------------------------------------ lifecycle
+    def do_start(self):
+        p = self.props_
+        if not p["model"]:
+            self._error(Gst.ResourceError, Gst.ResourceError.NOT_FOUND,
+                        "no model set: give one, e.g. hushframe model=student.xml")
+            return False
+        try:
+            tile = None
+            if p["tile"]:
+                from ..bench import parse_size
+
+                tile = parse_size(p["tile"])
+            self.engine = FrameEngine(p["model"], backend=p["backend"], device=p["device"], threads=p["threads"] or None,
+                                      tile=tile, overlap=p["overlap"], convert=p["convert"])
+        except Exception as e:  # noqa: BLE001 - every failure becomes one error message
+            self._error(Gst.ResourceError, Gst.ResourceError.OPEN_READ, _one_line(e))
+            return False
+        if p["convert"] not in CONVERT_MODES:
+            self._error(Gst.CoreError, Gst.CoreError.NEGOTIATION, f"convert={p['convert']}: expected auto or numpy")
+            return False
+        self.t_first = self.t_last = None
+        return True
+
+    def do_stop(self):
+        if self.engine is not None:
+            self.engine.close()
+            self.engine = None
+        return True
+
+    def do_set_caps(self, incaps, outcaps):
+        info = GstVideo.VideoInfo.new_from_caps(incaps)
+        self.info = info
+        self.fmt = info.finfo.name
+        try:
+            path = self.engine.configure(self.fmt, info.height, info.width, _colorspace(info))
+        except Exception as e:  # noqa: BLE001
+            self._error(Gst.CoreError, Gst.CoreError.NEGOTIATION, _one_line(e))
+            return False
+        Gst.info(f"hushframe: {self.fmt} {info.width}x{info.height} via {path}: {self.engine.describe()}")
+        return True
+
+    def do_sink_event(self, event):
+        if event.type == Gst.EventType.EOS and self.engine is not None:
+            self._post_stats()
+        return GstBase.BaseTransform.do_sink_event(self, event)
+
+    def _post_stats(self):
+        e = self.engine
+        s = Gst.Structure.new_empty("hushframe-stats")
+        s.set_value("frames", e.frames)
+        s.set_value("seconds", float((self.t_last - self.t_first) if self.t_first else 0.0))
+        s.set_value("infer-seconds", float(e.infer_s))
+        s.set_value("path", str(e.path))
+        self.post_message(Gst.Message.new_element(self, s))
+
+    # ------------------------------------------------------------------ frames
+    def do_transform_ip(self, buf):
+        if self.t_first is None:
+            self.t_first = time.perf_counter()
+        info = self.info
+        meta = GstVideo.buffer_get_video_meta(buf)
+        offsets, strides = (meta.offset, meta.stride) if meta else (info.offset, info.stride)
+        ok, m = buf.map(Gst.MapFlags.READ | Gst.MapFlags.WRITE)
+        if not ok:
+            self._error(Gst.StreamError, Gst.StreamError.FAILED, "cannot map a frame for writing")
+            return Gst.FlowReturn.ERROR
+        planes = None
+        try:
+            planes = _plane_views(m.data, self.fmt, info.height, info.width, offsets, strides)
+            self.engine.process(planes)
+        except Exception as e:  # noqa: BLE001
+            self._error(Gst.StreamError, Gst.StreamError.FAILED, _one_line(e))
+            return Gst.FlowReturn.ERROR
+        finally:
+            del planes
+            buf.unmap(m)
+        self.t_last = time.perf_counter()
+        return Gst.FlowReturn.OK
+
+
+def _one_line(e: BaseException) -> str:
+    s = str(e).strip().splitlines()
+    return s[0] if s else e.__class__.__name__
+
+
+GObject.type_register(Hushframe)
+FACTORY = ("hushframe", Gst.Rank.NONE, Hushframe)

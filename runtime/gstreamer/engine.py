@@ -1,0 +1,105 @@
+"""The per-frame work of the GStreamer element, without GStreamer: a backend and a frame format.
+
+``FrameEngine`` opens the artifact through the runtime's backends (``open_backend``: the same
+engine choice, threads and tile limit as ``hushframe stream``), then ``configure`` fixes the
+format and size from the negotiated caps and ``process`` denoises one frame in place, given
+numpy views of its planes:
+
+* RGB / BGR: ``frames.denoise_image`` (reflect padding to the engine's multiple, tiling when
+  the frame exceeds the engine or the ``tile`` limit): the stream's own path, so the output
+  equals ``hushframe stream``'s bit for bit.
+* NV12 / I420 on OpenVINO: the planes go into one compiled graph that converts, pads,
+  denoises and converts back (ov_graph.py); no per-frame colour conversion in numpy.
+* NV12 / I420 elsewhere (ONNX Runtime, torch, tiled frames, or ``convert="numpy"``): yuv.py
+  converts in numpy around the same padding/tiling path.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..frames import denoise_image, pad_chw, padded_size
+from ..tiling import infer_tiled, needs_tiling
+from .yuv import RGB_FORMATS, YUV_FORMATS, ColorSpace, chw_to_yuv420, yuv420_to_chw
+
+CONVERT_MODES = ("auto", "numpy")
+
+
+class FrameEngine:
+    def __init__(self, model, backend: str = "auto", device: str = "auto", threads: int | None = None,
+                 tile: tuple[int, int] | None = None, overlap: int = 64, convert: str = "auto"):
+        from ..backends.base import open_backend
+        from ..stream import _max_overlap
+
+        if convert not in CONVERT_MODES:
+            raise ValueError(f"convert must be one of {', '.join(CONVERT_MODES)}, not {convert!r}")
+        self.backend = open_backend(model, backend=backend, device=device, threads=threads or None, max_hw=tile)
+        self.overlap = min(int(overlap), _max_overlap(self.backend, tile))   # as stream_video does
+        self.convert = convert
+        self.fmt = None
+        self.path = None          # "rgb" | "engine" | "numpy": how the current format is processed
+        self.frames = 0
+        self.infer_s = 0.0
+        self._req = None
+
+    def describe(self) -> str:
+        return f"{self.backend.info.describe()}; {self.fmt} via {self.path}" if self.fmt else self.backend.info.describe()
+
+    def configure(self, fmt: str, height: int, width: int, colorspace: ColorSpace | None = None) -> str:
+        """Fix the frame format and size (from the caps); returns the path chosen."""
+        if fmt not in RGB_FORMATS + YUV_FORMATS:
+            raise ValueError(f"unsupported format {fmt}")
+        info = self.backend.info
+        self.fmt, self.h, self.w = fmt, int(height), int(width)
+        self.cs = colorspace or ColorSpace()
+        self.padded = padded_size(self.h, self.w, info.size_multiple, info.min_hw)
+        self._req = None
+        if fmt in RGB_FORMATS:
+            self.path = "rgb"
+        elif (self.convert == "auto" and hasattr(self.backend, "compile_variant")
+              and not needs_tiling(info, *self.padded)):
+            from .ov_graph import wrap_yuv420
+
+            compiled = self.backend.compile_variant(
+                lambda m: wrap_yuv420(m, fmt, self.h, self.w, self.padded, self.cs, info.input_name, info.output_name))
+            self._req = compiled.create_infer_request()
+            self._outs = [compiled.output(n) for n in (("y_out", "uv_out") if fmt == "NV12" else ("y_out", "u_out", "v_out"))]
+            self.path = "engine"
+        else:
+            self.path = "numpy"
+        return self.path
+
+    def process(self, planes: list[np.ndarray]) -> None:
+        """Denoise one frame in place. planes: RGB/BGR [h x w x 3]; NV12 [Y h x w, UV ch x cw x 2];
+        I420 [Y, U, V] (uint8 views, any row stride)."""
+        t = time.perf_counter()
+        if self.path == "rgb":
+            img = planes[0] if self.fmt == "RGB" else planes[0][..., ::-1]
+            img[...] = denoise_image(self.backend, np.ascontiguousarray(img), overlap=self.overlap)
+        elif self.path == "engine":
+            feeds = [np.ascontiguousarray(p)[None] for p in planes]
+            res = self._req.infer(feeds, share_inputs=True)
+            for p, o in zip(planes, self._outs):
+                p[...] = res[o][0]
+        else:
+            y, u, v = (planes[0], planes[1][..., 0], planes[1][..., 1]) if self.fmt == "NV12" else planes
+            out = self._infer_chw(yuv420_to_chw(y, u, v, self.cs))
+            yo, uo, vo = chw_to_yuv420(out[:, :self.h, :self.w], self.cs)
+            y[...] = yo
+            u[...] = uo
+            v[...] = vo
+        self.infer_s += time.perf_counter() - t
+        self.frames += 1
+
+    def _infer_chw(self, x: np.ndarray) -> np.ndarray:
+        """float32 3xhxw -> float32 3xHpxWp, padded and tiled exactly as frames.denoise_image does."""
+        x = pad_chw(x, *self.padded)
+        if needs_tiling(self.backend.info, *self.padded):
+            return infer_tiled(self.backend, x, overlap=self.overlap)
+        return self.backend.infer(x[None])[0]
+
+    def close(self) -> None:
+        self._req = None
+        self.backend.close()
