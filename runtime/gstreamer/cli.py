@@ -27,7 +27,15 @@ def inspect_element(folder) -> tuple[bool, str]:
     if r.returncode == 0:
         return True, ""
     why = [ln for ln in (r.stderr + r.stdout).splitlines() if ln.startswith("hushframe:")]
-    return False, (why[0] if why else "GStreamer does not list the element: is its Python plugin loader installed "
+    if why:
+        return False, why[0]
+    b = subprocess.run([exe, "-b"], env=env, capture_output=True, text=True, timeout=120)
+    if "libgstpython" in b.stdout:
+        # a failed load (e.g. PyGObject missing at the time) is remembered in the registry cache for good
+        reg = os.environ.get("GST_REGISTRY") or "~/.cache/gstreamer-1.0/registry.*.bin"
+        return False, (f"GStreamer blacklisted its Python plugin loader after an earlier failure; delete its "
+                       f"registry cache ({reg}) and retry")
+    return False, ("GStreamer does not list the element: is its Python plugin loader installed "
                    "(Debian: gstreamer1.0-python3-plugin-loader python3-gst-1.0)?")
 
 
