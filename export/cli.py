@@ -16,6 +16,17 @@ from hushframe.toolkit.cli.main import app
 
 from . import errors as _errors  # noqa: F401  (registers the user-error classes)
 
+OVERWRITE = typer.Option(False, "--overwrite", "-y", help="Replace an existing output (as FFmpeg's -y); without "
+                                                          "it an existing output is refused.")
+
+
+def _new_output(*paths: Path, overwrite: bool) -> None:
+    """Before any work: each output can be written, and exists only if --overwrite says to replace it."""
+    from hushframe.toolkit.atomic import check_new_output
+
+    for p in paths:
+        check_new_output(p, overwrite)
+
 
 class _DefaultCommandGroup(TyperGroup):
     """A group whose first argument, when it is not a subcommand, goes to ``default_command``."""
@@ -52,15 +63,19 @@ def export_onnx_cmd(
     blind_spot: Optional[int] = typer.Option(None, "--blind-spot", "-k", help="Teachers only: the fixed blind spot k (0 or odd); default: the teacher's own."),
     opset: int = typer.Option(17, help="ONNX opset (17-21)."),
     simplify: bool = typer.Option(True, "--simplify/--no-simplify", help="Simplify the graph with onnxslim."),
+    overwrite: bool = OVERWRITE,
 ):
     """Export weights to ONNX: input 'input' float32 NCHW RGB in [0,1], dynamic N/H/W (H, W padded by the
-    caller to a multiple of 32), output 'output' of the same shape. `hushframe export MODEL -o x.onnx`
+    caller to a multiple of the model's size multiple, 2^levels: 32 for the paper's networks, 8 for the
+    demo's; recorded in the ONNX metadata and the manifest, shown by `hushframe info`), output 'output'
+    of the same shape. `hushframe export MODEL -o x.onnx`
     is short for `hushframe export onnx MODEL -o x.onnx`.
 
       hushframe export runs/student/student.safetensors -o student.onnx
     """
     from .onnx_export import export_onnx
 
+    _new_output(output, overwrite=overwrite)
     out = export_onnx(weights, output, blind_spot=blind_spot, opset=opset, simplify=simplify)
     typer.echo(f"exported {weights} -> {out} (opset {opset}, checked against PyTorch)")
 
@@ -96,11 +111,12 @@ def quantize_cmd(
     precision: str = typer.Option("int8", help="int8 (explicit Q/DQ, TensorRT form) | fp16"),
     calibration: Optional[Path] = typer.Option(None, "--calibration", "-c", help="Your noisy frames: a folder of images or a video (int8)."),
     num_crops: int = typer.Option(32, help="Calibration crops (at least 32), drawn reproducibly."),
-    crop_size: int = typer.Option(256, help="Crop side in pixels (a multiple of 32)."),
+    crop_size: int = typer.Option(256, help="Crop side in pixels (a multiple of the model's size multiple)."),
     seed: int = typer.Option(0, help="Seed of the crop positions."),
     method: str = typer.Option("mse", help="Activation range: mse | max | percentile[:99.99]"),
     equalize: bool = typer.Option(True, "--equalize/--no-equalize", help="Per-channel activation equalization (exact in float)."),
     keep_float: List[str] = typer.Option([], "--keep-float", help="Conv node names to keep in float (repeatable); default: chosen automatically."),
+    overwrite: bool = OVERWRITE,
 ):
     """Make an INT8 or FP16 variant of an exported model.
 
@@ -113,6 +129,7 @@ def quantize_cmd(
     """
     from .quantize import quantize
 
+    _new_output(output, overwrite=overwrite)
     out = quantize(model, output, precision, calibration, num_crops=num_crops, crop_size=crop_size, seed=seed,
                    method=method, equalize=equalize, keep_float=tuple(keep_float) if keep_float else "auto")
     typer.echo(f"wrote {precision} model {out}")
@@ -123,26 +140,39 @@ def compile_openvino_cmd(
     model: Path = typer.Argument(..., help="An ONNX model from `hushframe export` or `hushframe quantize`."),
     output: Path = typer.Option(..., "-o", "--output", help="The .xml to write (.bin beside it)."),
     precision: str = typer.Option("fp32", help="fp32 | fp16 | int8"),
-    shape: Optional[str] = typer.Option(None, help="Fixed input shape HxW or NxCxHxW (multiples of 32); default dynamic."),
+    shape: Optional[str] = typer.Option(None, help="Fixed input size WIDTHxHEIGHT (e.g. 1920x1088), or a tensor "
+                                        "shape NxCxHxW; multiples of the model's size multiple; default dynamic."),
     calibration: Optional[Path] = typer.Option(None, "--calibration", "-c", help="int8 from an fp32 ONNX: noisy frames (folder or video)."),
     latency_check: bool = typer.Option(True, "--latency-check/--no-latency-check", help="Time a few CPU inferences at the end."),
+    overwrite: bool = OVERWRITE,
 ):
     """Compile to OpenVINO IR (.xml/.bin), then check CPU latency.
 
-      hushframe compile openvino student.onnx -o student.xml --precision fp16 --shape 1088x1920
+      hushframe compile openvino student.onnx -o student.xml --precision fp16 --shape 1920x1088
 
       hushframe compile openvino student-int8.onnx -o student-int8.xml --precision int8
     """
     from .openvino_ir import compile_openvino
 
-    xml = compile_openvino(model, output, precision, calibration=calibration, shape=shape, latency_check=latency_check)
+    _new_output(output, output.with_suffix(".bin"), overwrite=overwrite)
+    xml = compile_openvino(model, output, precision, calibration=calibration, shape=_shape_arg(shape),
+                           latency_check=latency_check)
     from hushframe.toolkit.manifest import read_manifest
 
     lat = (read_manifest(xml) or {}).get("cpu_latency_ms")
     msg = f"wrote {xml} and {xml.with_suffix('.bin').name} ({precision})"
     if lat:
-        msg += f"; CPU latency {lat['median_ms']} ms at {'x'.join(map(str, lat['shape']))}"
+        n, c, h, w = lat["shape"]
+        msg += f"; CPU latency {lat['median_ms']} ms at {w}x{h} (batch {n})"
     typer.echo(msg)
+
+
+def _shape_arg(s: Optional[str]) -> Optional[str]:
+    """The CLI's WIDTHxHEIGHT (as everywhere in hushframe) -> the tensor order HxW; NxCxHxW passes as is."""
+    if s is None:
+        return None
+    parts = s.lower().replace(",", "x").split("x")
+    return f"{parts[1]}x{parts[0]}" if len(parts) == 2 else s
 
 
 def _hw(s: Optional[str]):
@@ -150,7 +180,7 @@ def _hw(s: Optional[str]):
         return None
     from .openvino_ir import parse_shape
 
-    return list(parse_shape(s))
+    return list(parse_shape(_shape_arg(s)))
 
 
 @compile_app.command("tensorrt")
@@ -158,11 +188,14 @@ def compile_tensorrt_cmd(
     model: Path = typer.Argument(..., help="An ONNX model (fp32 for --precision fp16, a Q/DQ model for int8)."),
     output: Path = typer.Option(..., "-o", "--output", help="The .engine to write."),
     precision: str = typer.Option("fp16", help="fp16 | int8 (explicit Q/DQ)"),
-    min_shape: Optional[str] = typer.Option(None, "--min", help="Profile minimum HxW (default 32x32)."),
-    opt_shape: Optional[str] = typer.Option(None, "--opt", help="Profile optimum HxW (default 1088x1920)."),
-    max_shape: Optional[str] = typer.Option(None, "--max", help="Profile maximum HxW (default 2176x3840, 4K padded)."),
+    min_shape: Optional[str] = typer.Option(None, "--min", help="Profile minimum WIDTHxHEIGHT (default: one size "
+                                                                "multiple square)."),
+    opt_shape: Optional[str] = typer.Option(None, "--opt", help="Profile optimum WIDTHxHEIGHT (default 1920x1088)."),
+    max_shape: Optional[str] = typer.Option(None, "--max", help="Profile maximum WIDTHxHEIGHT (default 3840x2176, "
+                                                                "4K padded)."),
     max_batch: int = typer.Option(1, help="Largest batch in the profile."),
     timing_cache: Optional[Path] = typer.Option(None, help="Timing cache file (read if present, then updated)."),
+    overwrite: bool = OVERWRITE,
 ):
     """Build a TensorRT engine with an optimization profile and a manifest (TensorRT version, GPU).
 
@@ -173,6 +206,7 @@ def compile_tensorrt_cmd(
     from .contract import load_onnx_checked, onnx_settings
     from .tensorrt_engine import compile_tensorrt, default_profile
 
+    _new_output(output, overwrite=overwrite)
     settings = onnx_settings(load_onnx_checked(model), model)
     prof = default_profile(int(settings["size_multiple"]), max_batch)
     for key, val in (("min", min_shape), ("opt", opt_shape), ("max", max_shape)):
@@ -180,4 +214,5 @@ def compile_tensorrt_cmd(
             shp = _hw(val)
             prof[key] = [max_batch if key == "max" else 1, 3, shp[2], shp[3]]
     out = compile_tensorrt(model, output, precision, profile=prof, max_batch=max_batch, timing_cache=timing_cache)
-    typer.echo(f"wrote {out} ({precision}, profile {prof})")
+    shown = {k: f"{v[3]}x{v[2]} (batch {v[0]})" for k, v in prof.items() if isinstance(v, (list, tuple)) and len(v) == 4}
+    typer.echo(f"wrote {out} ({precision}, profile {shown or prof})")

@@ -32,7 +32,7 @@ def parse_shape(shape: str | tuple | None) -> tuple[int, int, int, int] | None:
 
 def _check_multiple(shape, multiple: int, where="shape"):
     if shape and (shape[2] % multiple or shape[3] % multiple):
-        raise ExportError(f"{where} {shape[2]}x{shape[3]}: height and width must be multiples of {multiple} "
+        raise ExportError(f"{where} {shape[3]}x{shape[2]} (WIDTHxHEIGHT): both must be multiples of {multiple} "
                           f"(the caller pads, e.g. 1080 -> {-(-1080 // multiple) * multiple})")
 
 

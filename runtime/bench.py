@@ -6,13 +6,14 @@
 
 Each row loads the artifact into one backend, feeds a random frame of the given size
 (padded to the engine's multiple, as the stream pipeline does), runs ``warmup`` untimed
-iterations, then times iterations until ``iterations`` and ``min_seconds`` are both met.
-Throughput counts frames per second of pure inference (batch frames per call).
+iterations, then times iterations until ``iterations`` and ``min_seconds`` are both met
+(defaults 10 calls and 3 s, as trtexec's ``--iterations``/``--duration``). p95 is reported
+from ``MIN_P95_SAMPLES`` timed calls on, None below. Throughput counts frames per second of
+pure inference (batch frames per call).
 """
 
 from __future__ import annotations
 
-import json
 import platform
 import time
 from pathlib import Path
@@ -37,6 +38,33 @@ def parse_size(s: str) -> tuple[int, int]:
     return h, w
 
 
+MIN_P95_SAMPLES = 20
+
+
+def _available_memory() -> int | None:
+    """Bytes the kernel says a new allocation can get (MemAvailable), None where unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_sizes(sizes, batches=(1,)) -> None:
+    """Refuse, before loading anything, a size whose input and output buffers alone cannot fit in memory."""
+    avail = _available_memory()
+    for s in sizes:
+        h, w = parse_size(s) if isinstance(s, str) else s
+        for b in batches:
+            need = 2 * int(b) * 3 * h * w * 4          # float32 input + output, before any activation
+            if avail is not None and need > avail:
+                raise RuntimeUserError(f"size '{s}' (batch {b}): the input and output buffers alone need "
+                                       f"{need / 2**30:.1f} GiB, more than the {avail / 2**30:.1f} GiB of "
+                                       f"memory available")
+
+
 def _backends_for(art, backends):
     from .backends.base import available_backends, select_backend
 
@@ -48,15 +76,19 @@ def _backends_for(art, backends):
     return list(backends)
 
 
-def bench_one(backend, h: int, w: int, batch: int = 1, warmup: int = 1, iterations: int = 5,
-              min_seconds: float = 0.0, seed: int = 0) -> dict:
+def bench_one(backend, h: int, w: int, batch: int = 1, warmup: int = 1, iterations: int = 10,
+              min_seconds: float = 3.0, seed: int = 0) -> dict:
     """Time ``backend.infer`` on a padded batch of random frames of size h x w (opened backend)."""
     from .frames import padded_size
     from .tiling import infer_tiled, needs_tiling
 
     info = backend.info
     th, tw = padded_size(h, w, info.size_multiple, info.min_hw)
-    x = np.random.default_rng(seed).random((batch, 3, th, tw), dtype=np.float32)
+    check_sizes([(h, w)], [batch])
+    try:
+        x = np.random.default_rng(seed).random((batch, 3, th, tw), dtype=np.float32)
+    except MemoryError:
+        raise RuntimeUserError(f"size {w}x{h} (batch {batch}): not enough memory for the input") from None
     tiled = needs_tiling(info, th, tw)
 
     def call():
@@ -64,31 +96,41 @@ def bench_one(backend, h: int, w: int, batch: int = 1, warmup: int = 1, iteratio
             return [infer_tiled(backend, xi) for xi in x]
         return backend.infer(x)
 
-    for _ in range(max(0, warmup)):
-        call()
     times = []
-    t_end = time.perf_counter() + min_seconds
-    while len(times) < max(1, iterations) or time.perf_counter() < t_end:
-        t = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - t)
+    try:
+        for _ in range(max(0, warmup)):
+            call()
+        t_end = time.perf_counter() + min_seconds
+        while len(times) < max(1, iterations) or time.perf_counter() < t_end:
+            t = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - t)
+    except MemoryError:
+        raise RuntimeUserError(f"{backend.artifact.name}: {info.backend} ran out of memory at {w}x{h} "
+                               f"(batch {batch}); try --tile or a smaller size") from None
     arr = np.array(times)
+    p95 = round(float(np.percentile(arr, 95) * 1000), 2) if len(arr) >= MIN_P95_SAMPLES else None
     return {
         "backend": info.backend, "device": info.device, "precision": info.precision,
         "size": f"{w}x{h}", "padded": f"{tw}x{th}", "batch": batch, "tiled": tiled, "iterations": len(times),
         "latency_ms_mean": round(float(arr.mean() * 1000), 2), "latency_ms_p50": round(float(np.median(arr) * 1000), 2),
-        "latency_ms_p95": round(float(np.percentile(arr, 95) * 1000), 2),
+        "latency_ms_p95": p95,
         "throughput_fps": round(float(batch / arr.mean()), 3),
     }
 
 
 def run_bench(artifacts, *, backends=("auto",), sizes=("512x512",), batches=(1,), warmup: int = 1,
-              iterations: int = 5, min_seconds: float = 0.0, device: str = "auto", threads: int | None = None,
+              iterations: int = 10, min_seconds: float = 3.0, device: str = "auto", threads: int | None = None,
               json_path=None, progress=None) -> list[dict]:
     """Every artifact x backend x batch x size; returns rows (dicts), optionally saved as JSON."""
     from .artifact import load_artifact
     from .backends.base import open_backend
 
+    check_sizes(sizes, batches)
+    if json_path is not None:
+        from hushframe.toolkit.atomic import check_output_path
+
+        check_output_path(json_path)      # before the work, not after it
     rows = []
     for a in ([artifacts] if isinstance(artifacts, (str, Path)) else artifacts):
         art = load_artifact(a)
@@ -136,10 +178,9 @@ def format_table(rows: list[dict]) -> str:
     """A Markdown table (readable in a terminal too)."""
     head = "| " + " | ".join(t for _, t in COLUMNS) + " |"
     sep = "| " + " | ".join("---" for _ in COLUMNS) + " |"
-    body = ["| " + " | ".join(str(r.get(k, "")) + (" (tiled)" if k == "size" and r.get("tiled") else "")
-                              for k, _ in COLUMNS) + " |" for r in rows]
+    def cell(r, k):
+        v = r.get(k, "")
+        return ("-" if v is None else str(v)) + (" (tiled)" if k == "size" and r.get("tiled") else "")
+
+    body = ["| " + " | ".join(cell(r, k) for k, _ in COLUMNS) + " |" for r in rows]
     return "\n".join([head, sep, *body])
-
-
-def dump(rows) -> str:
-    return json.dumps(rows, indent=2)

@@ -18,6 +18,23 @@ from hushframe.toolkit.cli.main import app
 from . import errors as _errors  # noqa: F401  (registers the user-error classes)
 
 PANEL = "Runtime"
+OVERWRITE_HELP = "Replace existing outputs (as FFmpeg's -y); without it an existing output is refused."
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _check_outputs(overwrite: bool, files=(), folders=()):
+    """Every output is writable (and new, unless --overwrite) before any work starts."""
+    from hushframe.toolkit.atomic import check_new_output
+
+    for f in files:
+        if f is not None:
+            check_new_output(f, overwrite)
+    for d in folders:
+        if d is not None:
+            check_new_output(d, overwrite, folder=True)
 
 
 def _tile(s: Optional[str]):
@@ -71,8 +88,12 @@ def stream_cmd(
     model: Path = typer.Option(..., "--model", "-m", help="Artifact: .onnx, .xml (OpenVINO IR), .engine (TensorRT) "
                                                           "or .safetensors (PyTorch)."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Video file (.mp4/.mkv/...), image folder, "
-                                                                      "or omit for no output."),
-    backend: str = typer.Option("auto", help="auto | onnxruntime | openvino | torch | tensorrt"),
+                                                                      "an image file (.png) for a single-image "
+                                                                      "source, or omit for no output."),
+    overwrite: bool = typer.Option(False, "--overwrite", "-y", help=OVERWRITE_HELP),
+    backend: str = typer.Option("auto", help="auto (the artifact's own runtime: .onnx -> onnxruntime, .xml -> "
+                                             "openvino, .engine -> tensorrt, .safetensors -> torch) | onnxruntime "
+                                             "| openvino | torch | tensorrt"),
     device: str = typer.Option("auto", help="auto | cpu | cuda[:N] | an OpenVINO device name (GPU, NPU)"),
     batch: int = typer.Option(1, min=1, help="Frames per inference call."),
     codec: str = typer.Option("h264", help="h264 (libx264) or ffv1 (lossless, .mkv)"),
@@ -81,8 +102,13 @@ def stream_cmd(
     mode: str = typer.Option("auto", help="auto | latency | throughput. Latency mode drops the oldest waiting frame "
                                           "of a live source under load (counted); files never drop."),
     live: Optional[bool] = typer.Option(None, "--live/--not-live", help="Treat the source as live (default: "
-                                                                         "cameras, lavfi, rtsp/rtmp/udp/srt)."),
-    max_frames: Optional[int] = typer.Option(None, min=1, help="Stop after this many frames."),
+                                                                         "cameras and rtsp/rtmp/udp/srt; a lavfi graph "
+                                                                         "only with --live)."),
+    max_frames: Optional[int] = typer.Option(None, min=1, help="Stop once this many frames are written."),
+    flush_interval: Optional[float] = typer.Option(None, min=0.0, help="Seconds between forced writes of a video "
+                                                   "output (.mkv clusters, fragmented .mp4), bounding what a kill "
+                                                   "loses to about twice this. Default: 1 for live sources, 0 (off) "
+                                                   "for files."),
     tile: Optional[str] = typer.Option(None, help="Tile frames larger than WxH (engines with a maximum shape "
                                                   "are always tiled)."),
     overlap: int = typer.Option(64, min=0, help="Tile overlap in pixels (blended)."),
@@ -103,17 +129,29 @@ def stream_cmd(
 
     Decode, preprocess, infer, postprocess and encode run in separate threads joined by
     bounded queues; frame order, timestamps and audio are kept. Ctrl-C finishes the output
-    so it stays playable.
+    so it stays playable. Live sources to .mkv or .mp4 (fragmented) are flushed every
+    second: after a kill, every frame written more than about 2 s earlier is in the file.
 
       hushframe stream clip.mp4 -m student.onnx -o clean.mp4
 
       hushframe stream frames/ -m student.xml -o clean_frames/
 
+      hushframe stream photo.png -m student.onnx -o clean.png
+
       hushframe stream rtsp://camera/stream -m student.onnx -o live.mkv --codec ffv1
+
+    Exit codes:
+
+      0 done; 1 a bug (with a traceback); 2 bad input, or nothing written;
+
+      3 a live source lost after --retries; 130 interrupted (the output is finalized);
+
+      4 the output cannot be written (missing folder, exists without --overwrite, disk full).
     """
     from .sources import open_source
     from .stream import stream_video
 
+    _check_outputs(overwrite, files=[stats_json])
     opts = {}
     for kv in input_option:
         if "=" not in kv:
@@ -133,7 +171,8 @@ def stream_cmd(
     try:
         stats = stream_video(src, model, output, backend=backend, device=device, batch=batch, codec=codec, crf=crf,
                              preset=preset, mode=mode, max_frames=max_frames, tile=_tile(tile), overlap=overlap,
-                             queue_size=queue_size, threads=threads, progress=bar, on_backend=on_backend)
+                             queue_size=queue_size, threads=threads, progress=bar, on_backend=on_backend,
+                             overwrite=overwrite, flush_interval=flush_interval)
     except Exception as e:
         exc = e
         stats = getattr(e, "stats", None)
@@ -148,7 +187,7 @@ def stream_cmd(
 
             write_json_atomic(stats_json, stats.summary())
         if output and stats.frames_out:
-            typer.echo(f"wrote {stats.frames_out} frames -> {output}", err=True)
+            typer.echo(f"wrote {_plural(stats.frames_out, 'frame')} -> {output}", err=True)
     if exc is not None:
         raise exc
     if stats is not None and stats.interrupted:
@@ -167,8 +206,8 @@ def parity_cmd(
     reference_output: Optional[Path] = typer.Option(None, help="Folder of reference outputs (PNG) computed earlier: "
                                                                "no torch needed."),
     save_reference_output: Optional[Path] = typer.Option(None, help="Write the reference outputs here as PNGs."),
-    backend: str = typer.Option("auto", help="Backend for the artifact."),
-    reference_backend: str = typer.Option("auto", help="Backend for the reference model."),
+    backend: str = typer.Option("auto", help="Backend for the artifact (auto: its own runtime)."),
+    reference_backend: str = typer.Option("auto", help="Backend for the reference model (auto: its own runtime)."),
     device: str = typer.Option("auto"),
     max_drop: Optional[float] = typer.Option(0.10, help="Maximum mean PSNR drop vs the reference, dB (pairs)."),
     max_ssim_drop: Optional[float] = typer.Option(None, help="Maximum mean SSIM drop (pairs)."),
@@ -182,6 +221,7 @@ def parity_cmd(
     markdown_out: Optional[Path] = typer.Option(None, "--markdown", help="Write the result as Markdown."),
     out_prefix: Optional[Path] = typer.Option(None, "-o", "--output",
                                               help="Write PREFIX.json and PREFIX.md."),
+    overwrite: bool = typer.Option(False, "--overwrite", "-y", help=OVERWRITE_HELP),
 ):
     """Check an artifact against the PyTorch FP32 reference; exit 1 when a threshold fails (a CI gate).
 
@@ -194,6 +234,7 @@ def parity_cmd(
     if out_prefix is not None:
         json_out = json_out or out_prefix.with_name(out_prefix.name + ".json")
         markdown_out = markdown_out or out_prefix.with_name(out_prefix.name + ".md")
+    _check_outputs(overwrite, files=[json_out, markdown_out], folders=[save_reference_output])
 
     def prog(i, n, row):
         if sys.stderr.isatty() or i == 1 or i % 10 == 0 or i == n:
@@ -220,22 +261,31 @@ def bench_cmd(
                                                      "or a backend name; repeatable."),
     size: List[str] = typer.Option(["512x512", "1920x1080"], help="WIDTHxHEIGHT or 720p/1080p/4k; repeatable."),
     batch: List[int] = typer.Option([1], help="Batch size; repeatable."),
-    warmup: int = typer.Option(1, min=0),
-    iterations: int = typer.Option(5, min=1),
-    min_seconds: float = typer.Option(0.0, min=0.0, help="Keep timing until this many seconds have passed."),
+    warmup: int = typer.Option(1, min=0, help="Untimed calls first (engine set-up, caches)."),
+    iterations: int = typer.Option(10, min=1, help="At least this many timed calls."),
+    min_seconds: float = typer.Option(3.0, "--duration", "--min-seconds", min=0.0,
+                                      help="And keep timing until this many seconds have passed (as trtexec "
+                                           "--duration / benchmark_app -t)."),
     device: str = typer.Option("auto"),
     threads: Optional[int] = typer.Option(None, min=1),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Save the rows as JSON."),
+    overwrite: bool = typer.Option(False, "--overwrite", "-y", help=OVERWRITE_HELP),
 ):
     """Latency and throughput per backend, precision and resolution, as a table (and JSON).
 
+    Each row times at least --iterations calls and at least --duration seconds; p95 is shown
+    from 20 timed calls on (fewer make it meaningless).
+
       hushframe bench student.onnx student_int8.xml --backend all --size 512x512 --size 1080p --json bench.json
     """
-    from .bench import format_table, run_bench
+    from .bench import check_sizes, format_table, run_bench
+
+    _check_outputs(overwrite, files=[json_out])
+    check_sizes(size, batch)
 
     def prog(row):
-        typer.echo(f"{row['artifact']} {row['backend']} {row['size']} b{row['batch']}: "
-                   f"{row['latency_ms_p50']} ms, {row['throughput_fps']} fps", err=True)
+        typer.echo(f"{row['artifact']} on {row['backend']} {row['size']} b{row['batch']}: "
+                   f"{row['latency_ms_p50']} ms, {row['throughput_fps']} fps ({row['iterations']} calls)", err=True)
 
     rows = run_bench(artifacts, backends=backend, sizes=size, batches=batch, warmup=warmup, iterations=iterations,
                      min_seconds=min_seconds, device=device, threads=threads, json_path=json_out, progress=prog)

@@ -215,6 +215,8 @@ def run_parity(artifact, *, pairs=None, clean=None, video=None, reference=None, 
         binfo = be.info.describe()
         ref_desc = str(reference if reference is not None else reference_output)
         ref_desc = getattr(reference, "artifact", None) and str(reference.artifact.path) or ref_desc
+        if ref_be is not None:      # say which engine ran on both sides (auto picks each artifact's own)
+            ref_desc += f" ({ref_be.info.backend})"
     finally:
         if own:
             be.close()

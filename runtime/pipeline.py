@@ -100,6 +100,7 @@ class Pipeline:
         self.max_frames = max_frames
         self.progress = progress
         self.abort = stop_event or threading.Event()
+        self._enough = threading.Event()     # max_frames written: the decoder stops, the rest is discarded
         qs = max(1, int(queue_size))
         self.q_dec = queue.Queue(2 if self.latency_mode else qs)
         self.q_pre = queue.Queue(qs)
@@ -158,7 +159,10 @@ class Pipeline:
                         self.q_dec.put(fr)
                 else:
                     self.q_dec.put(fr)
-                if self.max_frames is not None and st.frames_in >= self.max_frames:
+                # --max-frames counts written frames: a file source never drops, so reading that many is
+                # enough; a live source in latency mode may drop some, so it reads until the encoder has them
+                if self._enough.is_set() or (self.max_frames is not None and not self.latency_mode
+                                             and st.frames_in >= self.max_frames):
                     break
         except BaseException as e:  # noqa: BLE001
             self._fail(e)
@@ -233,6 +237,9 @@ class Pipeline:
                 if self.abort.is_set() and self._errors:
                     continue   # an error elsewhere: stop writing, keep what is written
                 for fr in item:
+                    if self.max_frames is not None and st.frames_out >= self.max_frames:
+                        self._enough.set()
+                        break
                     try:
                         if not opened:
                             self.sink.open(fr, getattr(self.source, "audio_stream", None))
@@ -242,6 +249,8 @@ class Pipeline:
                         self._fail(e)
                         break
                     st.frames_out += 1
+                    if self.max_frames is not None and st.frames_out >= self.max_frames:
+                        self._enough.set()
                     st.latencies.append(time.perf_counter() - fr.t_in)
                     if self.progress is not None:
                         try:

@@ -95,18 +95,51 @@ class ImageFolderSink(Sink):
             audio_packets.clear()
 
 
+class ImageFileSink(Sink):
+    """A single-image source written to the file name given (``-o single.png``), atomically."""
+
+    kind = "image"
+
+    def __init__(self, path: str | Path):
+        super().__init__()
+        self.path = Path(path)
+
+    def write(self, frame, audio_packets=None):
+        if self.written:
+            raise SinkError(f"{self.path}: an image file takes one frame; give a folder for several")
+        try:
+            write_image(self.path, frame.image)
+        except OutputPathError as e:
+            raise SinkError(str(e)) from None
+        except OSError as e:
+            raise SinkError(_oserr(self.path, e)) from None
+        self.written += 1
+        if audio_packets is not None:
+            audio_packets.clear()
+
+
 class VideoSink(Sink):
     """H.264 (libx264, yuv420p, CRF) or FFV1 (lossless RGB) in any FFmpeg container.
 
     Video timestamps are the source's (pts and time base), so frame timing, gaps from
     dropped live frames and variable frame rate survive. Audio packets are remuxed as they
     are, interleaved by time.
+
+    ``flush_interval`` (seconds, 0 = off) bounds what a kill (SIGKILL, power loss) can lose:
+    every packet the muxer emits is written to the file at once (``flush_packets``), Matroska
+    closes a cluster every ``flush_interval`` seconds of video and MP4/MOV is written as
+    fragmented MP4 with a fragment every ``flush_interval`` seconds, so everything up to the
+    last closed cluster/fragment is on disk and plays. ``low_latency`` (live sources) makes
+    libx264 emit each frame at once (no lookahead, no B-frames), so the encoder holds nothing.
+    Together: after a kill, every frame handed to the sink more than about
+    ``2 * flush_interval`` seconds earlier is in the file (tests/test_newcomer.py kills at
+    several points).
     """
 
     kind = "video"
 
     def __init__(self, path: str | Path, codec: str = "h264", crf: int = 18, preset: str = "veryfast",
-                 threads: int = 0, fmt: str | None = None):
+                 threads: int = 0, fmt: str | None = None, flush_interval: float = 0.0, low_latency: bool = False):
         super().__init__()
         self.path = Path(path)
         if codec not in CODECS:
@@ -114,6 +147,7 @@ class VideoSink(Sink):
         if codec == "ffv1" and fmt is None and self.path.suffix.lower() not in FFV1_CONTAINERS:
             raise SinkError(f"{path}: FFV1 needs a .mkv, .avi, .mov or .nut container")
         self.codec, self.crf, self.preset, self.threads, self.fmt = codec, crf, preset, threads, fmt
+        self.flush_interval, self.low_latency = max(0.0, float(flush_interval or 0.0)), bool(low_latency)
         parent = self.path.parent if str(self.path.parent) else Path(".")
         if not parent.is_dir():
             raise SinkError(f"{path}: output folder {parent} does not exist")
@@ -136,7 +170,7 @@ class VideoSink(Sink):
                 # never write through a planted link to a file outside the output folder: replace the link
                 # itself, as toolkit/atomic.py does for every other output (device nodes are left alone)
                 self.path.unlink()
-            self.container = av.open(str(self.path), mode="w", format=self.fmt)
+            self.container = av.open(str(self.path), mode="w", format=self.fmt, options=self._container_options())
         except (av.FFmpegError, OSError) as e:
             raise SinkError(_oserr(self.path, e)) from None
         h, w = first.image.shape[:2]
@@ -150,6 +184,8 @@ class VideoSink(Sink):
             if self.codec == "h264":
                 s.pix_fmt = "yuv420p" if h % 2 == 0 and w % 2 == 0 else "yuv444p"
                 s.options = {"crf": str(self.crf), "preset": self.preset}
+                if self.low_latency:
+                    s.options["tune"] = "zerolatency"   # no lookahead, no B-frames: nothing held in the encoder
             else:
                 s.pix_fmt = "bgr0"  # lossless for RGB input
                 s.options = {"level": "3", "slicecrc": "1"}
@@ -166,6 +202,19 @@ class VideoSink(Sink):
         except (av.FFmpegError, ValueError) as e:
             self._abandon()
             raise SinkError(f"{self.path}: cannot set up the {self.codec} encoder ({e})") from None
+
+    def _container_options(self) -> dict:
+        if not self.flush_interval:
+            return {}
+        fmt = self.fmt or {".mkv": "matroska", ".webm": "webm", ".mp4": "mp4", ".m4v": "mp4",
+                           ".mov": "mov"}.get(self.path.suffix.lower(), "")
+        opts = {"flush_packets": "1"}
+        if fmt in ("matroska", "webm"):
+            opts["cluster_time_limit"] = str(max(1, int(self.flush_interval * 1000)))
+        elif fmt in ("mp4", "mov"):
+            opts["movflags"] = "empty_moov+default_base_moof"
+            opts["frag_duration"] = str(max(1, int(self.flush_interval * 1_000_000)))
+        return opts
 
     def _mux_audio(self, audio_packets, until: float | None):
         if audio_packets is None:
@@ -238,16 +287,42 @@ class VideoSink(Sink):
 
 
 def open_sink(output: str | Path | None, *, codec: str = "h264", crf: int = 18, preset: str = "veryfast",
-              threads: int = 0) -> Sink:
-    """OUT: None/'-'/'none' -> nothing; a name with a video extension -> video file; else an image folder."""
+              threads: int = 0, overwrite: bool = False, single_image: bool = False, flush_interval: float = 0.0,
+              low_latency: bool = False) -> Sink:
+    """OUT: None/'-'/'none' -> nothing; a name with a video extension -> video file; a name with an image
+    extension and a single-image source -> that file; else an image folder.
+
+    An existing output is refused unless ``overwrite`` (as FFmpeg's ``-y``); checked here, before any work.
+    """
+    from hushframe.toolkit.atomic import check_new_output as _check
+    from hushframe.toolkit.data.images import is_image
+
+    def check_new_output(path, overwrite, folder=False):
+        try:
+            _check(path, overwrite, folder=folder)
+        except OutputPathError as e:       # exit 4, as every other output problem of `stream`
+            raise SinkError(str(e)) from None
+
     if output is None or str(output) in ("", "-", "none", "null"):
         return NullSink()
     p = Path(output)
-    if p.suffix.lower() in VIDEO_EXTS:
-        return VideoSink(p, codec=codec, crf=crf, preset=preset, threads=threads)
     if str(p).startswith("/dev/") and p.exists() and not p.is_dir():
         # a device node (/dev/null, a pipe, /dev/full in tests): Matroska streams to it
-        return VideoSink(p, codec=codec, crf=crf, preset=preset, threads=threads, fmt="matroska")
+        return VideoSink(p, codec=codec, crf=crf, preset=preset, threads=threads, fmt="matroska",
+                         flush_interval=flush_interval, low_latency=low_latency)
+    if p.suffix.lower() in VIDEO_EXTS:
+        if p.is_dir():
+            raise SinkError(f"{p}: is a folder; give a file name, or an image folder without a video extension")
+        check_new_output(p, overwrite)
+        return VideoSink(p, codec=codec, crf=crf, preset=preset, threads=threads, flush_interval=flush_interval,
+                         low_latency=low_latency)
+    if is_image(p) and not p.is_dir():
+        if not single_image:
+            raise SinkError(f"{p}: an image file name takes a single-image source; give a folder name (no "
+                            f"extension) for several frames, or a video name ({', '.join(sorted(VIDEO_EXTS))})")
+        check_new_output(p, overwrite)
+        return ImageFileSink(p)
     if p.exists() and not p.is_dir():
         raise SinkError(f"{p}: exists and is not a folder (video outputs need one of {', '.join(sorted(VIDEO_EXTS))})")
+    check_new_output(p, overwrite, folder=True)
     return ImageFolderSink(p)

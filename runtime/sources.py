@@ -289,7 +289,9 @@ def open_source(spec: str | Path, *, fps: float = 25.0, live: bool | None = None
                 backoff: float = 0.5, timeout: float = 10.0, options: dict | None = None) -> Source:
     """Open INPUT: video file, image folder or glob, /dev/videoN, lavfi:GRAPH, or a URL.
 
-    * ``lavfi:testsrc2=size=320x240:rate=25`` opens an FFmpeg filter graph as a live source;
+    * ``lavfi:testsrc2=size=320x240:rate=25`` opens an FFmpeg filter graph; it is not live (a filter
+      graph makes frames as fast as they are read, so nothing is dropped): pass ``live=True`` for a
+      graph paced in real time (``...,realtime``) that should behave like a camera;
     * ``/dev/video0`` (or ``v4l2:/dev/video0``) opens a camera through PyAV's v4l2 input;
     * ``rtsp://``, ``rtmp://``, ``udp://``, ``srt://`` are live; ``http(s)://`` is read as a
       network file (pass ``live=True`` for an endless HTTP camera stream).
@@ -303,8 +305,7 @@ def open_source(spec: str | Path, *, fps: float = 25.0, live: bool | None = None
         return ImageSource(files, fps=fps, label=s)
     opts = dict(options or {})
     if kind == "lavfi":
-        return AVSource(s[len("lavfi:"):], fmt="lavfi", options=opts, live=True if live is None else live,
-                        retries=0, label=s)
+        return AVSource(s[len("lavfi:"):], fmt="lavfi", options=opts, live=bool(live), retries=0, label=s)
     if kind == "camera":
         dev = s[len("v4l2:"):] if s.startswith("v4l2:") else s
         if not Path(dev).exists():

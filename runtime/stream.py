@@ -10,8 +10,6 @@ for what INPUT and OUT may be.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from .pipeline import Pipeline, StreamStats
 
 
@@ -20,7 +18,8 @@ def stream_video(source, model, output=None, *, backend: str = "auto", device: s
                  max_frames: int | None = None, tile: tuple[int, int] | None = None, overlap: int = 64,
                  queue_size: int = 4, threads: int | None = None, fps: float = 25.0, retries: int = 5,
                  backoff: float = 0.5, timeout: float = 10.0, live: bool | None = None, progress=None,
-                 stop_event=None, on_backend=None) -> StreamStats:
+                 stop_event=None, on_backend=None, overwrite: bool = False,
+                 flush_interval: float | None = None) -> StreamStats:
     """Denoise a video/image sequence/live stream and write it out.
 
     Args:
@@ -28,7 +27,8 @@ def stream_video(source, model, output=None, *, backend: str = "auto", device: s
             or an already opened :class:`~.sources.Source`.
         model: artifact path (.onnx, .xml, .engine, .safetensors) or an opened :class:`~.backends.Backend`
             (left open for the caller).
-        output: video file path (.mp4/.mkv/...), image folder, or None for no output.
+        output: video file path (.mp4/.mkv/...), image folder, an image file name for a single-image
+            source, or None for no output. An existing output is refused unless ``overwrite``.
         backend: ``auto`` (fastest available for the artifact) or onnxruntime/openvino/torch/tensorrt.
         mode: ``auto`` (latency for live sources, throughput for files), ``latency`` or ``throughput``;
             only live sources ever drop frames, and only in latency mode.
@@ -37,12 +37,17 @@ def stream_video(source, model, output=None, *, backend: str = "auto", device: s
         progress: callable(StreamStats) after every written frame.
         stop_event: a threading.Event; setting it stops the run cleanly (output finalized).
         on_backend: callable(backend) once the engine is loaded (the CLI prints the choice).
+        max_frames: stop once this many frames are written.
+        flush_interval: seconds between forced writes of a video output (Matroska clusters, MP4
+            fragments; see :class:`~.sinks.VideoSink`); None: 1 s for live sources, off for files.
 
     Returns the run's :class:`~.pipeline.StreamStats`. Errors (:class:`~.errors.SourceError`,
-    :class:`~.errors.SourceLost`, :class:`~.errors.SinkError`) carry ``.stats`` too.
+    :class:`~.errors.SourceLost`, :class:`~.errors.SinkError`) carry ``.stats`` too; a run that
+    writes no frame at all (every input unreadable) raises :class:`~.errors.SourceError`.
     """
     from .backends.base import Backend, open_backend
     from .sinks import open_sink
+    from .errors import SourceError
     from .sources import Source, open_source
 
     if mode not in ("auto", "latency", "throughput"):
@@ -51,7 +56,11 @@ def stream_video(source, model, output=None, *, backend: str = "auto", device: s
     src = source if isinstance(source, Source) else open_source(source, fps=fps, live=live, retries=retries,
                                                                 backoff=backoff, timeout=timeout)
     try:
-        sink = open_sink(output, codec=codec, crf=crf, preset=preset)
+        if flush_interval is None:
+            flush_interval = 1.0 if src.live else 0.0
+        sink = open_sink(output, codec=codec, crf=crf, preset=preset, overwrite=overwrite,
+                         single_image=src.kind == "images" and src.total == 1, flush_interval=flush_interval,
+                         low_latency=src.live and flush_interval > 0)
         be = open_backend(model, backend=backend, device=device, threads=threads, max_hw=tile) if own_backend else model
         try:
             if on_backend is not None:
@@ -60,7 +69,15 @@ def stream_video(source, model, output=None, *, backend: str = "auto", device: s
             pipe = Pipeline(src, be, sink, batch=batch, queue_size=queue_size, latency_mode=latency,
                             overlap=min(overlap, _max_overlap(be, tile)), max_frames=max_frames, progress=progress,
                             stop_event=stop_event)
-            return pipe.run()
+            st = pipe.run()
+            if st.frames_out == 0 and not st.interrupted:
+                why = f"{st.corrupt} unreadable frame(s) skipped" if st.corrupt else "no frames decoded"
+                if st.warnings:
+                    why += f": {st.warnings[0]}"
+                e = SourceError(f"{getattr(src, 'label', source)}: nothing written ({why})")
+                e.stats = st
+                raise e
+            return st
         finally:
             if own_backend:
                 be.close()
@@ -74,10 +91,3 @@ def _max_overlap(be, tile) -> int:
         return 1 << 30
     return max(0, min(mh) // 2)
 
-
-def output_kind(output) -> str:
-    from .sinks import VIDEO_EXTS
-
-    if output is None or str(output) in ("", "-", "none", "null"):
-        return "none"
-    return "video" if Path(output).suffix.lower() in VIDEO_EXTS else "images"

@@ -283,8 +283,10 @@ def test_symlinked_outputs_do_not_overwrite_target(tmp_path):
         "weights (save_model)": ("w.safetensors", lambda p: save_model(create_model("student_c", width=4, levels=2), p)),
         "JSON report (write_json_atomic: stream --stats-json, bench, eval, adapt)": ("report.json", lambda p: write_json_atomic(p, {"a": 1})),
         "manifest (write_manifest)": ("art.bin.manifest.json", lambda p: write_manifest(_touch(out / "art.bin"), kind="x", made_by="t")),
-        "video (stream -> .mkv)": ("video.mkv", lambda p: stream_video(clip, onnx, p, backend="onnxruntime", threads=1)),
-        "video (stream -> .mp4)": ("video.mp4", lambda p: stream_video(clip, onnx, p, backend="onnxruntime", threads=1)),
+        "video (stream -> .mkv)": ("video.mkv", lambda p: stream_video(clip, onnx, p, backend="onnxruntime", threads=1,
+                                                                          overwrite=True)),
+        "video (stream -> .mp4)": ("video.mp4", lambda p: stream_video(clip, onnx, p, backend="onnxruntime", threads=1,
+                                                                          overwrite=True)),
         "image folder sink frame": ("frame_000000.png", lambda p: _sink_one(ImageFolderSink(out), smooth_frames(1, 16, 16)[0])),
         "quantized ONNX (export quantize)": ("q.onnx", lambda p: quantize(_hf_onnx(tmp_path), p, "fp16")),
     }

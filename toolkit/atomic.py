@@ -35,6 +35,25 @@ def check_output_path(path: str | os.PathLike) -> Path:
     return p
 
 
+def check_new_output(path: str | os.PathLike, overwrite: bool = False, *, folder: bool = False) -> Path:
+    """Before any work: the output can be written, and an existing one is replaced only with ``overwrite``.
+
+    ``folder=True``: an image folder; an existing non-empty folder counts as an existing output.
+    """
+    p = Path(path)
+    if folder:   # created with its parents when written
+        if p.exists() and not p.is_dir():
+            raise OutputPathError(f"{p}: exists and is not a folder")
+        if p.is_dir() and any(p.iterdir()) and not overwrite:
+            raise OutputPathError(f"{p}: output folder exists and is not empty (use --overwrite / -y to write "
+                                  f"into it)")
+        return p
+    p = check_output_path(p)
+    if (p.exists() or p.is_symlink()) and not overwrite:
+        raise OutputPathError(f"{p}: exists (use --overwrite / -y to replace it)")
+    return p
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None):
     """Yield a temp path in the target folder; rename it onto ``path`` on success.

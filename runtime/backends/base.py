@@ -40,10 +40,10 @@ class BackendInfo:
     detail: dict = field(default_factory=dict)
 
     def describe(self) -> str:
-        shapes = "any H,W" if self.max_hw is None else f"H,W <= {self.max_hw[0]}x{self.max_hw[1]}"
+        shapes = "any size" if self.max_hw is None else f"up to {self.max_hw[1]}x{self.max_hw[0]}"
         b = "" if self.max_batch is None else f", batch <= {self.max_batch}"
         return (f"{self.backend} on {self.device}, {self.precision}, "
-                f"H,W multiple of {self.size_multiple}, {shapes}{b}")
+                f"sizes a multiple of {self.size_multiple}, {shapes}{b}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -122,7 +122,7 @@ class Backend(abc.ABC):
             raise ShapeError(f"{self.artifact.name}: expected an N x 3 x H x W batch, got {tuple(batch.shape)}")
         n, _, h, w = batch.shape
         if not info.accepts(h, w):
-            raise ShapeError(f"{self.artifact.name}: {self.name} cannot take {h}x{w} "
+            raise ShapeError(f"{self.artifact.name}: {self.name} cannot take {w}x{h} "
                              f"({info.describe()}); pad or tile first")
         if info.max_batch is not None and n > info.max_batch:
             return np.concatenate([self.infer(batch[i:i + info.max_batch]) for i in range(0, n, info.max_batch)])
@@ -141,17 +141,13 @@ _REGISTRY: dict[str, str] = {
 }
 ALIASES = {"ort": "onnxruntime", "onnx": "onnxruntime", "ov": "openvino", "trt": "tensorrt", "pytorch": "torch"}
 
-# ``auto`` order per artifact format: fastest first, as measured on our machines
-# (reference/anchors.md: 1920x1088 student C on 2 CPU cores: OpenVINO 1975 ms, ONNX Runtime
-# 4894 ms, torch 12196 ms). A CUDA device moves the CUDA-capable engines to the front.
-AUTO_ORDER_CPU = {
-    "onnx": ["openvino", "onnxruntime"],
-    "openvino": ["openvino"],
-    "tensorrt": ["tensorrt"],
-    "torch": ["torch"],
-}
-AUTO_ORDER_CUDA = {
-    "onnx": ["onnxruntime", "openvino"],   # onnxruntime with the TensorRT/CUDA execution providers
+# ``auto`` runs an artifact on its own runtime: an .onnx on ONNX Runtime, an OpenVINO IR on
+# OpenVINO, an engine on TensorRT. (OpenVINO also loads .onnx and is faster on Intel CPUs, but then
+# `bench student.onnx student.xml` would time OpenVINO twice and `parity x.xml -r x.onnx` would
+# compare OpenVINO with itself; ask for it with --backend openvino.) A CUDA device changes nothing
+# for .onnx: ONNX Runtime takes the TensorRT/CUDA execution providers when installed.
+AUTO_ORDER = {
+    "onnx": ["onnxruntime"],
     "openvino": ["openvino"],
     "tensorrt": ["tensorrt"],
     "torch": ["torch"],
@@ -173,13 +169,6 @@ def backend_class(name: str) -> type[Backend]:
         raise BackendUnavailable(f"unknown backend '{name}' (known: auto, {', '.join(_REGISTRY)})")
     mod, cls = _REGISTRY[name].split(":")
     return getattr(importlib.import_module(mod), cls)
-
-
-def cuda_present() -> bool:
-    """A CUDA device without importing torch: the driver's device nodes or nvidia-smi."""
-    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
-        return False
-    return Path("/dev/nvidia0").exists() or Path("/proc/driver/nvidia/gpus").is_dir()
 
 
 def available_backends(artifact: Artifact | None = None, device: str = "auto") -> dict[str, str]:
@@ -210,8 +199,7 @@ def select_backend(artifact: Artifact, backend: str = "auto", device: str = "aut
         if not ok:
             raise BackendUnavailable(f"backend {cls.name} is not usable here: {why}")
         return cls, "requested"
-    use_cuda = device.startswith("cuda") or (device == "auto" and cuda_present())
-    order = (AUTO_ORDER_CUDA if use_cuda else AUTO_ORDER_CPU).get(artifact.format, [])
+    order = AUTO_ORDER.get(artifact.format, [])
     reasons = []
     for name in order:
         try:
@@ -221,10 +209,7 @@ def select_backend(artifact: Artifact, backend: str = "auto", device: str = "aut
             continue
         ok, why = cls.available(device)
         if ok:
-            rest = [n for n in order if n != name]
-            why_pick = (f"auto: fastest available for a {artifact.format} artifact on "
-                        f"{'CUDA' if use_cuda else 'CPU'}" + (f" (order: {', '.join(order)})" if rest else ""))
-            return cls, why_pick
+            return cls, f"auto: the artifact's own runtime ({artifact.format} -> {name})"
         reasons.append(f"{name}: {why}")
     raise BackendUnavailable(f"{artifact.path}: no installed backend can run a {artifact.format} artifact"
                              + (f" ({'; '.join(reasons)})" if reasons else ""))

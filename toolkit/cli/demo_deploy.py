@@ -51,7 +51,7 @@ def deploy_steps(console, output: Path, student: Path, test) -> dict:
 
     console.rule("[bold]6. stream a noisy clip through the compiled denoiser")
     clip = make_clip(output / "noisy-clip.mkv", test)
-    stats = stream_video(clip, xml, output / "denoised.mp4", backend="openvino")
+    stats = stream_video(clip, xml, output / "denoised.mp4", backend="openvino", overwrite=True)  # the demo's own folder
     console.print(f"{clip} -> {output / 'denoised.mp4'}: {stats.line()}")
 
     console.rule("[bold]7. parity gate: OpenVINO fp32 against the PyTorch reference")

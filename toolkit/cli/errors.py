@@ -29,6 +29,7 @@ def _user_error_types() -> tuple[type, ...]:
     for mod, names in (
         ("hushframe.toolkit.weights", ("WeightsError",)),
         ("hushframe.toolkit.data.pairs", ("PairError",)),
+        ("hushframe.toolkit.data.datasets", ("DataError",)),
         ("hushframe.toolkit.recipes", ("RecipeError",)),
     ):
         try:

@@ -30,13 +30,30 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool):
+    if value:
+        from hushframe.toolkit import __version__
+
+        typer.echo(f"hushframe {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")):
+    pass
 
 
 def _register():
     # Each module adds its commands to `app`; import order = order in --help.
-    from . import adapt_cmd, demo_cmd, eval_cmds, train_cmds, weights_cmds  # noqa: F401
+    from . import adapt_cmd, demo_cmd, eval_cmds, info_cmd, train_cmds, weights_cmds  # noqa: F401
     from . import label_cmd  # noqa: F401  (hushframe label: pseudo-labels for distillation)
+
+    info_cmd.register(app)
 
     for mod in ("hushframe.export.cli", "hushframe.runtime.cli", "hushframe.runtime.gstreamer.cli"):
         try:

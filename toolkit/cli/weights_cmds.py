@@ -1,4 +1,4 @@
-"""`hushframe import-weights` and `hushframe info`."""
+"""`hushframe import-weights`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ def import_weights(
     checkpoint: Path = typer.Argument(..., help="Published .pth checkpoint (student C, or an official AT-BSN teacher)."),
     output: Path = typer.Option(..., "-o", "--output", help="Where to write our .safetensors file."),
     layout: str = typer.Option("auto", help="auto | student-c | atbsn-teacher | atbsn-d"),
+    overwrite: bool = typer.Option(False, "--overwrite", "-y", help="Replace an existing output."),
 ):
     """Convert a published checkpoint into hushframe's safetensors format.
 
@@ -24,7 +25,10 @@ def import_weights(
 
       hushframe import-weights atbsn_sidd.pth --layout atbsn-teacher -o teacher.safetensors
     """
+    from ..atomic import check_new_output
     from ..manifest import file_sha256, write_manifest
+
+    check_new_output(output, overwrite)
     from ..weights import convert_foreign, detect_layout, read_foreign_checkpoint, save_model
 
     state = read_foreign_checkpoint(checkpoint)
@@ -37,25 +41,3 @@ def import_weights(
                    settings={"arch": model.arch, "config": model.config}, extra={"parameters": n}, tools=("torch",))
     typer.echo(f"imported {kind} ({model.arch}, {n:,} parameters) -> {output}")
 
-
-@app.command("info", rich_help_panel="Models")
-def info(path: Path = typer.Argument(..., help="A .safetensors weights file or any artifact with a manifest.")):
-    """Show what an artifact is, what made it and from what.
-
-      hushframe info runs/student/student.safetensors
-    """
-    import json
-
-    from ..manifest import read_manifest
-
-    doc = read_manifest(path)
-    if path.suffix == ".safetensors":
-        from ..weights import read_header
-
-        meta = read_header(path)
-        typer.echo(json.dumps({"arch": meta.get("arch"), "config": json.loads(meta.get("config", "{}"))}, indent=2))
-    if doc:
-        typer.echo(json.dumps(doc, indent=2))
-    elif path.suffix != ".safetensors":
-        typer.echo(f"{path}: no manifest", err=True)
-        raise typer.Exit(1)
