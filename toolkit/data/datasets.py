@@ -94,13 +94,22 @@ def augment8(a: np.ndarray, code: int) -> np.ndarray:
     return np.rot90(a, code & 3, axes=(0, 1))
 
 
-def random_crop(images: list[np.ndarray], crop: int, rng: np.random.Generator, weights=None) -> np.ndarray:
-    i = int(rng.choice(len(images), p=weights)) if weights is not None else int(rng.integers(len(images)))
-    im = images[i]
-    h, w = im.shape[:2]
+def crop_params(shapes: list[tuple[int, int]], crop: int, rng: np.random.Generator, weights=None) -> tuple[int, int, int, int]:
+    """(image index, top, left, dihedral code) of one random crop: the whole randomness of a sample.
+
+    Kept apart from the pixels so that the host loader and the on-GPU sampler
+    (``device_crops.py``) cut exactly the same crops from the same (seed, index).
+    """
+    i = int(rng.choice(len(shapes), p=weights)) if weights is not None else int(rng.integers(len(shapes)))
+    h, w = shapes[i]
     y = int(rng.integers(0, h - crop + 1))
     x = int(rng.integers(0, w - crop + 1))
-    return augment8(im[y:y + crop, x:x + crop], int(rng.integers(8)))
+    return i, y, x, int(rng.integers(8))
+
+
+def random_crop(images: list[np.ndarray], crop: int, rng: np.random.Generator, weights=None) -> np.ndarray:
+    i, y, x, code = crop_params([im.shape[:2] for im in images], crop, rng, weights)
+    return augment8(images[i][y:y + crop, x:x + crop], code)
 
 
 class CropDataset:
@@ -111,17 +120,22 @@ class CropDataset:
         self.crop = crop
         self.seed = seed
         # Sample images in proportion to their area, so big photos are not under-used.
-        areas = np.array([im.shape[0] * im.shape[1] for im in images], dtype=np.float64)
+        self.shapes = [im.shape[:2] for im in images]
+        areas = np.array([h * w for h, w in self.shapes], dtype=np.float64)
         self.weights = areas / areas.sum()
 
     def __len__(self):
         return 1 << 62
 
+    def params(self, index: int) -> tuple[int, int, int, int]:
+        """Where sample ``index`` comes from: a pure function of (seed, index)."""
+        return crop_params(self.shapes, self.crop, np.random.default_rng([self.seed, int(index)]), self.weights)
+
     def __getitem__(self, index: int):
         import torch
 
-        rng = np.random.default_rng([self.seed, int(index)])
-        c = random_crop(self.images, self.crop, rng, self.weights)
+        i, y, x, code = self.params(index)
+        c = augment8(self.images[i][y:y + self.crop, x:x + self.crop], code)
         return torch.from_numpy(np.ascontiguousarray(c.transpose(2, 0, 1))).float().div_(255.0)
 
 

@@ -60,11 +60,17 @@ def pick_device(requested: str = "auto"):
 
 def run_stage(*, stage: str, run_dir: Path, model, loss_fn: Callable, dataset, cfg: StageConfig,
               device="auto", resume: bool = False, validate: Callable | None = None,
-              final_name: str | None = None, manifest: dict | None = None, quiet: bool = False) -> Path:
-    """Train ``model`` for cfg.iterations steps; returns the final weights path."""
+              final_name: str | None = None, manifest: dict | None = None, quiet: bool = False,
+              device_crops: bool | None = None) -> Path:
+    """Train ``model`` for cfg.iterations steps; returns the final weights path.
+
+    ``device_crops``: cut the crops on the training device from images held there
+    (default: on CUDA when the images fit); the batches are the host loader's, bit for bit.
+    """
     import torch
 
-    from ..data.datasets import make_loader
+    from ..data.datasets import CropDataset, make_loader
+    from ..data.device_crops import DeviceCrops, fits_on_device
 
     run_dir = Path(run_dir)
     dev = pick_device(device) if isinstance(device, str) else device
@@ -79,7 +85,9 @@ def run_stage(*, stage: str, run_dir: Path, model, loss_fn: Callable, dataset, c
     if dev.type == "cuda":
         model.to(memory_format=torch.channels_last)
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=cfg.lr, betas=(0.9, 0.999))
+    # Fused Adam: one kernel for all parameters instead of a few per tensor (CUDA only;
+    # the CPU keeps the reference implementation so CPU runs stay bit-reproducible).
+    optimizer = torch.optim.Adam(params, lr=cfg.lr, betas=(0.9, 0.999), fused=dev.type == "cuda" or None)
 
     start = 0
     ckpt_root = run_dir / "checkpoints" / stage
@@ -106,11 +114,23 @@ def run_stage(*, stage: str, run_dir: Path, model, loss_fn: Callable, dataset, c
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
 
     log = RunLog(run_dir, stage, enabled=dist.is_main)
-    loader = make_loader(dataset, start, cfg.iterations, cfg.batch, dist.rank, dist.world, cfg.workers)
+    if device_crops is None:
+        device_crops = dev.type == "cuda" and isinstance(dataset, CropDataset) and fits_on_device(dataset.images, dev)
+    if device_crops:
+        loader = DeviceCrops(dataset, dev, start, cfg.iterations, cfg.batch, dist.rank, dist.world)
+    else:
+        loader = make_loader(dataset, start, cfg.iterations, cfg.batch, dist.rank, dist.world, cfg.workers)
     progress = _Progress(stage, start, cfg.iterations, enabled=dist.is_main and not quiet)
     step = start
     last_ckpt = latest
     t_last, n_last = time.perf_counter(), 0
+    # Reading the loss on the host waits for the GPU: on CUDA the loss is summed on the device
+    # and read (and checked for NaN) every log_every steps and before any checkpoint, so the
+    # GPU is never idle between steps; on the CPU reading it is free, so every step is checked.
+    check_every = 1 if dev.type == "cpu" else cfg.log_every
+    loss_sum = torch.zeros((), device=dev)
+    n_sum = 0
+    lv = math.nan
     try:
         for batch in loader:
             lr = cosine_lr(step, cfg.iterations, cfg.lr)
@@ -120,18 +140,29 @@ def run_stage(*, stage: str, run_dir: Path, model, loss_fn: Callable, dataset, c
                 batch = batch.contiguous(memory_format=torch.channels_last)
             with torch.autocast(dev.type, dtype=amp_dtype, enabled=use_amp):
                 loss = loss_fn(net, batch)
-            if not torch.isfinite(loss):
-                raise TrainingError(f"{stage}: loss became {loss.item()} at step {step}; stopped. "
-                                    f"Last good checkpoint: {last_ckpt or 'none'} (lower the lr or check the data)")
+            loss_sum += loss.detach().float()
+            n_sum += 1
+            done = step + 1  # steps completed once this update is applied
+            due_log = done % cfg.log_every == 0 or done == cfg.iterations
+            due_ckpt = done % cfg.checkpoint_every == 0 or done == cfg.iterations
+            due_val = validate is not None and (done % cfg.val_every == 0 or done == cfg.iterations)
+            if n_sum >= check_every or due_log or due_ckpt or due_val:
+                lv = float(loss_sum) / n_sum
+                if not math.isfinite(lv):
+                    where = f"at step {step}" if n_sum == 1 else f"in steps {done - n_sum}..{step}"
+                    # Checked before this step's update: the last checkpoint holds finite weights.
+                    raise TrainingError(f"{stage}: loss became {lv} {where}; stopped. "
+                                        f"Last good checkpoint: {last_ckpt or 'none'} (lower the lr or check the data)")
+                loss_sum.zero_()
+                n_sum = 0
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
-            step += 1
+            step = done
             n_last += 1
-            lv = float(loss.detach())
             progress.update(step, lv)
-            if step % cfg.log_every == 0 or step == cfg.iterations:
+            if due_log:
                 now = time.perf_counter()
                 ips = n_last / max(now - t_last, 1e-9)
                 t_last, n_last = now, 0
