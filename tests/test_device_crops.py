@@ -42,3 +42,24 @@ def test_training_through_device_crops_equals_the_host_loader(tmp_path):
         assert out.exists()
     for k in weights[0]:
         assert torch.equal(weights[0][k], weights[1][k]), k
+
+
+def test_time_budget_pauses_with_a_checkpoint_and_resume_equals_one_run(tmp_path):
+    """max_minutes: a long schedule in pieces (GPU machines are lent for minutes at a time)."""
+    import pytest
+
+    from hushframe.toolkit.recipes import load_recipe
+    from hushframe.toolkit.training.loop import TrainingPaused
+    from hushframe.toolkit.training.stages import train_teacher
+    from hushframe.toolkit.weights import load_model
+
+    sec = dict(load_recipe("quick-cpu")["teacher"])
+    sec.update(width=4, levels=2, crop=16, batch=2, iterations=5, checkpoint_every=100, log_every=1, val_every=1000)
+    imgs = _images()
+    whole = load_model(train_teacher(imgs, sec, tmp_path / "whole", quiet=True))
+    with pytest.raises(TrainingPaused, match="paused at step 1 of 5.*--resume") as e:
+        train_teacher(imgs, dict(sec, max_minutes=1e-9), tmp_path / "pieces", quiet=True)
+    assert e.value.step == 1 and e.value.checkpoint.exists()
+    pieces = load_model(train_teacher(imgs, sec, tmp_path / "pieces", resume=True, quiet=True))
+    sa, sb = whole.state_dict(), pieces.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)

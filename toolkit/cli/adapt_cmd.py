@@ -15,19 +15,32 @@ def adapt_cmd(
     data: List[Path] = typer.Argument(..., help="The new camera's noisy frames: folders, images or videos."),
     student: Path = typer.Option(..., "--student", "-s", help="Deployed student weights (.safetensors; import published ones first)."),
     output: Path = typer.Option(..., "-o", "--output", help="Run folder."),
-    teacher: Optional[Path] = typer.Option(None, "--teacher", "-t", help="Teacher to fine-tune; default: built from the student C's own weights."),
+    teacher: Optional[str] = typer.Option(
+        None, "--teacher", "-t",
+        help="What the student learns from (a teacher spec, see `hushframe distill --help`): an FFmpeg filter or an "
+             "ensemble of them ('0.7*ffmpeg:nlmeans=s=4+0.3*ffmpeg:dctdnoiz=sigma=4', the recipe default), "
+             "'labels:DIR' from `hushframe label`, 'atbsn' (a blind-spot teacher built from the student C and "
+             "fine-tuned first) or 'atbsn:TEACHER.safetensors'."),
     recipe: str = typer.Option("adapt", "--recipe", "-r"),
-    teacher_steps: Optional[int] = typer.Option(None, help="Teacher fine-tuning iterations."),
+    teacher_steps: Optional[int] = typer.Option(None, help="Teacher fine-tuning iterations (atbsn teachers only)."),
     distill_steps: Optional[int] = typer.Option(None, help="Distillation iterations."),
     crop: Optional[int] = typer.Option(None, help="Crop for both stages."),
     batch: Optional[int] = typer.Option(None),
-    pairs: Optional[Path] = typer.Option(None, "--pairs", "-p", help="Paired set: PSNR before and after."),
+    lr: Optional[float] = typer.Option(None, help="Distillation learning rate."),
+    pairs: Optional[Path] = typer.Option(None, "--pairs", "-p", help="Paired set: PSNR before and after; the better model ships."),
     limit: Optional[int] = typer.Option(None, help="Use only the first N pairs for the before/after report."),
+    val_pairs: Optional[Path] = typer.Option(None, "--val", help="Paired set for the learning curve (validation PSNR during training)."),
     device: str = typer.Option("auto"),
     resume: bool = typer.Option(False, "--resume"),
 ):
-    """Fine-tune a student to a new camera: adapt a blind-spot teacher on the camera's noisy
-    frames, then distill into the deployed student, and report PSNR before and after.
+    """Fine-tune a deployed student to a new camera from the camera's own noisy frames, and
+    ship it only if it is no worse.
+
+    The student learns, from its own weights, what a teacher does on this camera's frames
+    (by default an ensemble of FFmpeg's nlmeans and dctdnoiz, run once per frame). With
+    --pairs the better of before/after becomes RUN/student.safetensors and the report says
+    which; without pairs a no-reference check runs on held-out strips of your frames
+    (adapt-report.json says what it can and cannot tell).
 
     Examples:
 
@@ -35,7 +48,13 @@ def adapt_cmd(
 
       hushframe adapt camera-frames/ --student sidd-student.safetensors -o runs/cam1 --pairs polyu-dev/
 
-      hushframe adapt clip.mp4 -s student.safetensors -t teacher.safetensors -o runs/cam2 --teacher-steps 500
+      # label on a machine with FFmpeg (PyAV), train on a GPU machine without it:
+
+      hushframe label camera-frames/ --teacher "0.7*ffmpeg:nlmeans=s=4+0.3*ffmpeg:dctdnoiz=sigma=4" -o labels/
+
+      hushframe adapt camera-frames/ -s sidd-student.safetensors -t labels:labels/ -o runs/cam1 --device cuda
+
+      hushframe adapt clip.mp4 -s student.safetensors -t atbsn -o runs/cam2 --teacher-steps 500
     """
     import os
 
@@ -44,32 +63,56 @@ def adapt_cmd(
     from ..atomic import write_json_atomic
     from ..data.datasets import load_noisy_images
     from ..data.pairs import find_pairs
-    from ..eval.evaluate import evaluate
     from ..recipes import apply_overrides, load_recipe
-    from ..training.adapt import adapt
+    from ..training.adapt import adapt, judge, split_holdout
     from ..training.loop import pick_device
-    from ..weights import load_model
 
     if "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(os.cpu_count() or 1)
     r = load_recipe(recipe)
     apply_overrides(r, "teacher", {"iterations": teacher_steps, "crop": crop, "batch": batch})
-    apply_overrides(r, "distill", {"iterations": distill_steps, "crop": crop, "batch": batch})
+    apply_overrides(r, "distill", {"iterations": distill_steps, "crop": crop, "batch": batch, "lr": lr})
     dev = pick_device(device)
     ps = find_pairs(pairs)[: limit or None] if pairs else None
-    before = None
+    vps = find_pairs(val_pairs) if val_pairs else None
+    images = load_noisy_images(data, crop=max(r["teacher"]["crop"], r["distill"]["crop"]),
+                               warn=lambda m: typer.echo(f"warning: {m}", err=True))
+    held = []
+    if not ps:
+        images, held = split_holdout(images, r["distill"]["crop"])
+    out = adapt(images, r, student, output, teacher=teacher, device=dev, resume=resume, val_pairs=vps)
+    ref_teacher = _frame_teacher(out["teacher"]) if held else None
+    verdict = judge(student, out["student"], output, pairs=ps, held_out=held, teacher=ref_teacher, device=dev)
+    report = {"student_before": str(student), "student_adapted": str(out["student"]), "teacher": str(out["teacher"]),
+              "data": [str(d) for d in data], "distill_steps": r["distill"]["iterations"], **verdict}
     if ps:
-        before, _ = evaluate(load_model(student, str(dev)), ps, dev, label="before")
-        typer.echo(f"before: {before.psnr:.3f} dB / SSIM {before.ssim:.4f} on {len(ps)} pairs")
-    images = load_noisy_images(data, crop=r["teacher"]["crop"], warn=lambda m: typer.echo(f"warning: {m}", err=True))
-    out = adapt(images, r, student, output, teacher_path=teacher, device=dev, resume=resume)
-    report = {"student_before": str(student), "student_after": str(out["student"]), "teacher": str(out["teacher"]),
-              "data": [str(d) for d in data], "teacher_steps": r["teacher"]["iterations"],
-              "distill_steps": r["distill"]["iterations"]}
-    if ps:
-        after, _ = evaluate(load_model(out["student"], str(dev)), ps, dev, label="after")
-        report.update(pairs=str(pairs), images=len(ps), before={"psnr": before.psnr, "ssim": before.ssim},
-                      after={"psnr": after.psnr, "ssim": after.ssim}, gain_db=after.psnr - before.psnr)
-        typer.echo(f"after:  {after.psnr:.3f} dB / SSIM {after.ssim:.4f}  ({after.psnr - before.psnr:+.3f} dB)")
+        report["pairs"] = str(pairs)
+        b, a = verdict["before"], verdict["after"]
+        typer.echo(f"before: {b['psnr']:.3f} dB / SSIM {b['ssim']:.4f} on {len(ps)} pairs")
+        typer.echo(f"after:  {a['psnr']:.3f} dB / SSIM {a['ssim']:.4f}  ({verdict['gain_db']:+.3f} dB)")
+    elif "no_reference" in verdict:
+        for k in ("before", "after"):
+            v = verdict["no_reference"][k]
+            typer.echo(f"{k} (held-out strips, no reference): residual noise {v['residual_noise']:.2f}, residual "
+                       f"structure {v['residual_structure']:.3f}" + (f", teacher PSNR {v['teacher_psnr']:.2f} dB" if "teacher_psnr" in v else ""))
+    typer.echo(verdict["why"])
     write_json_atomic(Path(output) / "adapt-report.json", report)
-    typer.echo(f"adapted student: {out['student']}  (report: {Path(output) / 'adapt-report.json'})")
+    typer.echo(f"student to ship: {verdict['student']}  (report: {Path(output) / 'adapt-report.json'})")
+
+
+def _frame_teacher(spec: str):
+    """The teacher as a function on uint8 frames, for the no-reference check (frame teachers only)."""
+    from ..teachers import build_teacher, parse_teacher
+
+    terms = parse_teacher(spec).terms
+    if not all(t.kind in ("ffmpeg", "bm3d") for t in terms):
+        return None
+    runners = [(t.weight, build_teacher(t)) for t in terms]
+
+    def run(y):
+        import numpy as np
+
+        acc = sum(w * r.label_image(y).astype(np.float64) for w, r in runners)
+        return np.clip(np.round(acc), 0, 255).astype(np.uint8)
+
+    return run

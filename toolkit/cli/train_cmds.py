@@ -7,6 +7,8 @@ from typing import List, Optional
 
 import typer
 
+EXIT_PAUSED = 3  # train stopped at its time budget (max_minutes); --resume continues
+
 from .main import app
 
 _DATA_HELP = "Noisy images: folders (PNG/JPEG/TIFF, SIDD-Medium layout), image files, videos or SIDD .mat blocks."
@@ -82,10 +84,15 @@ def train(
       hushframe train photos/ -o runs/cam1 --resume
 
       hushframe train photos/ -o runs/apr --recipe aprrd
+
+      # a long schedule in pieces: stop with a checkpoint after 4 minutes (exit 3), later continue
+
+      hushframe train photos/ -o runs/long --recipe atbsn-sidd --set teacher.max_minutes=4 [--resume]
     """
     _threads()
     from ..data.datasets import load_noisy_images
     from ..methods.run import train_recipe
+    from ..training.loop import TrainingPaused
 
     r = _recipe(recipe, "teacher", dict(iterations=iterations, batch=batch, crop=crop, lr=lr, width=width, levels=levels,
                                         train_blind_spot=blind_spot, infer_blind_spot=infer_blind_spot, seed=seed,
@@ -93,8 +100,12 @@ def train(
     crop = max(r["teacher"]["crop"], r["lan"]["crop"] if r["method"] == "bnn-lan" else 0)
     images = load_noisy_images(data, crop=crop, warn=lambda m: typer.echo(f"warning: {m}", err=True))
     typer.echo(f"teacher: {len(images)} noisy images, recipe {r['name']} ({r['method']}), {r['teacher']['iterations']} iterations")
-    out = train_recipe(images, r, output, device=device, resume=resume, val_pairs=_val_pairs(val_pairs, val_clean),
-                       init_weights=init, source={"data": [str(d) for d in data], "recipe": r["name"]})
+    try:
+        out = train_recipe(images, r, output, device=device, resume=resume, val_pairs=_val_pairs(val_pairs, val_clean),
+                           init_weights=init, source={"data": [str(d) for d in data], "recipe": r["name"]})
+    except TrainingPaused as e:  # a planned stop (max_minutes), not a failure: exit 3, resumable
+        typer.echo(str(e))
+        raise typer.Exit(EXIT_PAUSED)
     typer.echo(f"{'teacher' if r['method'] == 'atbsn' else r['method']} weights: {out}")
 
 

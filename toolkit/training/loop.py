@@ -25,6 +25,14 @@ class TrainingError(HushframeError):
     pass
 
 
+class TrainingPaused(HushframeError):
+    """The stage reached its time budget (max_minutes) and saved a checkpoint to resume from."""
+
+    def __init__(self, message: str, step: int, checkpoint: Path):
+        super().__init__(message)
+        self.step, self.checkpoint = step, checkpoint
+
+
 @dataclass
 class StageConfig:
     iterations: int
@@ -38,6 +46,7 @@ class StageConfig:
     workers: int = 0
     amp: bool = True
     compile: bool = False
+    max_minutes: float = 0.0
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -84,6 +93,8 @@ def run_stage(*, stage: str, run_dir: Path, model, loss_fn: Callable, dataset, c
     model.to(dev)
     if dev.type == "cuda":
         model.to(memory_format=torch.channels_last)
+        # Training crops have one fixed size: let cuDNN time its algorithms once and keep the fastest.
+        torch.backends.cudnn.benchmark = True
     params = [p for p in model.parameters() if p.requires_grad]
     # Fused Adam: one kernel for all parameters instead of a few per tensor (CUDA only;
     # the CPU keeps the reference implementation so CPU runs stay bit-reproducible).
@@ -121,6 +132,7 @@ def run_stage(*, stage: str, run_dir: Path, model, loss_fn: Callable, dataset, c
     else:
         loader = make_loader(dataset, start, cfg.iterations, cfg.batch, dist.rank, dist.world, cfg.workers)
     progress = _Progress(stage, start, cfg.iterations, enabled=dist.is_main and not quiet)
+    deadline = time.monotonic() + 60 * cfg.max_minutes if cfg.max_minutes > 0 else None
     step = start
     last_ckpt = latest
     t_last, n_last = time.perf_counter(), 0
@@ -174,6 +186,12 @@ def run_stage(*, stage: str, run_dir: Path, model, loss_fn: Callable, dataset, c
                     progress.note(f"step {step}: " + ", ".join(f"val {k} {v:.3f}" for k, v in metrics.items()))
             if dist.is_main and (step % cfg.checkpoint_every == 0 or step == cfg.iterations):
                 last_ckpt = save_checkpoint(ckpt_root, step, model, optimizer, {"stage": stage, "lr": lr})
+            if deadline is not None and step < cfg.iterations and time.monotonic() > deadline:
+                # Every rank sees the same clock only roughly: rank 0 decides (DDP runs use one machine).
+                if dist.is_main:
+                    last_ckpt = save_checkpoint(ckpt_root, step, model, optimizer, {"stage": stage, "lr": lr, "paused": True})
+                raise TrainingPaused(f"{stage}: paused at step {step} of {cfg.iterations} after {cfg.max_minutes:g} minutes; "
+                                     f"checkpoint {last_ckpt}; continue with --resume", step, last_ckpt)
     except KeyboardInterrupt:
         if dist.is_main and step > start:
             last_ckpt = save_checkpoint(ckpt_root, step, model, optimizer, {"stage": stage, "interrupted": True})
