@@ -99,9 +99,6 @@ DISTILL = {
     "teachers": Key(list, [0, 1, 3, 5, 7, 9, 11], _blind_list, "a non-empty list of blind spots, each 0 or odd"),
     "mode": Key(str, "multi", lambda v: v in ("multi", "mean"), "multi, mean"),
     "init_from_teacher": Key(bool, False, None, "true or false"),
-    # What the student learns from when the command line names none: a teacher spec
-    # (toolkit/teachers), e.g. an FFmpeg ensemble for camera adaptation; "" = the AT-BSN teacher.
-    "teacher": Key(str, "", None, "a teacher spec such as 'ffmpeg:nlmeans=s=3', or empty"),
     **_stage_keys(100_000, 128),
     **_LOOP_KEYS,
 }

@@ -78,9 +78,11 @@ def adapt_cmd(
     images = load_noisy_images(data, crop=max(r["teacher"]["crop"], r["distill"]["crop"]),
                                warn=lambda m: typer.echo(f"warning: {m}", err=True))
     held = []
-    if not ps:
+    spec = teacher or r["distill"]["teacher"] or "atbsn"
+    # A labels folder covers whole frames (keyed by their pixels): nothing can be held out of it.
+    if not ps and not spec.startswith("labels:"):
         images, held = split_holdout(images, r["distill"]["crop"])
-    out = adapt(images, r, student, output, teacher=teacher, device=dev, resume=resume, val_pairs=vps)
+    out = adapt(images, r, student, output, teacher=spec, device=dev, resume=resume, val_pairs=vps)
     ref_teacher = _frame_teacher(out["teacher"]) if held else None
     verdict = judge(student, out["student"], output, pairs=ps, held_out=held, teacher=ref_teacher, device=dev)
     report = {"student_before": str(student), "student_adapted": str(out["student"]), "teacher": str(out["teacher"]),

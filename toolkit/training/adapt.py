@@ -191,9 +191,8 @@ def no_reference_check(model, strips, teacher=None, device="cpu") -> dict:
 
 def _noise_sigma(img: np.ndarray) -> float:
     """Noise std (0-255 units) from the median absolute Laplacian-like residual (robust to edges)."""
-    g = img.mean(2)
-    d = g[1:-1, 1:-1] - 0.25 * (g[:-2, 1:-1] + g[2:, 1:-1] + g[1:-1, :-2] + g[1:-1, 2:])
-    return float(np.median(np.abs(d)) / 0.6745 / np.sqrt(1.25))
+    d = img[1:-1, 1:-1] - 0.25 * (img[:-2, 1:-1] + img[2:, 1:-1] + img[1:-1, :-2] + img[1:-1, 2:])
+    return float(np.mean([np.median(np.abs(d[..., c])) for c in range(d.shape[2])]) / 0.6745 / np.sqrt(1.25))
 
 
 def _structure(residual: np.ndarray, out: np.ndarray) -> float:
