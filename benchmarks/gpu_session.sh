@@ -27,24 +27,24 @@ if [ "$mode" = speed ]; then
   exit 0
 fi
 
-# adapt: three settings of the same command side by side (the GPU is shared, each ~1/4 of it),
+# adapt: three settings of the same command side by side (lr 1e-4 / 3e-5 with the anchor, 1e-4 without) (the GPU is shared, each ~1/4 of it),
 # and one piece of a from-scratch teacher. Minutes are capped so the call ends in time.
 runs=${RUNS:-/tmp/runs}
 mkdir -p "$runs"
-adapt() {  # name lr crop batch steps
+adapt() {  # name lr crop batch steps anchor
   timeout ${LIMIT:-420} python -m hushframe.toolkit.cli.main adapt "$GPU/train" -s "$GPU/student.safetensors" -t "labels:$GPU/labels" \
     --val "$GPU/devA" --pairs "$GPU/devA" --device cuda -o "$runs/$1" --lr "$2" --crop "$3" --batch "$4" \
-    --distill-steps "$5" > "$runs/adapt-$1.log" 2>&1
+    --distill-steps "$5" --anchor "$6" > "$runs/adapt-$1.log" 2>&1
 }
-adapt lr1e-4 1e-4 128 8 ${STEPS:-4000} &
-adapt lr3e-5 3e-5 128 8 ${STEPS:-4000} &
-adapt lr1e-4-c256 1e-4 256 8 ${STEPS_256:-2000} &
+adapt lr1e-4 1e-4 128 8 ${STEPS:-4000} 0.2 &
+adapt lr3e-5 3e-5 128 8 ${STEPS:-4000} 0.2 &
+adapt lr1e-4-a0 1e-4 128 8 ${STEPS:-4000} 0 &
 if [ -d "$GPU/scratch" ]; then resume=--resume; cp -r "$GPU/scratch" "$runs/scratch"; else resume=; fi
 python -m hushframe.toolkit.cli.main train "$GPU/train" -o "$runs/scratch" --recipe atbsn-sidd --device cuda \
   --val "$GPU/devA" --set teacher.max_minutes=${SCRATCH_MIN:-4} --set teacher.val_every=1000 --set teacher.val_images=20 \
   --set teacher.checkpoint_every=1000 --set teacher.compile=${SCRATCH_COMPILE:-false} $resume > "$runs/scratch.log" 2>&1 &
 wait
-for r in lr1e-4 lr3e-5 lr1e-4-c256; do
+for r in lr1e-4 lr3e-5 lr1e-4-a0; do
   cp "$runs/$r/student-adapted.safetensors" "$out/student-$r.safetensors" 2>/dev/null
   { echo "== $r"; cat "$runs/$r/distill-log.csv" 2>/dev/null; cat "$runs/$r/adapt-report.json" 2>/dev/null; echo; } >> "$out/adapt-curves.txt"
   { echo "== $r"; tail -c 4000 "$runs/adapt-$r.log"; } >> "$out/logs.txt"

@@ -99,3 +99,11 @@ def test_holdout_strips_and_no_reference_figures():
     noisy = np.clip(flat + rng.normal(0, 6, flat.shape), 0, 255).astype(np.uint8)
     r = no_reference_check(Identity(), [noisy])
     assert 4 < r["residual_noise"] < 8  # the identity leaves all the noise (sigma 6)
+
+
+def test_anchor_mixes_the_deployed_student_into_the_target(tmp_path):
+    from hushframe.toolkit.training.adapt import with_anchor
+
+    s = with_anchor("0.7*ffmpeg:nlmeans=s=4+0.3*ffmpeg:dctdnoiz=sigma=4", tmp_path / "d.safetensors", 0.2)
+    assert [(t.kind, round(t.weight, 6)) for t in s.terms] == [("ffmpeg", 0.56), ("ffmpeg", 0.24), ("student", 0.2)]
+    assert with_anchor("ffmpeg:nlmeans=s=3", tmp_path / "d.safetensors", 0.0).text == "ffmpeg:nlmeans=s=3"

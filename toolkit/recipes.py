@@ -99,6 +99,8 @@ DISTILL = {
     "teachers": Key(list, [0, 1, 3, 5, 7, 9, 11], _blind_list, "a non-empty list of blind spots, each 0 or odd"),
     "mode": Key(str, "multi", lambda v: v in ("multi", "mean"), "multi, mean"),
     "init_from_teacher": Key(bool, False, None, "true or false"),
+    # hushframe adapt: share of the deployed student's own output in the target (0 = the teacher alone).
+    "anchor": Key(float, 0.0, lambda v: 0 <= v < 1, "a number in [0, 1)"),
     **_stage_keys(100_000, 128),
     **_LOOP_KEYS,
 }

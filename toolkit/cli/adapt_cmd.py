@@ -27,6 +27,8 @@ def adapt_cmd(
     crop: Optional[int] = typer.Option(None, help="Crop for both stages."),
     batch: Optional[int] = typer.Option(None),
     lr: Optional[float] = typer.Option(None, help="Distillation learning rate."),
+    anchor: Optional[float] = typer.Option(None, help="Share of the deployed student's own output in the target, "
+                                                      "0 <= a < 1 (recipe: 0.2)."),
     pairs: Optional[Path] = typer.Option(None, "--pairs", "-p", help="Paired set: PSNR before and after; the better model ships."),
     limit: Optional[int] = typer.Option(None, help="Use only the first N pairs for the before/after report."),
     val_pairs: Optional[Path] = typer.Option(None, "--val", help="Paired set for the learning curve (validation PSNR during training)."),
@@ -37,7 +39,8 @@ def adapt_cmd(
     ship it only if it is no worse.
 
     The student learns, from its own weights, what a teacher does on this camera's frames
-    (by default an ensemble of FFmpeg's nlmeans and dctdnoiz, run once per frame). With
+    (by default an ensemble of FFmpeg's nlmeans and dctdnoiz, run once per frame, mixed with
+    a share of the deployed student's own output: --anchor). With
     --pairs the better of before/after becomes RUN/student.safetensors and the report says
     which; without pairs a no-reference check runs on held-out strips of your frames
     (adapt-report.json says what it can and cannot tell).
@@ -71,7 +74,8 @@ def adapt_cmd(
         torch.set_num_threads(os.cpu_count() or 1)
     r = load_recipe(recipe)
     apply_overrides(r, "teacher", {"iterations": teacher_steps, "crop": crop, "batch": batch})
-    apply_overrides(r, "distill", {"iterations": distill_steps, "crop": crop, "batch": batch, "lr": lr})
+    apply_overrides(r, "distill", {"iterations": distill_steps, "crop": crop, "batch": batch, "lr": lr,
+                                "anchor": anchor})
     dev = pick_device(device)
     ps = find_pairs(pairs)[: limit or None] if pairs else None
     vps = find_pairs(val_pairs) if val_pairs else None
