@@ -12,6 +12,11 @@ Frames: ``smooth_frames`` written as one PNG folder that both tools read. Per ro
   ``convert=numpy`` (numpy conversion around the plain model).
 
 Whole-process wall times (interpreter start, imports, model compile included) are reported too.
+
+Colour paths, in process (section "gstreamer-color-paths"): the element's frame engine on one
+1280x720 frame, RGB vs NV12 converted inside the OpenVINO graph vs NV12 converted in numpy,
+interleaved, median ms per frame, with a small student (width 8: the conversion is visible) and
+with student C; ``--paths-only`` runs just this part.
 The NV12 vs RGB cost is the element's own time per frame (conversion + inference, the
 ``infer-seconds`` of its message). Without --model, student C (random weights, same compute) is
 exported to ONNX and compiled to OpenVINO IR fp32 here. Needs gst-launch-1.0 and the Python
@@ -83,7 +88,12 @@ def main(argv=None) -> int:
     ap.add_argument("--size", default="640x360", help="WIDTHxHEIGHT")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md / results JSON")
+    ap.add_argument("--paths-only", action="store_true", help="only the in-process colour-path timing")
+    ap.add_argument("--reps", type=int, default=7, help="colour paths: frames per path")
     args = ap.parse_args(argv)
+    color_paths(args)
+    if args.paths_only:
+        return 0
 
     from hushframe.runtime.gstreamer.cli import inspect_element
     from hushframe.runtime.gstreamer.plugin import plugin_path
@@ -152,6 +162,87 @@ Load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (a sh
                                        "element_ms": {"rgb": rgb_ms, "nv12_engine": nv_ms, "nv12_numpy": np_ms},
                                        "runs": runs, "size": [w, h], "threads": args.threads}, indent=2) + "\n")
     return 0 if ratio >= 0.9 else 1
+
+
+def color_paths(args) -> None:
+    """Median ms per 1280x720 frame through FrameEngine: RGB, NV12 in the graph, NV12 in numpy (interleaved)."""
+    import statistics
+
+    import numpy as np
+
+    from hushframe.runtime.frames import to_chw
+    from hushframe.runtime.gstreamer.engine import FrameEngine
+    from hushframe.runtime.gstreamer.yuv import ColorSpace, chw_to_yuv420
+    from hushframe.runtime.testing import export_onnx, export_openvino, smooth_frames, tiny_student
+    from hushframe.toolkit.models import create_model
+
+    h, w = 720, 1280
+    img = smooth_frames(1, h, w, seed=0)[0]
+    cs = ColorSpace.named("bt709")
+    y, u, v = chw_to_yuv420(to_chw(img), cs)
+    uv = np.stack([u, v], -1)
+    rows, out = [], {}
+    with tempfile.TemporaryDirectory() as td:
+        tmp = Path(td)
+        models = [("identity (the conversions alone)", None), ("student C width 8 (small)", tiny_student(seed=0)),
+                  ("student C", create_model("student_c").eval())]
+        for name, net in models:
+            xml = identity_model(tmp / "identity.xml") if net is None else \
+                export_openvino(export_onnx(net, tmp / "m.onnx", size=(64, 64)), tmp / "m.xml")
+            engines = {"RGB": FrameEngine(xml, threads=args.threads), "NV12 engine graph": FrameEngine(xml, threads=args.threads),
+                       "NV12 numpy": FrameEngine(xml, threads=args.threads, convert="numpy")}
+            engines["RGB"].configure("RGB", h, w)
+            engines["NV12 engine graph"].configure("NV12", h, w, cs)
+            engines["NV12 numpy"].configure("NV12", h, w, cs)
+            planes = {"RGB": lambda: [img.copy()], "NV12 engine graph": lambda: [y.copy(), uv.copy()],
+                      "NV12 numpy": lambda: [y.copy(), uv.copy()]}
+            times = {k: [] for k in engines}
+            for k, e in engines.items():       # warm-up: first-shape allocation
+                e.process(planes[k]())
+            for _ in range(args.reps):
+                for k, e in engines.items():
+                    p = planes[k]()
+                    t = time.perf_counter()
+                    e.process(p)
+                    times[k].append(1000 * (time.perf_counter() - t))
+            for e in engines.values():
+                e.close()
+            med = {k: statistics.median(t) for k, t in times.items()}
+            out[name] = med
+            rows.append(f"| {name} | {med['RGB']:.1f} | {med['NV12 engine graph']:.1f} "
+                        f"({med['NV12 engine graph'] / med['RGB']:.3f}x) | {med['NV12 numpy']:.1f} "
+                        f"({med['NV12 numpy'] / med['RGB']:.3f}x) |")
+            print(f"colour paths, {name}: " + ", ".join(f"{k} {m:.1f} ms" for k, m in med.items()), flush=True)
+    body = f"""Command: `{command_line()}` (commit {git_rev()})
+
+Machine: {machine()}. Versions: {versions('openvino', 'numpy')}.
+
+One 1280x720 frame through the element's frame engine (engine.FrameEngine, OpenVINO, {args.threads} threads), the three
+paths interleaved, {args.reps} frames each after a warm-up, median ms per frame (the frame's planes in, the planes out:
+RGB = float conversion, reflect padding to 1280x736, inference, crop/clamp/round; NV12 = the same plus the colour
+conversion both ways, BT.709 limited range, inside the compiled graph or in numpy):
+
+| model | RGB, ms | NV12 converted in the OpenVINO graph, ms | NV12 converted in numpy, ms |
+| --- | --- | --- | --- |
+{chr(10).join(rows)}
+
+Load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (a shared machine: other jobs ran too).
+"""
+    if not args.no_write:
+        write_section("gstreamer-color-paths", "GStreamer element: cost of the RGB and NV12 paths", body)
+
+
+def identity_model(xml: Path) -> Path:
+    """An OpenVINO IR that returns its input: the frame engine's conversions and copies without a network."""
+    import numpy as np
+    import openvino as ov
+    import openvino.opset13 as ops
+
+    p = ops.parameter([1, 3, -1, -1], ov.Type.f32, name="input")
+    o = ops.multiply(p, ops.constant(np.float32(1.0)))
+    o.output(0).get_tensor().set_names({"output"})
+    ov.save_model(ov.Model([ops.result(o)], [p], "identity"), str(xml))
+    return xml
 
 
 def _gst_version() -> str:

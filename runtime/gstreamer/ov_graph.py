@@ -4,9 +4,9 @@ The denoiser takes float RGB NCHW in [0,1]; a camera pipeline carries 4:2:0 plan
 converting every frame in numpy, the artifact's graph is wrapped:
 
     Y [1,H,W] u8, UV [1,H/2,W/2,2] u8 (NV12) or U, V [1,H/2,W/2] u8 (I420)
-      -> f32, chroma repeated to HxW -> 1x1 conv = the caps' YUV->RGB matrix, clamp [0,1]
+      -> f32, the caps' YUV->RGB matrix on 2x2 blocks (chroma repeated over its block), clamp [0,1]
       -> pad to the engine's multiple (reflect, as frames.pad_chw) -> the denoiser
-      -> crop, clamp [0,1] -> 1x1 conv = RGB->YUV -> chroma 2x2 mean -> round, clamp -> u8 planes
+      -> crop, clamp [0,1] -> RGB->Y; 2x2 mean -> RGB->UV -> round, clamp -> u8 planes
 
 (OpenVINO's PrePostProcessor can convert NV12 to RGB on the input side, but only with fixed
 BT.601 coefficients and it has no RGB->NV12 on the output side; a few explicit ops do both ways
@@ -21,9 +21,10 @@ from .yuv import ColorSpace, chroma_size
 
 
 def _conv1x1(ops, x, m: np.ndarray, b: np.ndarray):
+    """Channel mixing: out[o] = sum_i m[o, i] * x[i] + b[o]."""
     w = ops.constant(np.ascontiguousarray(m[:, :, None, None], dtype=np.float32))
     y = ops.convolution(x, w, [1, 1], [0, 0], [0, 0], [1, 1])
-    return ops.add(y, ops.constant(b.reshape(1, 3, 1, 1).astype(np.float32)))
+    return ops.add(y, ops.constant(np.asarray(b, np.float32).reshape(1, -1, 1, 1)))
 
 
 def _i64(v):
@@ -50,15 +51,24 @@ def wrap_yuv420(model, fmt: str, h: int, w: int, padded: tuple[int, int], cs: Co
         uv = ops.reshape(uv, _i64([1, 2, ch, cw]), False)
     else:
         raise ValueError(f"not a 4:2:0 format: {fmt}")
-    # chroma: repeat each sample over its 2x2 block, crop to h x w
-    uv = ops.reshape(uv, _i64([1, 2, ch, 1, cw, 1]), False)
-    uv = ops.tile(uv, _i64([1, 1, 1, 2, 1, 2]))
-    uv = ops.reshape(uv, _i64([1, 2, 2 * ch, 2 * cw]), False)
-    uv = ops.slice(uv, _i64([0, 0]), _i64([h, w]), _i64([1, 1]), _i64([2, 3]))
-    yf = ops.reshape(ops.convert(y_in, "f32"), _i64([1, 1, h, w]), False)
-    yuv = ops.concat([yf, uv], 1)
+    # All colour maths at chroma resolution: Y's 2x2 blocks become 4 channels (SpaceToDepth), so
+    # one 1x1 convolution 6 -> 12 gives the 3 colours of the 4 pixels of each block (Y has one
+    # coefficient for R, G and B; U and V are shared by the block), and DepthToSpace puts them back.
+    # (Full-resolution 3-channel ops were 2-3x slower on the CPU plugin than this.)
     m, b = cs.yuv_to_rgb()
-    rgb = ops.clamp(_conv1x1(ops, yuv, m, b), 0.0, 1.0)
+    wt = np.zeros((12, 6), np.float32)
+    for c in range(3):
+        for k in range(4):
+            wt[c * 4 + k, k] = m[c, 0]
+            wt[c * 4 + k, 4:] = m[c, 1:]
+    yf = ops.reshape(ops.convert(y_in, "f32"), _i64([1, 1, h, w]), False)
+    if (2 * ch, 2 * cw) != (h, w):
+        yf = ops.pad(yf, _i64([0, 0, 0, 0]), _i64([0, 0, 2 * ch - h, 2 * cw - w]), "edge")
+    blocks = ops.concat([ops.space_to_depth(yf, "depth_first", 2), uv], 1)               # 1,6,ch,cw
+    rgb = ops.depth_to_space(_conv1x1(ops, blocks, wt, np.repeat(b, 4)), "depth_first", 2)   # 1,3,2ch,2cw
+    if (2 * ch, 2 * cw) != (h, w):
+        rgb = ops.slice(rgb, _i64([0, 0]), _i64([h, w]), _i64([1, 1]), _i64([2, 3]))
+    rgb = ops.clamp(rgb, 0.0, 1.0)
     ph, pw = padded[0] - h, padded[1] - w
     if ph or pw:
         mode = "reflect" if ph < h and pw < w else "edge"
@@ -74,12 +84,20 @@ def wrap_yuv420(model, fmt: str, h: int, w: int, padded: tuple[int, int], cs: Co
     out = ops.slice(out, _i64([0, 0]), _i64([h, w]), _i64([1, 1]), _i64([2, 3]))
     out = ops.clamp(out, 0.0, 1.0)
     m2, b2 = cs.rgb_to_yuv()
-    yuv_out = _conv1x1(ops, out, m2, b2)                                               # 1,3,h,w code values
-    y_out = ops.slice(yuv_out, _i64([0]), _i64([1]), _i64([1]), _i64([1]))
-    c_out = ops.slice(yuv_out, _i64([1]), _i64([3]), _i64([1]), _i64([1]))
-    if h % 2 or w % 2:
-        c_out = ops.pad(c_out, _i64([0, 0, 0, 0]), _i64([0, 0, h % 2, w % 2]), "edge")
-    c_out = ops.avg_pool(c_out, [2, 2], [0, 0], [0, 0], [2, 2], True)                  # 1,2,ch,cw
+    # the same block trick backwards: 12 channels (3 colours x 4 pixels) -> Y of the 4 pixels, and
+    # U, V of their mean (linear, so mean-then-matrix equals matrix-then-mean)
+    if (2 * ch, 2 * cw) != (h, w):
+        out = ops.pad(out, _i64([0, 0, 0, 0]), _i64([0, 0, 2 * ch - h, 2 * cw - w]), "edge")
+    blocks = ops.space_to_depth(out, "depth_first", 2)                                     # 1,12,ch,cw
+    wy, wc = np.zeros((4, 12), np.float32), np.zeros((2, 12), np.float32)
+    for c in range(3):
+        for k in range(4):
+            wy[k, c * 4 + k] = m2[0, c]
+            wc[:, c * 4 + k] = m2[1:, c] / 4
+    y_out = ops.depth_to_space(_conv1x1(ops, blocks, wy, np.full(4, b2[0], np.float32)), "depth_first", 2)
+    if (2 * ch, 2 * cw) != (h, w):
+        y_out = ops.slice(y_out, _i64([0, 0]), _i64([h, w]), _i64([1, 1]), _i64([2, 3]))
+    c_out = _conv1x1(ops, blocks, wc, b2[1:])                                              # 1,2,ch,cw
 
     def u8(x, shape):
         x = ops.clamp(ops.round(x, "half_to_even"), 0.0, 255.0)
