@@ -116,6 +116,8 @@ def quantize_cmd(
     method: str = typer.Option("mse", help="Activation range: mse | max | percentile[:99.99]"),
     equalize: bool = typer.Option(True, "--equalize/--no-equalize", help="Per-channel activation equalization (exact in float)."),
     keep_float: List[str] = typer.Option([], "--keep-float", help="Conv node names to keep in float (repeatable); default: chosen automatically."),
+    target: str = typer.Option("auto", help="INT8 hardware: auto (= avx2) | avx2 (7-bit weights: exact on every CPU "
+                                            "and GPU) | vnni (AVX-512 VNNI/AVX-VNNI/AMX CPUs, GPUs) | gpu (TensorRT)."),
     overwrite: bool = OVERWRITE,
 ):
     """Make an INT8 or FP16 variant of an exported model.
@@ -131,7 +133,8 @@ def quantize_cmd(
 
     _new_output(output, overwrite=overwrite)
     out = quantize(model, output, precision, calibration, num_crops=num_crops, crop_size=crop_size, seed=seed,
-                   method=method, equalize=equalize, keep_float=tuple(keep_float) if keep_float else "auto")
+                   method=method, equalize=equalize, keep_float=tuple(keep_float) if keep_float else "auto",
+                   target=target)
     typer.echo(f"wrote {precision} model {out}")
 
 

@@ -18,7 +18,8 @@ DEFAULT_OPSET = 17
 # ONNX opsets we export to and accept back (TensorRT 10.x's parser and ORT 1.17+ cover them).
 SUPPORTED_OPSETS = tuple(range(17, 22))
 PRECISIONS = ("fp32", "fp16", "int8")
-CONTRACT_KEYS = ("size_multiple", "input_name", "output_name", "model_kind", "blind_spot", "precision", "arch")
+CONTRACT_KEYS = ("size_multiple", "input_name", "output_name", "model_kind", "blind_spot", "precision", "arch",
+                 "int8_target")  # int8_target: INT8 only, the CPU/GPU kind it is exact on (quantize --target)
 INPUT_DESCRIPTION = ("float32 RGB in [0,1], NCHW, dynamic batch/height/width; height and width padded by the "
                      "caller (reflect, bottom/right) to a multiple of size_multiple; output same shape")
 # 1 GiB: refuse absurd files before protobuf parsing.

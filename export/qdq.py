@@ -1,7 +1,7 @@
 """Explicit INT8 Q/DQ for our conv nets, written for TensorRT's explicit-quantization form.
 
 * Weights: int8 initializers, symmetric per output channel (axis 0), zero point 0, behind a
-  DequantizeLinear. Biases stay float (TensorRT folds them).
+  DequantizeLinear; 7-bit codes (|q| <= 63) for the ``avx2`` target. Biases stay float (TensorRT folds them).
 * Activations: QuantizeLinear -> DequantizeLinear on each quantized Conv's data input, one
   per-tensor scale, signed int8, zero point 0 (symmetric).
 * ``split_input_convs``: a Conv fed by Concat(features, network input) becomes
@@ -310,17 +310,23 @@ def equalize(model, stats: dict[str, dict], alpha: float = 1.0) -> int:
 
 
 # ------------------------------------------------------------------ Q/DQ insertion
-def quantize_weight_per_channel(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def quantize_weight_per_channel(w: np.ndarray, bits: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric per-output-channel int8 codes and scales. ``bits=7`` keeps |q| <= 63 (still stored as
+    int8) so that no pair of u8 x s8 products can saturate a 16-bit sum on CPUs without VNNI
+    (see runtime/cpu_isa.py)."""
+    top = float(2 ** (bits - 1) - 1)
     amax = np.abs(w).reshape(w.shape[0], -1).max(axis=1)
-    scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
-    q = np.clip(np.rint(w / scale[:, None, None, None]), -127, 127).astype(np.int8)
+    scale = np.where(amax > 0, amax / top, 1.0).astype(np.float32)
+    q = np.clip(np.rint(w / scale[:, None, None, None]), -top, top).astype(np.int8)
     return q, scale
 
 
-def insert_qdq(model, act_thresholds: dict[str, float], weight_convs: set[str], act_convs: set[str] | None = None):
+def insert_qdq(model, act_thresholds: dict[str, float], weight_convs: set[str], act_convs: set[str] | None = None,
+               weight_bits: int = 8):
     """Return a copy of ``model`` with Q/DQ on conv inputs (tensor -> threshold) and conv weights.
 
     ``act_convs``: only these convs get their input quantized (default: every conv whose input has a threshold).
+    ``weight_bits``: 8, or 7 for artifacts that must run exactly on CPUs without VNNI.
     """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -347,7 +353,7 @@ def insert_qdq(model, act_thresholds: dict[str, float], weight_convs: set[str], 
             if n.name in weight_convs:
                 wname = n.input[1]
                 w = _array(inits[wname])
-                qw, ws = quantize_weight_per_channel(w)
+                qw, ws = quantize_weight_per_channel(w, weight_bits)
                 qname = f"{wname}_int8"
                 m.graph.initializer.append(numpy_helper.from_array(qw, qname))
                 m.graph.initializer.append(numpy_helper.from_array(ws, f"{wname}_wscale"))

@@ -9,6 +9,11 @@ INT8 recipe (why: see export/README.md, "INT8 accuracy"):
 3. Ranges: MSE-optimal symmetric clipping per activation tensor; weights symmetric per channel.
 4. ``keep_float="auto"``: convs whose int8 output error (one at a time, on calibration crops)
    exceeds a budget stay float, within 25% of the MACs (student C: only the last conv).
+5. ``target``: the hardware the artifact must be exact on. ``avx2`` (the default, also what
+   ``auto`` picks) stores 7-bit weight codes so that CPUs without VNNI cannot saturate their
+   16-bit int8 sums (runtime/cpu_isa.py); ``vnni`` and ``gpu`` keep full 8-bit weights (32-bit
+   accumulation there). The target is recorded in the metadata and manifest (``int8_target``);
+   the runtime warns when an artifact runs on a CPU it was not made for.
 All Q/DQ are signed int8 with zero point 0.
 """
 
@@ -25,11 +30,24 @@ from .errors import ExportError
 DEFAULT_METHOD = "mse"
 
 
+INT8_TARGETS = ("auto", "avx2", "vnni", "gpu")
+WEIGHT_BITS = {"avx2": 7, "vnni": 8, "gpu": 8}
+
+
+def resolve_target(target: str) -> str:
+    """``auto`` -> ``avx2``: 7-bit weights cost nothing measurable here (export/README.md) and run
+    exactly on every CPU and GPU, so the default artifact is safe wherever it is copied to."""
+    t = (target or "auto").lower()
+    if t not in INT8_TARGETS:
+        raise ExportError(f"--target {target!r}: expected one of {', '.join(INT8_TARGETS)}")
+    return "avx2" if t == "auto" else t
+
+
 AUTO_ERROR_BUDGET = (0.5 / 255) ** 2  # predicted output MSE left by int8 (about 0.03 dB at 36 dB PSNR)
 AUTO_MAX_FLOAT_MACS = 0.25  # never keep more than this share of the multiply-accumulates in float
 
 
-def _output_mse_per_conv(m, candidates, thresholds, crops, threads=None) -> dict[str, float]:
+def _output_mse_per_conv(m, candidates, thresholds, crops, threads=None, weight_bits=8) -> dict[str, float]:
     """Output MSE vs float when only one conv (input activation + weights) is int8, on 4 crops (<=128 px)."""
     from . import qdq
     from .onnx_export import ort_session
@@ -39,7 +57,8 @@ def _output_mse_per_conv(m, candidates, thresholds, crops, threads=None) -> dict
     ref = ort_session(m, threads).run(["output"], {"input": x})[0]
     out = {}
     for c in candidates:
-        q = qdq.insert_qdq(m, {c.input[0]: thresholds[c.input[0]]}, {c.name}, act_convs={c.name})
+        q = qdq.insert_qdq(m, {c.input[0]: thresholds[c.input[0]]}, {c.name}, act_convs={c.name},
+                           weight_bits=weight_bits)
         y = ort_session(q, threads).run(["output"], {"input": x})[0]
         out[c.name] = float(np.mean((y - ref) ** 2))
     return out
@@ -65,7 +84,7 @@ def choose_float_convs(errors: dict[str, float], mac_share: dict[str, float], bu
 def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize: bool = True, split_input: bool = True,
                         keep_float="auto", alpha: float = 1.0, keep_image_convs: bool = True,
                         threads: int | None = None, budget: float = AUTO_ERROR_BUDGET,
-                        max_float_macs: float = AUTO_MAX_FLOAT_MACS):
+                        max_float_macs: float = AUTO_MAX_FLOAT_MACS, target: str = "auto"):
     """In-memory recipe: returns (qdq model, report dict).
 
     keep_float: conv node names to keep in float, or "auto" (measure each conv's int8 output error
@@ -75,6 +94,8 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
 
     from . import qdq
 
+    target = resolve_target(target)
+    wbits = WEIGHT_BITS[target]
     m = onnx.ModelProto()
     m.CopyFrom(model)
     image_convs = qdq.split_input_convs(m) if split_input else []
@@ -98,14 +119,14 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
     share = {k: v / total for k, v in macs.items()}
     errors = {}
     if auto:
-        errors = _output_mse_per_conv(m, q_convs, thresholds, crops, threads)
+        errors = _output_mse_per_conv(m, q_convs, thresholds, crops, threads, wbits)
         chosen = choose_float_convs(errors, share, budget, max_float_macs)
         float_convs |= set(chosen)
         q_convs = [c for c in q_convs if c.name not in float_convs]
     q_names = {c.name for c in q_convs}
     thresholds = {a: t for a, t in thresholds.items() if any(c.input[0] == a for c in q_convs)}
-    out = qdq.insert_qdq(m, thresholds, q_names, act_convs=q_names)
-    report = {"method": method, "equalized_producers": n_eq, "split_image_convs": image_convs,
+    out = qdq.insert_qdq(m, thresholds, q_names, act_convs=q_names, weight_bits=wbits)
+    report = {"target": target, "weight_bits": wbits, "method": method, "equalized_producers": n_eq, "split_image_convs": image_convs,
               "float_convs": sorted(float_convs), "int8_convs": [c.name for c in q_convs],
               "float_mac_share": round(sum(share[c] for c in float_convs if c in share), 4),
               "auto_output_mse": {k: float(f"{v:.3g}") for k, v in errors.items()},
@@ -116,7 +137,7 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
 def quantize(onnx_path: str | Path, out_path: str | Path, precision: str, calibration_source=None, *,
              num_crops: int = DEFAULT_CROPS, crop_size: int = DEFAULT_CROP_SIZE, seed: int = 0, method: str = DEFAULT_METHOD,
              equalize: bool = True, split_input: bool = True, keep_float="auto",
-             write_manifest_file: bool = True, threads: int | None = None) -> Path:
+             write_manifest_file: bool = True, threads: int | None = None, target: str = "auto") -> Path:
     """Write an INT8 Q/DQ or FP16 variant of a hushframe fp32 ONNX model (atomically, with a manifest)."""
     import onnx
 
@@ -132,6 +153,7 @@ def quantize(onnx_path: str | Path, out_path: str | Path, precision: str, calibr
         raise ExportError(f"{onnx_path}: is already {settings.get('precision')}; quantize the fp32 export")
     source = {"onnx": str(onnx_path), "sha256": file_sha256(onnx_path)}
     extra = {}
+    new_settings = dict(settings, precision=precision)
     if precision == "fp16":
         from .fp16 import to_fp16
 
@@ -141,10 +163,10 @@ def quantize(onnx_path: str | Path, out_path: str | Path, precision: str, calibr
             raise ExportError("int8 needs --calibration FOLDER_OR_VIDEO (the user's noisy frames)")
         crops = calibration_crops(calibration_source, num_crops, crop_size, seed, int(settings["size_multiple"]))
         out, report = quantize_int8_model(model, crops, method=method, equalize=equalize, split_input=split_input,
-                                          keep_float=keep_float, threads=threads)
+                                          keep_float=keep_float, threads=threads, target=target)
+        new_settings["int8_target"] = report["target"]
         source["calibration"] = {"source": str(calibration_source), "crops": num_crops, "crop_size": crop_size, "seed": seed}
         extra = {"quantization": report}
-    new_settings = dict(settings, precision=precision)
     set_metadata(out, new_settings)
     out.producer_name = "hushframe"
     with atomic_path(out_path) as tmp:

@@ -210,6 +210,7 @@ def parity_cmd(
     reference_backend: str = typer.Option("auto", help="Backend for the reference model (auto: its own runtime)."),
     device: str = typer.Option("auto"),
     max_drop: Optional[float] = typer.Option(0.10, help="Maximum mean PSNR drop vs the reference, dB (pairs)."),
+    max_image_drop: Optional[float] = typer.Option(0.30, help="Maximum PSNR drop on any single image, dB (pairs)."),
     max_ssim_drop: Optional[float] = typer.Option(None, help="Maximum mean SSIM drop (pairs)."),
     min_output_psnr: Optional[float] = typer.Option(None, help="Minimum PSNR between the two outputs, dB "
                                                                "(default 40 for --video)."),
@@ -244,6 +245,7 @@ def parity_cmd(
     res = run_parity(artifact, pairs=pairs, clean=clean, video=video, reference=reference,
                      reference_output=reference_output, save_reference_output=save_reference_output,
                      backend=backend, reference_backend=reference_backend, device=device, max_drop=max_drop,
+                     max_image_drop=max_image_drop,
                      max_ssim_drop=max_ssim_drop, min_output_psnr=min_output_psnr, every=every, limit=limit,
                      max_frames=max_frames, tile=_tile(tile), json_path=json_out, markdown_path=markdown_out,
                      progress=prog)

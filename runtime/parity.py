@@ -2,7 +2,8 @@
 
 On a paired set (noisy + ground truth) both models denoise every noisy image; we report
 PSNR/SSIM against the ground truth for each, the drop (reference minus artifact, in dB),
-and the PSNR between the two outputs. On video frames (no ground truth) only the PSNR
+and the PSNR between the two outputs. The gate bounds the mean drop and the worst image's
+drop (a mean hides the one broken frame a user would see); the table lists the worst five. On video frames (no ground truth) only the PSNR
 between the outputs is measured. The reference is a model run here (``reference=``: our
 .safetensors through torch, or any artifact) or outputs computed earlier
 (``reference_output=``: a folder of PNGs, which keeps torch off the device).
@@ -41,6 +42,7 @@ register_user_error(ParityError)
 @dataclass
 class ParityThresholds:
     max_drop: float | None = 0.10          # dB, mean PSNR(ref, gt) - PSNR(artifact, gt)
+    max_image_drop: float | None = 0.30    # dB, the same drop on the worst single image
     max_ssim_drop: float | None = None
     min_output_psnr: float | None = None   # dB between the two outputs (video mode default 40)
 
@@ -74,7 +76,13 @@ class ParityResult:
                       f"| artifact | {s['artifact_psnr']:.3f} | {s['artifact_ssim']:.4f} |",
                       f"| drop (reference - artifact) | {s['psnr_drop']:.3f} | {s['ssim_drop']:.4f} |",
                       "", f"PSNR between the two outputs: {_fmt_db(s['output_psnr'])} "
-                      f"(min {_fmt_db(s['output_psnr_min'])}), {s['count']} images."]
+                      f"(min {_fmt_db(s['output_psnr_min'])}), {s['count']} images. Per-image drop: worst "
+                      f"{s['worst_image_drop']:.3f} dB, best {s['best_image_drop']:.3f} dB.",
+                      "", "Worst images:", "", "| image | reference PSNR | artifact PSNR | drop (dB) | outputs PSNR |",
+                      "| --- | --- | --- | --- | --- |"]
+            for r in worst_images(self.images):
+                lines.append(f"| {r['name']} | {r['reference_psnr']:.3f} | {r['artifact_psnr']:.3f} | "
+                             f"{r['psnr_drop']:.3f} | {_fmt_db(r['output_psnr'])} |")
         else:
             lines += [f"PSNR between artifact and reference outputs over {s['count']} frames: mean "
                       f"{_fmt_db(s['output_psnr'])}, min {_fmt_db(s['output_psnr_min'])}."]
@@ -82,6 +90,11 @@ class ParityResult:
         lines += ["", f"Thresholds: {th}. Result: **{'PASS' if self.passed else 'FAIL'}**"
                   + ("" if self.passed else " (" + "; ".join(self.failures) + ")")]
         return "\n".join(lines) + "\n"
+
+
+def worst_images(rows: list, n: int = 5) -> list:
+    """The ``n`` rows with the largest PSNR drop (pairs mode)."""
+    return sorted((r for r in rows if "psnr_drop" in r), key=lambda r: r["psnr_drop"], reverse=True)[:n]
 
 
 def _fmt_db(v):
@@ -129,7 +142,8 @@ def _open(model, backend, device, tile):
 
 def run_parity(artifact, *, pairs=None, clean=None, video=None, reference=None, reference_output=None,
                save_reference_output=None, backend: str = "auto", reference_backend: str = "auto",
-               device: str = "auto", max_drop: float | None = 0.10, max_ssim_drop: float | None = None,
+               device: str = "auto", max_drop: float | None = 0.10, max_image_drop: float | None = 0.30,
+               max_ssim_drop: float | None = None,
                min_output_psnr: float | None = None, every: int = 1, limit: int | None = None,
                max_frames: int = 30, tile=None, overlap: int = 64, json_path=None, markdown_path=None,
                progress=None) -> ParityResult:
@@ -232,11 +246,19 @@ def run_parity(artifact, *, pairs=None, clean=None, video=None, reference=None, 
             summary[k] = float(np.mean([r[k] for r in rows]))
         summary["psnr_drop"] = summary["reference_psnr"] - summary["artifact_psnr"]
         summary["ssim_drop"] = summary["reference_ssim"] - summary["artifact_ssim"]
-    th = ParityThresholds(max_drop if mode == "pairs" else None, max_ssim_drop if mode == "pairs" else None,
-                          min_output_psnr)
+        worst = worst_images(rows, 1)[0]
+        summary["worst_image"] = worst["name"]
+        summary["worst_image_drop"] = worst["psnr_drop"]
+        summary["best_image_drop"] = min(r["psnr_drop"] for r in rows)
+    pairs_mode = mode == "pairs"
+    th = ParityThresholds(max_drop if pairs_mode else None, max_image_drop if pairs_mode else None,
+                          max_ssim_drop if pairs_mode else None, min_output_psnr)
     failures = []
     if th.max_drop is not None and summary["psnr_drop"] > th.max_drop:
         failures.append(f"PSNR drop {summary['psnr_drop']:.3f} dB > {th.max_drop} dB")
+    if th.max_image_drop is not None and summary["worst_image_drop"] > th.max_image_drop:
+        failures.append(f"worst image {summary['worst_image']}: PSNR drop {summary['worst_image_drop']:.3f} dB "
+                        f"> {th.max_image_drop} dB")
     if th.max_ssim_drop is not None and summary["ssim_drop"] > th.max_ssim_drop:
         failures.append(f"SSIM drop {summary['ssim_drop']:.4f} > {th.max_ssim_drop}")
     if th.min_output_psnr is not None and summary["output_psnr"] < th.min_output_psnr:

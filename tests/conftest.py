@@ -9,7 +9,10 @@ SHARED = Path(os.environ.get("HUSHFRAME_SHARED", ROOT.parent / "shared"))
 
 
 def pytest_report_header(config):
-    return [f"shared material: {SHARED if SHARED.exists() else 'absent (tests marked shared will skip)'}"]
+    from hushframe.runtime.cpu_isa import describe_cpu  # INT8 results depend on it (export/README.md)
+
+    return [f"shared material: {SHARED if SHARED.exists() else 'absent (tests marked shared will skip)'}",
+            f"CPU instruction sets: {describe_cpu()}"]
 
 
 @pytest.fixture(scope="session")

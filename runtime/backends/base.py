@@ -95,6 +95,13 @@ class Backend(abc.ABC):
             if self._max_hw_override is not None:
                 mh = tuple(int(v) for v in self._max_hw_override)
                 info.max_hw = mh if info.max_hw is None else (min(mh[0], info.max_hw[0]), min(mh[1], info.max_hw[1]))
+            if info.precision == "int8" and str(info.device).lower().startswith("cpu"):
+                from ..cpu_isa import warn_if_off_target
+
+                # An INT8 artifact made for VNNI/GPUs can saturate on an AVX2-only CPU: say so.
+                problem = warn_if_off_target(self.artifact.name, self.artifact.extra.get("int8_target"))
+                if problem:
+                    info.detail["int8_target_warning"] = problem
             self._info = info
         return self
 

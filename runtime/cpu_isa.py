@@ -1,0 +1,84 @@
+"""Which int8 instructions this x86 CPU has, and whether an INT8 artifact was made for them.
+
+Why it matters: without VNNI (AVX2-only CPUs such as most AMD EPYC before Zen 4), int8
+convolutions multiply u8 x s8 pairs with ``vpmaddubsw``, which adds two products into a
+*saturating 16-bit* sum: 2 x 255 x 127 = 64770 does not fit in 32767, so large activations
+times large 8-bit weights clip silently. Weights limited to 7 bits (|q| <= 63) make every pair
+fit (2 x 255 x 63 = 32130). VNNI (``vpdpbusd``, AVX-512 VNNI or AVX-VNNI) and AMX accumulate
+in 32 bits, and GPUs (TensorRT) do too, so full 8-bit weights are exact there.
+
+Torch-free and engine-free: reads /proc/cpuinfo only.
+"""
+
+from __future__ import annotations
+
+import functools
+import platform
+import warnings
+from pathlib import Path
+
+INT8_DOT_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
+REPORTED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8", "amx_bf16")
+
+# INT8 targets of `hushframe quantize --target`: which CPUs/GPUs run an artifact made for each exactly.
+TARGET_RUNS_ON = {
+    "avx2": "every x86 CPU (AVX2, AVX-512 VNNI, AMX) and GPUs",
+    "vnni": "CPUs with AVX-512 VNNI, AVX-VNNI or AMX, and GPUs",
+    "gpu": "GPUs (TensorRT) and CPUs with AVX-512 VNNI, AVX-VNNI or AMX",
+}
+
+
+class Int8TargetWarning(UserWarning):
+    """An INT8 artifact runs on a CPU it was not made for (results may be off)."""
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags from /proc/cpuinfo (empty where that file does not exist)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def cpu_int8_kind(flags=None) -> str:
+    """'vnni' (32-bit int8 dot products: VNNI or AMX), 'avx2' (16-bit saturating pairs), or 'unknown'."""
+    flags = cpu_flags() if flags is None else flags
+    if any(f in flags for f in INT8_DOT_FLAGS):
+        return "vnni"
+    if "avx2" in flags:
+        return "avx2"
+    return "unknown"
+
+
+def describe_cpu(flags=None) -> str:
+    """One line for logs and test headers, e.g. 'x86_64: avx2 (no VNNI/AMX) -> int8 kind avx2'."""
+    flags = cpu_flags() if flags is None else flags
+    have = [f for f in REPORTED_FLAGS if f in flags]
+    kind = cpu_int8_kind(flags)
+    note = "" if kind == "vnni" else " (no VNNI/AMX)"
+    return f"{platform.machine()}: {' '.join(have) or 'no AVX2'}{note} -> int8 kind {kind}"
+
+
+def int8_target_problem(target: str | None, flags=None) -> str | None:
+    """Why an INT8 artifact made for ``target`` may be inexact on this CPU, or None when it is fine.
+
+    ``target`` None: an INT8 artifact made before targets were recorded (8-bit weights).
+    """
+    kind = cpu_int8_kind(flags)
+    if target == "avx2" or kind in ("vnni", "unknown"):
+        return None
+    made = f"made for --target {target}" if target else "made without an INT8 target (8-bit weights)"
+    return (f"{made}, but this CPU has no VNNI/AMX ({describe_cpu(flags)}): its 16-bit int8 sums can saturate; "
+            f"re-quantize with `hushframe quantize --target avx2` (runs exactly on every CPU)")
+
+
+def warn_if_off_target(artifact_name: str, target: str | None, flags=None) -> str | None:
+    """Emit an :class:`Int8TargetWarning` when the INT8 artifact was not made for this CPU; return its text."""
+    problem = int8_target_problem(target, flags)
+    if problem:
+        warnings.warn(f"{artifact_name}: INT8 {problem}", Int8TargetWarning, stacklevel=3)
+    return problem
