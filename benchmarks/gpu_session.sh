@@ -32,13 +32,13 @@ fi
 runs=${RUNS:-/tmp/runs}
 mkdir -p "$runs"
 adapt() {  # name lr crop batch steps anchor
-  timeout ${LIMIT:-420} python -m hushframe.toolkit.cli.main adapt "$GPU/train" -s "$GPU/student.safetensors" -t "labels:$GPU/labels" \
+  timeout ${LIMIT:-450} python -m hushframe.toolkit.cli.main adapt "$GPU/train" -s "$GPU/student.safetensors" -t "labels:$GPU/labels" \
     --val "$GPU/devA" --pairs "$GPU/devA" --device cuda -o "$runs/$1" --lr "$2" --crop "$3" --batch "$4" \
     --distill-steps "$5" --anchor "$6" > "$runs/adapt-$1.log" 2>&1
 }
-adapt lr1e-4 1e-4 128 8 ${STEPS:-4000} 0.2 &
-adapt lr3e-5 3e-5 128 8 ${STEPS:-4000} 0.2 &
-adapt lr1e-4-a0 1e-4 128 8 ${STEPS:-4000} 0 &
+adapt lr1e-4 1e-4 128 8 ${STEPS:-3000} 0.2 &
+adapt lr3e-5 3e-5 128 8 ${STEPS:-3000} 0.2 &
+adapt lr1e-4-a0 1e-4 128 8 ${STEPS:-3000} 0 &
 if [ -d "$GPU/scratch" ]; then resume=--resume; cp -r "$GPU/scratch" "$runs/scratch"; else resume=; fi
 python -m hushframe.toolkit.cli.main train "$GPU/train" -o "$runs/scratch" --recipe atbsn-sidd --device cuda \
   --val "$GPU/devA" --set teacher.max_minutes=${SCRATCH_MIN:-4} --set teacher.val_every=1000 --set teacher.val_images=20 \
