@@ -111,6 +111,23 @@ def test_cli_plugin_path(gst_env):
     assert os.path.isfile(os.path.join(r.stdout.strip(), "python", "hushframe_gst.py"))
 
 
+@pytest.mark.parametrize("activated", [False, True])
+def test_element_loads_with_the_venv_activated_or_not(gst_env, tmp_path, activated):
+    """GStreamer's embedded Python adopts a venv whose python3 is first on PATH (then it needs the
+    .pth for the system's gi), else the system's (then it needs the plugin stub's site dirs)."""
+    import sys
+
+    venv_bin = os.path.dirname(sys.executable)
+    if activated and sys.prefix == sys.base_prefix:
+        pytest.skip("the tests do not run in a virtual environment")
+    path = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d and os.path.abspath(d) != venv_bin]
+    env = dict(gst_env, PATH=os.pathsep.join(([venv_bin] if activated else []) + path),
+               GST_REGISTRY=str(tmp_path / "registry.bin"))
+    env.pop("VIRTUAL_ENV", None)
+    r = subprocess.run(["gst-inspect-1.0", "hushframe"], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "hushframe denoiser" in r.stdout, r.stdout[-500:] + r.stderr[-1500:]
+
+
 @pytest.mark.parametrize("fmt", ["NV12", "RGB"])
 def test_videotestsrc_writes_all_frames(gst_env, assets, tmp_path, fmt):
     out = tmp_path / "out.y4m"
