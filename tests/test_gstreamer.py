@@ -166,26 +166,33 @@ def test_bgr_tiled_equals_stream(gst_env, assets, tmp_path):
 
 
 def _read_nv12(path, h, w):
+    """Raw NV12 frames as GStreamer lays them out by default: rows padded to 4 bytes, the UV plane
+    after an even number of Y rows."""
     from hushframe.runtime.gstreamer.yuv import chroma_size
 
     ch, cw = chroma_size(h, w)
-    size = h * w + ch * cw * 2
+    sy, suv = (w + 3) // 4 * 4, (2 * cw + 3) // 4 * 4
+    off = sy * 2 * ch
+    size = off + suv * ch
     raw = np.frombuffer(path.read_bytes(), np.uint8)
     assert raw.size % size == 0
     out = []
     for k in range(raw.size // size):
         f = raw[k * size:(k + 1) * size]
-        out.append((f[:h * w].reshape(h, w), f[h * w:].reshape(ch, cw, 2)))
+        y = f[:sy * h].reshape(h, sy)[:, :w]
+        uv = f[off:].reshape(ch, suv)[:, :2 * cw].reshape(ch, cw, 2)
+        out.append((y, uv))
     return out
 
 
-def test_nv12_equals_stream(gst_env, assets, tmp_path):
-    """NV12 200x118 (padded to 224x128 inside the engine graph) against stream on the same frames:
-    the NV12 input read as RGB (BT.601 limited, as the caps say), streamed, converted back."""
+@pytest.mark.parametrize("h,w", [(118, 200), (61, 97)])
+def test_nv12_equals_stream(gst_env, assets, tmp_path, h, w):
+    """NV12 200x118 and 97x61 (odd: chroma 49x31, rows padded to 4 bytes; the engine graph pads to
+    224x128 / 128x64) against stream on the same frames: the NV12 input read as RGB (BT.601
+    limited, as the caps say), streamed, converted back."""
     from hushframe.runtime.frames import to_chw
     from hushframe.runtime.gstreamer.yuv import ColorSpace, chw_to_yuv420, yuv420_to_chw
 
-    h, w = 118, 200
     src = write_pngs(tmp_path / "in", T.smooth_frames(3, h, w, seed=7))
     r = launch(gst_env, f"multifilesrc location={src}/%03d.png index=0 caps=image/png,framerate=10/1 ! pngdec ! "
                         f"videoconvert ! video/x-raw,format=NV12,colorimetry=bt601 ! tee name=t ! queue ! "
