@@ -74,7 +74,7 @@ def main(argv=None):
     t = time.time()
     int8 = quantize(fp32, work / "student-c-int8.onnx", "int8", calib, threads=a.threads)
     t_quant = time.time() - t
-    from hushframe.toolkit.manifest import read_manifest
+    from hushframe.core.manifest import read_manifest
 
     qrep = read_manifest(int8)["quantization"]
     # same recipe, nothing kept float except the image convs: prices the float part

@@ -46,7 +46,7 @@ def build_model(tmp: Path) -> tuple[Path, str]:
     from hushframe.runtime.testing import export_onnx, export_openvino
     from hushframe.toolkit.models import create_model
 
-    onnx = export_onnx(create_model("student_c").eval(), tmp / "student_c.onnx", size=(64, 64))
+    onnx = export_onnx(create_model("student_c").eval(), tmp / "student_c.onnx")
     return export_openvino(onnx, tmp / "student_c.xml"), "student C, random weights (same compute), OpenVINO IR fp32"
 
 

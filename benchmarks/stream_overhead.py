@@ -43,7 +43,7 @@ def build_model(tmp: Path) -> tuple[Path, str]:
 
         model = create_model("student_c").eval()
         what = "student C, random weights (same compute), exported to ONNX fp32"
-    return export_onnx(model, tmp / "student_c.onnx", size=(64, 64)), what
+    return export_onnx(model, tmp / "student_c.onnx"), what
 
 
 def main(argv=None) -> int:

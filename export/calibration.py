@@ -10,12 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
+from hushframe.core.contract import VIDEO_EXTS
+
 from .errors import CalibrationError
 
 MIN_CROPS = 32
 DEFAULT_CROPS = 32
 DEFAULT_CROP_SIZE = 256
-VIDEO_EXTS = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mts", ".ts", ".y4m"}
 MAX_VIDEO_FRAMES = 64
 
 

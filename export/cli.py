@@ -12,7 +12,7 @@ from typing import List, Optional
 import typer
 from typer.core import TyperGroup
 
-from hushframe.toolkit.cli.main import app
+app = typer.Typer()  # this module's commands; toolkit/cli/main.py registers them
 
 from . import errors as _errors  # noqa: F401  (registers the user-error classes)
 
@@ -22,7 +22,7 @@ OVERWRITE = typer.Option(False, "--overwrite", "-y", help="Replace an existing o
 
 def _new_output(*paths: Path, overwrite: bool) -> None:
     """Before any work: each output can be written, and exists only if --overwrite says to replace it."""
-    from hushframe.toolkit.atomic import check_new_output
+    from hushframe.core.atomic import check_new_output
 
     for p in paths:
         check_new_output(p, overwrite)
@@ -160,7 +160,7 @@ def compile_openvino_cmd(
     _new_output(output, output.with_suffix(".bin"), overwrite=overwrite)
     xml = compile_openvino(model, output, precision, calibration=calibration, shape=_shape_arg(shape),
                            latency_check=latency_check)
-    from hushframe.toolkit.manifest import read_manifest
+    from hushframe.core.manifest import read_manifest
 
     lat = (read_manifest(xml) or {}).get("cpu_latency_ms")
     msg = f"wrote {xml} and {xml.with_suffix('.bin').name} ({precision})"
@@ -219,3 +219,8 @@ def compile_tensorrt_cmd(
     out = compile_tensorrt(model, output, precision, profile=prof, max_batch=max_batch, timing_cache=timing_cache)
     shown = {k: f"{v[3]}x{v[2]} (batch {v[0]})" for k, v in prof.items() if isinstance(v, (list, tuple)) and len(v) == 4}
     typer.echo(f"wrote {out} ({precision}, profile {shown or prof})")
+
+
+def register(root: typer.Typer) -> None:
+    """Add this module's commands to the `hushframe` app (called by toolkit/cli/main.py)."""
+    root.add_typer(app)

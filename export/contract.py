@@ -1,8 +1,9 @@
-"""The artifact contract shared with runtime/: names, metadata keys, supported opsets.
+"""The ONNX side of the artifact contract: writing and checking what core/contract.py states.
 
 ONNX: input ``input``, float32 NCHW RGB in [0,1], dynamic N/H/W (H, W multiples of
 ``size_multiple``, padded by the caller), output ``output`` of the same shape. The ONNX
 ``metadata_props`` and the manifest ``settings`` carry the keys in ``CONTRACT_KEYS``.
+The names, keys, opsets and precisions themselves live in :mod:`hushframe.core.contract`.
 """
 
 from __future__ import annotations
@@ -10,18 +11,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from hushframe.core.contract import (CONTRACT_KEYS, DEFAULT_OPSET, INPUT_DESCRIPTION, INPUT_NAME,  # noqa: F401
+                                     OUTPUT_NAME, PRECISIONS, SUPPORTED_OPSETS)
+
 from .errors import ExportError
 
-INPUT_NAME = "input"
-OUTPUT_NAME = "output"
-DEFAULT_OPSET = 17
-# ONNX opsets we export to and accept back (TensorRT 10.x's parser and ORT 1.17+ cover them).
-SUPPORTED_OPSETS = tuple(range(17, 22))
-PRECISIONS = ("fp32", "fp16", "int8")
-CONTRACT_KEYS = ("size_multiple", "input_name", "output_name", "model_kind", "blind_spot", "precision", "arch",
-                 "int8_target")  # int8_target: INT8 only, the CPU/GPU kind it is exact on (quantize --target)
-INPUT_DESCRIPTION = ("float32 RGB in [0,1], NCHW, dynamic batch/height/width; height and width padded by the "
-                     "caller (reflect, bottom/right) to a multiple of size_multiple; output same shape")
 # 1 GiB: refuse absurd files before protobuf parsing.
 MAX_ONNX_BYTES = 1 << 30
 

@@ -1,20 +1,15 @@
-"""User-facing errors of the export package (one line, exit 2 through the shared CLI guard)."""
+"""User-facing errors of the export package (one line, exit 2 through the CLI's guard)."""
 
 from __future__ import annotations
 
-from hushframe.toolkit.cli.errors import HushframeError, register_user_error
+from hushframe.core.errors import EngineMismatchError, HushframeError
+
+__all__ = ["ExportError", "CalibrationError", "EngineMismatchError"]
 
 
-@register_user_error
 class ExportError(HushframeError):
     """Bad input to export/quantize/compile: the message names the file and the problem."""
 
 
-@register_user_error
 class CalibrationError(ExportError):
     """The calibration set is missing, empty or too small."""
-
-
-@register_user_error
-class EngineMismatchError(ExportError):
-    """A TensorRT engine was built for another TensorRT version or GPU."""

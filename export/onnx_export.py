@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
 import warnings
 from pathlib import Path
@@ -31,31 +30,6 @@ class _FixedBlindSpot:
         return Wrapped().eval()
 
 
-def _rotate_exportable(x, quarter_turns: int):
-    """torch.rot90 over (H, W) with flip/transpose, which the ONNX exporter supports (Slice/Transpose)."""
-    k = quarter_turns % 4
-    if k == 0:
-        return x
-    if k == 1:
-        return x.flip(3).transpose(2, 3)
-    if k == 2:
-        return x.flip(2).flip(3)
-    return x.transpose(2, 3).flip(3)
-
-
-@contextlib.contextmanager
-def _exportable_rotations():
-    """aten::rot90 has no ONNX symbolic: swap the teacher's rotate for an equivalent during tracing."""
-    from hushframe.toolkit.models import teacher as teacher_mod
-
-    orig = teacher_mod.rotate
-    teacher_mod.rotate = _rotate_exportable
-    try:
-        yield
-    finally:
-        teacher_mod.rotate = orig
-
-
 def load_weights(weights_path: str | Path):
     """Our safetensors weights -> (model in eval mode, model_kind)."""
     from hushframe.toolkit.models import model_kind
@@ -74,8 +48,8 @@ def export_module(model, kind: str, out_path: str | Path, *, blind_spot: int | N
     import onnx
     import torch
 
-    from hushframe.toolkit.atomic import atomic_path, check_output_path
-    from hushframe.toolkit.manifest import write_manifest
+    from hushframe.core.atomic import atomic_path, check_output_path
+    from hushframe.core.manifest import write_manifest
 
     out_path = check_output_path(out_path)
     if opset not in SUPPORTED_OPSETS:
@@ -101,7 +75,7 @@ def export_module(model, kind: str, out_path: str | Path, *, blind_spot: int | N
     example = torch.rand(1, 3, 2 * m, 3 * m)
     with tempfile.TemporaryDirectory(prefix=".hf-export-", dir=out_path.parent) as td:
         raw = Path(td) / "raw.onnx"
-        with torch.no_grad(), _exportable_rotations(), warnings.catch_warnings():
+        with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(net, (example,), str(raw), dynamo=False, opset_version=opset,
                               input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
@@ -130,8 +104,8 @@ def export_module(model, kind: str, out_path: str | Path, *, blind_spot: int | N
 def export_onnx(weights_path: str | Path, out_path: str | Path, blind_spot: int | None = None, *,
                 opset: int = DEFAULT_OPSET, simplify: bool = True, verify: bool = True) -> Path:
     """Export a hushframe weights file (student, or teacher at a fixed blind spot) to ONNX."""
-    from hushframe.toolkit.atomic import check_output_path
-    from hushframe.toolkit.manifest import file_sha256
+    from hushframe.core.atomic import check_output_path
+    from hushframe.core.manifest import file_sha256
 
     check_output_path(out_path)
     model, kind = load_weights(weights_path)

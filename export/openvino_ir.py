@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -49,8 +48,8 @@ def compile_openvino(onnx_path: str | Path, out_xml: str | Path, precision: str 
     """
     import openvino as ov
 
-    from hushframe.toolkit.atomic import check_output_path
-    from hushframe.toolkit.manifest import file_sha256, write_manifest
+    from hushframe.core.atomic import check_output_path
+    from hushframe.core.manifest import file_sha256, write_manifest
 
     out_xml = check_output_path(out_xml)
     if out_xml.suffix != ".xml":
@@ -102,10 +101,10 @@ def compile_openvino(onnx_path: str | Path, out_xml: str | Path, precision: str 
 
 
 def cpu_precision_hint(precision: str) -> str | None:
-    """OpenVINO's CPU plugin runs fp32 models in bf16 by default on CPUs with avx512_bf16/AMX.
-    fp32 and int8 IRs pin f32 (int8 layers stay int8); fp16 IRs keep the plugin's default
-    (bf16 where available, else f32: CPUs without avx512_fp16/AMX-FP16 have no fp16 compute)."""
-    return None if precision == "fp16" else "f32"
+    """The contract's OpenVINO CPU precision policy (core/contract.py), shared with the runtime backend."""
+    from hushframe.core.contract import openvino_cpu_precision_hint
+
+    return openvino_cpu_precision_hint(precision)
 
 
 def compiled_model(xml_or_onnx: str | Path, threads: int | None = None, precision_hint: str | None = "auto"):
@@ -113,7 +112,7 @@ def compiled_model(xml_or_onnx: str | Path, threads: int | None = None, precisio
     import openvino as ov
 
     if precision_hint == "auto":
-        from hushframe.toolkit.manifest import read_manifest
+        from hushframe.core.manifest import read_manifest
 
         man = read_manifest(xml_or_onnx) or {}
         precision_hint = cpu_precision_hint(man.get("settings", {}).get("precision", "fp32"))
@@ -141,10 +140,3 @@ def cpu_latency_ms(xml: str | Path, shape=(1, 3, 512, 512), runs: int = 3, threa
         req.infer({0: x})
         ts.append((time.perf_counter() - t) * 1000)
     return {"shape": list(shape), "median_ms": round(float(np.median(ts)), 1), "runs": runs}
-
-
-def remove_ir(xml: Path) -> None:
-    for p in (xml, xml.with_suffix(".bin")):
-        if p.exists():
-            p.unlink()
-    _ = shutil

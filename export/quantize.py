@@ -141,8 +141,8 @@ def quantize(onnx_path: str | Path, out_path: str | Path, precision: str, calibr
     """Write an INT8 Q/DQ or FP16 variant of a hushframe fp32 ONNX model (atomically, with a manifest)."""
     import onnx
 
-    from hushframe.toolkit.atomic import atomic_path, check_output_path
-    from hushframe.toolkit.manifest import file_sha256, write_manifest
+    from hushframe.core.atomic import atomic_path, check_output_path
+    from hushframe.core.manifest import file_sha256, write_manifest
 
     out_path = check_output_path(out_path)
     if precision not in ("int8", "fp16"):

@@ -31,13 +31,10 @@ def psnr_on_pairs(model, pairs_data, threads: int | None = None) -> float:
 
 def pad_image(noisy_u8: np.ndarray, multiple: int = 32) -> np.ndarray:
     """uint8 HxWx3 -> 1x3xHpxWp float, reflect-padded bottom/right (the evaluation protocol)."""
+    from hushframe.core.contract import pad_chw, padded_size
+
     x = (noisy_u8.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]
-    h, w = x.shape[2:]
-    ph, pw = (-h) % multiple, (-w) % multiple
-    if ph or pw:
-        mode = "reflect" if ph < h and pw < w else "edge"
-        x = np.pad(x, ((0, 0), (0, 0), (0, ph), (0, pw)), mode=mode)
-    return np.ascontiguousarray(x)
+    return np.ascontiguousarray(pad_chw(x, *padded_size(x.shape[2], x.shape[3], multiple)))
 
 
 def sensitivity_table(model, crops, pairs_data, method: str = "max", threads: int | None = None) -> list[dict]:

@@ -9,13 +9,14 @@ functions that need it. What runs without TensorRT: ``default_profile``, ``profi
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from importlib import resources
 from pathlib import Path
 
+from hushframe.core.contract import check_tensorrt_manifest
+
 from .contract import INPUT_NAME, load_onnx_checked, onnx_settings
-from .errors import EngineMismatchError, ExportError
+from .errors import ExportError
 
 HD_1080P = (1080, 1920)
 UHD_4K = (2160, 3840)
@@ -87,19 +88,9 @@ def _trt():
 
 
 def check_engine_manifest(manifest: dict, trt_version: str, gpu: dict, engine_path="engine") -> None:
-    """Refuse an engine built for another TensorRT version or GPU (engines are not portable)."""
-    s = manifest.get("settings", {})
-    built_trt = s.get("tensorrt_version")
-    built_gpu = s.get("gpu_name")
-    built_cc = s.get("compute_capability")
-    if built_trt is None or built_gpu is None or built_cc is None:
-        raise EngineMismatchError(f"{engine_path}: manifest lacks tensorrt_version/gpu_name/compute_capability; rebuild it with `hushframe compile tensorrt`")
-    if str(built_trt) != str(trt_version):
-        raise EngineMismatchError(f"{engine_path}: built with TensorRT {built_trt}, this machine has TensorRT {trt_version}; "
-                                  f"rebuild it here with `hushframe compile tensorrt`")
-    if str(built_cc) != str(gpu.get("compute_capability")) or str(built_gpu) != str(gpu.get("name")):
-        raise EngineMismatchError(f"{engine_path}: built for {built_gpu} (compute capability {built_cc}), this machine has "
-                                  f"{gpu.get('name')} (compute capability {gpu.get('compute_capability')}); rebuild it here")
+    """Refuse an engine built for another TensorRT version or GPU: the contract's check (core/contract.py),
+    done by the runtime backend too, before any engine is deserialized."""
+    check_tensorrt_manifest(manifest, trt_version, gpu, engine_path)
 
 
 # ---------------------------------------------------------------- build / load
@@ -110,8 +101,8 @@ def compile_tensorrt(onnx_path: str | Path, out_engine: str | Path, precision: s
     precision: fp16, or int8 for a hushframe INT8 Q/DQ ONNX (explicit quantization; FP16 is enabled
     too so the layers kept out of INT8 run in FP16).
     """
-    from hushframe.toolkit.atomic import atomic_path, check_output_path
-    from hushframe.toolkit.manifest import file_sha256, write_manifest
+    from hushframe.core.atomic import atomic_path, check_output_path
+    from hushframe.core.manifest import file_sha256, write_manifest
 
     from .qdq import qdq_violations
 
@@ -174,21 +165,15 @@ def compile_tensorrt(onnx_path: str | Path, out_engine: str | Path, precision: s
 
 def load_engine(engine_path: str | Path):
     """Deserialize an engine after checking its manifest against the local TensorRT and GPU."""
-    from hushframe.toolkit.manifest import file_sha256, read_manifest
+    from hushframe.core.manifest import file_sha256, read_manifest
 
     p = Path(engine_path)
     if not p.exists():
         raise ExportError(f"{p}: no such file")
-    manifest = read_manifest(p, required=True)
-    if manifest.get("kind") != "tensorrt-engine":
-        raise ExportError(f"{p}: manifest kind is {manifest.get('kind')!r}, not a TensorRT engine")
-    if manifest.get("sha256") and manifest["sha256"] != file_sha256(p):
-        raise EngineMismatchError(f"{p}: file does not match its manifest (sha256 differs); rebuild it")
     trt = _trt()
-    check_engine_manifest(manifest, trt.__version__, gpu_info(), p)
+    check_tensorrt_manifest(read_manifest(p), trt.__version__, gpu_info(), p, sha256=file_sha256(p))
     runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
     engine = runtime.deserialize_cuda_engine(p.read_bytes())
     if engine is None:
         raise ExportError(f"{p}: TensorRT could not deserialize the engine")
-    _ = os
     return engine

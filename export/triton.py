@@ -150,8 +150,8 @@ def export_triton(model_path: str | Path, repo_dir: str | Path, backend: str = "
     tensorrt_plan: ``engine`` (a .engine built by ``compile tensorrt`` for the serving GPU) is copied,
     or one is built here if TensorRT and a GPU are present.
     """
-    from hushframe.toolkit.atomic import check_output_path
-    from hushframe.toolkit.manifest import file_sha256, write_manifest
+    from hushframe.core.atomic import check_output_path
+    from hushframe.core.manifest import file_sha256, write_manifest
 
     if backend not in BACKENDS:
         raise ExportError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")

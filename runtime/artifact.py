@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ArtifactError
+from hushframe.core.contract import DEFAULT_MULTIPLE, FORMATS
+from hushframe.core.manifest import read_manifest
 
-FORMATS = {".onnx": "onnx", ".xml": "openvino", ".engine": "tensorrt", ".plan": "tensorrt",
-           ".safetensors": "torch"}
-DEFAULT_MULTIPLE = 32
+from .errors import ArtifactError
 
 
 @dataclass
@@ -45,8 +44,6 @@ def load_artifact(path: str | Path) -> Artifact:
         raise ArtifactError(f"{p}: unknown artifact type '{p.suffix}' (expected one of {', '.join(sorted(FORMATS))})")
     if fmt == "openvino" and not p.with_suffix(".bin").exists():
         raise ArtifactError(f"{p}: OpenVINO weights {p.with_suffix('.bin').name} missing beside it")
-    from hushframe.toolkit.manifest import read_manifest
-
     doc = read_manifest(p)
     a = Artifact(path=p, format=fmt, manifest=doc)
     s = (doc or {}).get("settings", {}) or {}

@@ -20,22 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from hushframe.core.contract import parse_size
+
 from .errors import RuntimeUserError
-
-
-def parse_size(s: str) -> tuple[int, int]:
-    """'1920x1080' (W x H, as video people write it) -> (h, w); also '1080p', '720p', '4k'."""
-    named = {"480p": (480, 854), "720p": (720, 1280), "1080p": (1080, 1920), "4k": (2160, 3840), "2160p": (2160, 3840)}
-    key = str(s).strip().lower()
-    if key in named:
-        return named[key]
-    try:
-        w, h = (int(v) for v in key.split("x"))
-    except ValueError:
-        raise RuntimeUserError(f"size '{s}': expected WIDTHxHEIGHT such as 1920x1080, or 720p/1080p/4k") from None
-    if w <= 0 or h <= 0:
-        raise RuntimeUserError(f"size '{s}': must be positive")
-    return h, w
 
 
 MIN_P95_SAMPLES = 20
@@ -128,7 +115,7 @@ def run_bench(artifacts, *, backends=("auto",), sizes=("512x512",), batches=(1,)
 
     check_sizes(sizes, batches)
     if json_path is not None:
-        from hushframe.toolkit.atomic import check_output_path
+        from hushframe.core.atomic import check_output_path
 
         check_output_path(json_path)      # before the work, not after it
     rows = []
@@ -145,7 +132,7 @@ def run_bench(artifacts, *, backends=("auto",), sizes=("512x512",), batches=(1,)
                         if progress is not None:
                             progress(row)
     if json_path is not None:
-        from hushframe.toolkit.atomic import write_json_atomic
+        from hushframe.core.atomic import write_json_atomic
 
         write_json_atomic(json_path, {"machine": _machine(), "rows": rows})
     return rows

@@ -13,7 +13,7 @@ from typing import List, Optional
 
 import typer
 
-from hushframe.toolkit.cli.main import app
+app = typer.Typer()  # this module's commands; toolkit/cli/main.py registers them
 
 from . import errors as _errors  # noqa: F401  (registers the user-error classes)
 
@@ -27,7 +27,7 @@ def _plural(n: int, word: str) -> str:
 
 def _check_outputs(overwrite: bool, files=(), folders=()):
     """Every output is writable (and new, unless --overwrite) before any work starts."""
-    from hushframe.toolkit.atomic import check_new_output
+    from hushframe.core.atomic import check_new_output
 
     for f in files:
         if f is not None:
@@ -40,7 +40,7 @@ def _check_outputs(overwrite: bool, files=(), folders=()):
 def _tile(s: Optional[str]):
     if not s:
         return None
-    from .bench import parse_size
+    from hushframe.core.contract import parse_size
 
     return parse_size(s)
 
@@ -183,7 +183,7 @@ def stream_cmd(
             typer.echo(f"warning: {w}", err=True)
         typer.echo(stats.line(), err=True)
         if stats_json is not None:
-            from hushframe.toolkit.atomic import write_json_atomic
+            from hushframe.core.atomic import write_json_atomic
 
             write_json_atomic(stats_json, stats.summary())
         if output and stats.frames_out:
@@ -306,3 +306,8 @@ def backends_cmd(artifact: Optional[Path] = typer.Argument(None, help="Show what
     if art is not None:
         cls, why = select_backend(art, "auto")
         typer.echo(f"auto -> {cls.name} ({why})")
+
+
+def register(root: typer.Typer) -> None:
+    """Add this module's commands to the `hushframe` app (called by toolkit/cli/main.py)."""
+    root.add_typer(app)

@@ -2,7 +2,7 @@
 
 uint8 HxWx3 RGB  --to_batch-->  float32 NCHW in [0,1], reflect-padded at the bottom/right
 to the engine's multiple  --backend.infer-->  float32 NCHW  --from_output-->  uint8 HxWx3
-(cropped, clamped, x255, rounded: the evaluation protocol of reference/anchors.md).
+(cropped, clamped, x255, rounded: the evaluation protocol; pad/crop rules in core/contract.py).
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
+
+from hushframe.core.contract import crop_chw, pad_chw, padded_size  # noqa: F401  (the pad/crop protocol)
 
 
 @dataclass
@@ -31,23 +33,6 @@ class Frame:
 
     def with_image(self, image: np.ndarray) -> "Frame":
         return Frame(self.index, image, self.pts, self.time_base, self.name, self.t_in)
-
-
-def padded_size(h: int, w: int, multiple: int, min_hw: tuple[int, int] = (1, 1)) -> tuple[int, int]:
-    m = max(1, multiple)
-    ph, pw = max(h, min_hw[0]), max(w, min_hw[1])
-    return ph + (-ph) % m, pw + (-pw) % m
-
-
-def pad_chw(x: np.ndarray, th: int, tw: int) -> np.ndarray:
-    """Pad ...xHxW at the bottom/right to th x tw: reflect, or edge-replicate when too small to reflect."""
-    h, w = x.shape[-2:]
-    ph, pw = th - h, tw - w
-    if ph == 0 and pw == 0:
-        return x
-    pad = [(0, 0)] * (x.ndim - 2) + [(0, ph), (0, pw)]
-    mode = "reflect" if ph < h and pw < w else "edge"
-    return np.pad(x, pad, mode=mode)
 
 
 def to_chw(image: np.ndarray) -> np.ndarray:
@@ -71,8 +56,7 @@ def to_batch(images: list[np.ndarray], multiple: int, min_hw: tuple[int, int] = 
 
 def from_output(y: np.ndarray, h: int, w: int) -> np.ndarray:
     """float32 3xHpxWp -> uint8 hxwx3 (crop, clamp to [0,1], x255, round)."""
-    y = y[:, :h, :w]
-    out = np.clip(y, 0.0, 1.0)
+    out = np.clip(crop_chw(y, h, w), 0.0, 1.0)
     out *= 255.0
     np.rint(out, out=out)
     return np.ascontiguousarray(np.moveaxis(out.astype(np.uint8), 0, -1))

@@ -13,7 +13,7 @@ between the outputs is measured. The reference is a model run here (``reference=
     print(res.to_markdown()); assert res.passed
 
 Metrics are the numpy PSNR/SSIM of ``hushframe.toolkit.eval.metrics`` (scikit-image convention,
-uint8, data range 255), images processed with the protocol of reference/anchors.md.
+uint8, data range 255), images processed with the evaluation protocol (core/contract.py: reflect-pad, run, crop; ../shared/reference/anchors.md).
 """
 
 from __future__ import annotations
@@ -32,11 +32,6 @@ from .errors import RuntimeUserError
 
 class ParityError(RuntimeUserError):
     pass
-
-
-from hushframe.toolkit.cli.errors import register_user_error  # noqa: E402
-
-register_user_error(ParityError)
 
 
 @dataclass
@@ -155,7 +150,7 @@ def run_parity(artifact, *, pairs=None, clean=None, video=None, reference=None, 
     Writes ``json_path`` / ``markdown_path`` when given. Returns a :class:`ParityResult`;
     ``result.passed`` is False when a threshold fails.
     """
-    from hushframe.toolkit.atomic import write_text_atomic
+    from hushframe.core.atomic import write_text_atomic
     from hushframe.toolkit.data.images import write_image
     from hushframe.toolkit.eval.metrics import psnr, ssim
 

@@ -13,13 +13,13 @@ from fractions import Fraction
 from pathlib import Path
 
 
-from hushframe.toolkit.atomic import OutputPathError
+from hushframe.core.contract import VIDEO_EXTS, is_image_name
+from hushframe.core.errors import OutputPathError
 from hushframe.toolkit.data.images import write_image  # numpy + Pillow only
 
 from .errors import SinkError
 from .frames import Frame
 
-VIDEO_EXTS = {".mp4", ".mkv", ".mov", ".avi", ".nut", ".webm", ".ts", ".m4v"}
 CODECS = {"h264": "libx264", "ffv1": "ffv1"}
 FFV1_CONTAINERS = {".mkv", ".avi", ".nut", ".mov"}
 
@@ -294,9 +294,7 @@ def open_sink(output: str | Path | None, *, codec: str = "h264", crf: int = 18, 
 
     An existing output is refused unless ``overwrite`` (as FFmpeg's ``-y``); checked here, before any work.
     """
-    from hushframe.toolkit.atomic import check_new_output as _check
-    from hushframe.toolkit.data.images import is_image
-
+    from hushframe.core.atomic import check_new_output as _check
     def check_new_output(path, overwrite, folder=False):
         try:
             _check(path, overwrite, folder=folder)
@@ -316,7 +314,7 @@ def open_sink(output: str | Path | None, *, codec: str = "h264", crf: int = 18, 
         check_new_output(p, overwrite)
         return VideoSink(p, codec=codec, crf=crf, preset=preset, threads=threads, flush_interval=flush_interval,
                          low_latency=low_latency)
-    if is_image(p) and not p.is_dir():
+    if is_image_name(p) and not p.is_dir():
         if not single_image:
             raise SinkError(f"{p}: an image file name takes a single-image source; give a folder name (no "
                             f"extension) for several frames, or a video name ({', '.join(sorted(VIDEO_EXTS))})")

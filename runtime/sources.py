@@ -22,13 +22,13 @@ from fractions import Fraction
 from pathlib import Path
 
 
+from hushframe.core.contract import is_image_name
+
 from .errors import SourceError, SourceLost
 from .frames import Frame
 
 LIVE_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "udp", "rtp", "srt", "tcp")
 NET_SCHEMES = LIVE_SCHEMES + ("http", "https", "hls")
-VIDEO_EXTS = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".ts", ".mts", ".mpg", ".mpeg", ".flv", ".nut",
-              ".y4m", ".wmv", ".3gp", ".ogv", ".mxf", ".gif"}
 
 
 def _scheme(spec: str) -> str | None:
@@ -50,7 +50,7 @@ def describe_spec(spec: str) -> str:
         return "folder"
     if any(ch in s for ch in "*?[") and not p.exists():
         return "glob"
-    if p.suffix.lower() in {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}:
+    if is_image_name(p):
         return "image"
     return "video"
 

@@ -1,6 +1,8 @@
-"""Small test assets made on the fly (used by tests/test_runtime*.py and the benchmarks).
+"""Small test assets made on the fly (used by tests/ and the benchmarks).
 
-``export_tiny_onnx`` needs torch (the exporting side); everything else is numpy + PyAV.
+Models are written by the real exporter and compiler (export/onnx_export.py, export/openvino_ir.py),
+so the tests run exactly what `hushframe export` / `hushframe compile openvino` write; those two need
+torch/onnx/openvino (the exporting side), everything else here is numpy + PyAV.
 """
 
 from __future__ import annotations
@@ -10,25 +12,18 @@ from pathlib import Path
 
 import numpy as np
 
-ONNX_AXES = {"input": {0: "n", 2: "h", 3: "w"}, "output": {0: "n", 2: "h", 3: "w"}}
 
+def export_onnx(model, path, manifest: bool = True) -> Path:
+    """An in-memory model through `hushframe export`'s exporter (graph, metadata, manifest, parity check).
 
-def export_onnx(model, path, size=(64, 64), manifest: bool = True, precision: str = "fp32") -> Path:
-    """The artifact contract: input/output names, dynamic N/H/W, opset 17, manifest beside it."""
-    import torch
+    ``manifest=False`` removes the manifest afterwards (an .onnx the runtime must take as it is).
+    """
+    from hushframe.core.manifest import manifest_path
+    from hushframe.export.onnx_export import export_module
 
-    from hushframe.toolkit.manifest import write_manifest
-
-    path = Path(path)
-    x = torch.rand(1, 3, *size)
-    with torch.no_grad():
-        torch.onnx.export(model.eval(), x, str(path), input_names=["input"], output_names=["output"],
-                          dynamic_axes=ONNX_AXES, opset_version=17, dynamo=False)
-    if manifest:
-        write_manifest(path, kind="onnx", made_by="hushframe.runtime.testing",
-                       settings={"size_multiple": int(model.size_multiple), "input_name": "input",
-                                 "output_name": "output", "model_kind": "student", "precision": precision,
-                                 "arch": getattr(model, "arch", "student_c")})
+    path = export_module(model.eval(), "student", path)
+    if not manifest:
+        manifest_path(path).unlink()
     return path
 
 
@@ -47,15 +42,10 @@ def tiny_student(seed: int = 0, width: int = 8):
 
 
 def export_openvino(onnx_path, xml_path) -> Path:
-    import openvino as ov
+    """`hushframe compile openvino` (fp32, no latency check) of an exported ONNX."""
+    from hushframe.export.openvino_ir import compile_openvino
 
-    from hushframe.toolkit.manifest import read_manifest, write_manifest
-
-    ov.save_model(ov.convert_model(str(onnx_path)), str(xml_path))
-    doc = read_manifest(onnx_path)
-    if doc:
-        write_manifest(xml_path, kind="openvino", made_by="hushframe.runtime.testing", settings=doc["settings"])
-    return Path(xml_path)
+    return compile_openvino(onnx_path, xml_path, "fp32", latency_check=False)
 
 
 def smooth_frames(n: int, h: int, w: int, seed: int = 0, noise: float = 8.0) -> list[np.ndarray]:

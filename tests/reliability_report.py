@@ -170,7 +170,7 @@ def render(previous: str = "") -> str:
         "Documented errors: one line `hushframe: error: <file>: <problem>` on stderr, exit 2 (3 for a lost",
         "live source, 4 for an output that cannot be written); raised in-process as `ImageError`,",
         "`WeightsError`, `ManifestError`, `RecipeError`, `CheckpointError`, `ExportError`, `ArtifactError`,",
-        "`SourceError`/`SourceLost`, `SinkError`, `OutputPathError` (all registered user errors).",
+        "`SourceError`/`SourceLost`, `SinkError`, `OutputPathError` (all derive from `hushframe.core.errors.HushframeError`).",
         "",
         "| Case | Area | What | Inputs tried | Outcome | Nothing lost | Proven by |",
         "|---|---|---|---|---|---|---|",
@@ -201,6 +201,6 @@ def pytest_sessionfinish(session, exitstatus):
     new = render(old)
     if new == old:
         return
-    from hushframe.toolkit.atomic import write_text_atomic
+    from hushframe.core.atomic import write_text_atomic
 
     write_text_atomic(p, new)

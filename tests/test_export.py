@@ -19,7 +19,7 @@ torch = pytest.importorskip("torch", reason="torch not installed")
 ort = pytest.importorskip("onnxruntime", reason="onnxruntime not installed")
 
 from hushframe.export.contract import CONTRACT_KEYS, load_onnx_checked, read_metadata  # noqa: E402
-from hushframe.toolkit.manifest import read_manifest  # noqa: E402
+from hushframe.core.manifest import read_manifest  # noqa: E402
 from hushframe.toolkit.models import create_model  # noqa: E402
 from hushframe.toolkit.weights import save_model  # noqa: E402
 

@@ -47,7 +47,7 @@ def test_build_and_load_engine(trt, student_onnx, precision, tmp_path):
 
     from hushframe.export.quantize import quantize
     from hushframe.export.tensorrt_engine import compile_tensorrt, load_engine, profile_covers
-    from hushframe.toolkit.manifest import read_manifest
+    from hushframe.core.manifest import read_manifest
 
     src = student_onnx
     if precision == "int8":

@@ -37,7 +37,7 @@ CHILD = textwrap.dedent(r'''
     from pathlib import Path
     import torch
     import safetensors.torch as stt
-    from hushframe.toolkit import atomic
+    from hushframe.core import atomic
     from hushframe.toolkit.training import checkpoint as ck
 
     run = Path(sys.argv[1])

@@ -42,12 +42,9 @@ MAGIC = [b"\xff\xff\xff\xff", b"\x7f\xff\xff\xff", b"\x00\x00\x00\x00", b"\x00\x
 
 
 def user_errors() -> tuple[type, ...]:
-    import hushframe.export.errors  # noqa: F401  (register ExportError)
-    import hushframe.runtime.errors  # noqa: F401
-    import hushframe.toolkit.training.checkpoint  # noqa: F401
-    from hushframe.toolkit.cli.errors import _user_error_types
+    from hushframe.toolkit.cli.errors import USER_ERRORS
 
-    return _user_error_types()
+    return USER_ERRORS
 
 
 @st.composite
@@ -314,7 +311,7 @@ def manifest_case(draw, seed_doc: dict, seed_bytes: bytes):
 def test_fuzz_manifest_loaders(seeds, tmp_path):
     from hushframe.runtime.artifact import load_artifact
     from hushframe.runtime.backends.base import open_backend
-    from hushframe.toolkit.manifest import load_manifest_file, manifest_path
+    from hushframe.core.manifest import load_manifest_file, manifest_path
 
     art = tmp_path / "model.onnx"
     shutil.copy(seeds["onnx"], art)

@@ -256,9 +256,9 @@ def test_symlinked_outputs_do_not_overwrite_target(tmp_path):
     from hushframe.runtime.sinks import ImageFolderSink
     from hushframe.runtime.stream import stream_video
     from hushframe.runtime.testing import export_onnx, smooth_frames, tiny_student, write_clip
-    from hushframe.toolkit.atomic import write_json_atomic
+    from hushframe.core.atomic import write_json_atomic
     from hushframe.toolkit.data.images import write_image
-    from hushframe.toolkit.manifest import manifest_path, write_manifest
+    from hushframe.core.manifest import manifest_path, write_manifest
     from hushframe.toolkit.models import create_model
     from hushframe.toolkit.weights import save_model
 

@@ -12,12 +12,13 @@ import json
 import re
 from pathlib import Path
 
-from .atomic import atomic_path
+from hushframe.core.atomic import atomic_path
+from hushframe.core.errors import HushframeError
 
 FORMAT = "hushframe-weights/1"
 
 
-class WeightsError(ValueError):
+class WeightsError(HushframeError, ValueError):
     pass
 
 

@@ -6,6 +6,8 @@ import os
 
 import numpy as np
 
+from hushframe.core.contract import DEFAULT_MULTIPLE
+
 from ..errors import ArtifactError, BackendUnavailable
 from .base import Backend, BackendInfo, default_threads
 
@@ -54,17 +56,19 @@ class OpenVINOBackend(Backend):
         self.input_name = a.input_name if a.input_name in in_names else in_names[0]
         self.output_name = a.output_name if a.output_name in out_names else out_names[0]
         rt = model.get_rt_info()
-        mult = a.size_multiple or 32
+        mult = a.size_multiple or DEFAULT_MULTIPLE
         pshape = model.input(self.input_name).get_partial_shape()
         max_hw = None
         if pshape.rank.is_static and pshape[2].is_static and pshape[3].is_static:
             max_hw = (pshape[2].get_length(), pshape[3].get_length())
         max_batch = pshape[0].get_length() if pshape.rank.is_static and pshape[0].is_static else None
         config = {"INFERENCE_NUM_THREADS": int(self.threads or default_threads()), "PERFORMANCE_HINT": "LATENCY"}
-        hint = os.environ.get("HUSHFRAME_OV_INFERENCE_PRECISION", "f32")
-        if dev == "CPU" and hint != "auto":
-            # fp32 math for fp32 layers by default: CPUs with bf16 units (AVX512-BF16/AMX) would
-            # otherwise run in bf16 (about 2x faster here, ~0.01 dB off). "auto" leaves it to OpenVINO.
+        # the contract's policy (core/contract.py, as `compile openvino` uses): f32 for fp32/int8 artifacts,
+        # the plugin's default for fp16; HUSHFRAME_OV_INFERENCE_PRECISION overrides ("auto": OpenVINO decides)
+        from hushframe.core.contract import openvino_cpu_precision_hint
+
+        hint = os.environ.get("HUSHFRAME_OV_INFERENCE_PRECISION") or openvino_cpu_precision_hint(self.artifact.precision)
+        if dev == "CPU" and hint and hint != "auto":
             config["INFERENCE_PRECISION_HINT"] = hint
         try:
             self.compiled = core.compile_model(model, dev, config)

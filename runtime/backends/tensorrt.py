@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hushframe.core.contract import DEFAULT_MULTIPLE
+
 from ..errors import ArtifactError, BackendUnavailable
 from .base import Backend, BackendInfo
 
@@ -60,6 +62,19 @@ class TensorRTBackend(Backend):
         cudart = _cudart()
         dev_index = int(self.device.split(":")[1]) if self.device.startswith("cuda:") else 0
         _check(cudart.cudaSetDevice(dev_index))
+        props = _check(cudart.cudaGetDeviceProperties(dev_index))
+        gpu = props.name.decode() if isinstance(props.name, bytes) else str(props.name)
+        # the contract's checks (core/contract.py) before deserializing: same TensorRT, same GPU, same bytes
+        from hushframe.core.contract import check_tensorrt_manifest
+        from hushframe.core.errors import EngineMismatchError
+        from hushframe.core.manifest import file_sha256
+
+        try:
+            check_tensorrt_manifest(self.artifact.manifest, trt.__version__,
+                                    {"name": gpu, "compute_capability": f"{props.major}.{props.minor}"},
+                                    self.artifact.path, sha256=file_sha256(self.artifact.path))
+        except EngineMismatchError as e:
+            raise ArtifactError(str(e)) from None
         self._logger = trt.Logger(trt.Logger.WARNING)
         self._runtime = trt.Runtime(self._logger)
         data = self.artifact.path.read_bytes()
@@ -79,10 +94,8 @@ class TensorRTBackend(Backend):
         mn, opt, mx = self.engine.get_tensor_profile_shape(self.input_name, 0)
         self.stream = _check(cudart.cudaStreamCreate())
         self._buffers: dict[str, tuple[int, int]] = {}  # name -> (ptr, nbytes)
-        mult = a.size_multiple or 32
+        mult = a.size_multiple or DEFAULT_MULTIPLE
         prec = a.precision
-        props = _check(cudart.cudaGetDeviceProperties(dev_index))
-        gpu = props.name.decode() if isinstance(props.name, bytes) else str(props.name)
         return BackendInfo(self.name, f"cuda:{dev_index}", prec, mult, min_hw=(int(mn[2]), int(mn[3])),
                            max_hw=(int(mx[2]), int(mx[3])), max_batch=int(mx[0]),
                            input_name=self.input_name, output_name=self.output_name,

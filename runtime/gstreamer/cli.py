@@ -8,7 +8,7 @@ import subprocess
 
 import typer
 
-from hushframe.toolkit.cli.main import app
+app = typer.Typer()  # this module's commands; toolkit/cli/main.py registers them
 
 EXAMPLE = ("GST_PLUGIN_PATH=$(hushframe gstreamer --plugin-path) gst-launch-1.0 videotestsrc num-buffers=12 ! "
            "video/x-raw,format=NV12,width=320,height=192 ! hushframe model=student.xml ! videoconvert ! "
@@ -65,3 +65,8 @@ def gstreamer_cmd(
     typer.echo(f"\n{EXAMPLE}")
     if not ok:
         raise typer.Exit(1)
+
+
+def register(root: typer.Typer) -> None:
+    """Add this module's commands to the `hushframe` app (called by toolkit/cli/main.py)."""
+    root.add_typer(app)

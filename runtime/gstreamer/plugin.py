@@ -90,7 +90,7 @@ def system_gi_dir() -> str | None:
 
 def ensure_gi_pth() -> Path | None:
     """Write the .pth that lets an activated environment embedded in GStreamer import the system's gi."""
-    from hushframe.toolkit.atomic import write_text_atomic
+    from hushframe.core.atomic import write_text_atomic
 
     gi_dir = system_gi_dir()
     sp = next((Path(d) for d in site.getsitepackages() if Path(d).is_dir()), None)
@@ -114,7 +114,7 @@ def _candidates() -> list[Path]:
 
 def plugin_path() -> Path:
     """The folder for GST_PLUGIN_PATH, written (or refreshed) for the running environment."""
-    from hushframe.toolkit.atomic import write_text_atomic
+    from hushframe.core.atomic import write_text_atomic
 
     text = stub_text()
     ensure_gi_pth()

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from .main import app
+app = typer.Typer()  # this module's commands; toolkit/cli/main.py registers them
 
 
 @app.command("adapt", rich_help_panel="Training")
@@ -63,7 +63,7 @@ def adapt_cmd(
 
     import torch
 
-    from ..atomic import write_json_atomic
+    from hushframe.core.atomic import write_json_atomic
     from ..data.datasets import load_noisy_images
     from ..data.pairs import find_pairs
     from ..recipes import apply_overrides, load_recipe
@@ -122,3 +122,8 @@ def _frame_teacher(spec: str):
         return np.clip(np.round(acc), 0, 255).astype(np.uint8)
 
     return run
+
+
+def register(root: typer.Typer) -> None:
+    """Add this module's commands to the `hushframe` app (called by toolkit/cli/main.py)."""
+    root.add_typer(app)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .main import app
+app = typer.Typer()  # this module's commands; toolkit/cli/main.py registers them
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
@@ -31,6 +31,7 @@ def demo(
 
       hushframe demo --from-scratch --teacher-steps 300 --distill-steps 300
     """
+    import os
     import time
 
     import torch
@@ -45,7 +46,7 @@ def demo(
 
     t0 = time.perf_counter()
     console = Console()
-    torch.set_num_threads(max(1, __import__("os").cpu_count() or 1))
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
     dev = pick_device(device)
     output.mkdir(parents=True, exist_ok=True)
     run = output / "run"
@@ -104,7 +105,7 @@ def demo(
 
         deployed = deploy_steps(console, output, student, test)
     elapsed = time.perf_counter() - t0
-    from ..atomic import write_json_atomic
+    from hushframe.core.atomic import write_json_atomic
 
     write_json_atomic(output / "demo-results.json", {
         # the steps that made the models used here (an earlier run's when reused), never merely the flags
@@ -120,7 +121,7 @@ def reused_steps(console, model: Path, requested: int, flag: str):
     """Steps that made ``model`` in an earlier demo run in the same folder (it is reused), or None (train it)."""
     if not model.exists():
         return None
-    from ..manifest import read_manifest
+    from hushframe.core.manifest import read_manifest
 
     made = ((read_manifest(model) or {}).get("settings") or {}).get("iterations")
     note = "" if made == requested else f"; {flag} {requested} is not applied"
@@ -163,3 +164,8 @@ def demo_camera():
         n, g = simulate_pair(f[y:y + 192, x:x + 192], rng, params=cam)
         test.append((to_uint8(n), to_uint8(g)))
     return train, test
+
+
+def register(root: typer.Typer) -> None:
+    """Add this module's commands to the `hushframe` app (called by toolkit/cli/main.py)."""
+    root.add_typer(app)

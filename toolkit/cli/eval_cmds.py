@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from .main import app
+app = typer.Typer()  # this module's commands; toolkit/cli/main.py registers them
 
 
 @app.command("eval", rich_help_panel="Evaluation")
@@ -33,7 +33,7 @@ def eval_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    from ..atomic import write_json_atomic
+    from hushframe.core.atomic import write_json_atomic
     from ..data.pairs import find_pairs
     from ..eval.evaluate import evaluate, evaluate_noisy, save_strip, save_sweep_plot
     from ..models import model_kind
@@ -76,3 +76,8 @@ def eval_cmd(
     console.print(table)
     write_json_atomic(output / "results.json", results)
     console.print(f"wrote {output / 'results.json'}" + (f", {output / 'strip.png'}" if examples else ""))
+
+
+def register(root: typer.Typer) -> None:
+    """Add this module's commands to the `hushframe` app (called by toolkit/cli/main.py)."""
+    root.add_typer(app)

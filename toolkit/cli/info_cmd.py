@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from .errors import HushframeError
+from hushframe.core.errors import HushframeError
 
 MAX_HEADER = 100 << 20
 
@@ -97,7 +97,7 @@ def _openvino_summary(p: Path) -> dict:
 
 
 def describe(path: Path) -> list[str]:
-    from ..manifest import read_manifest
+    from hushframe.core.manifest import read_manifest
 
     p = Path(path)
     if not p.exists():
@@ -160,7 +160,7 @@ def info(path: Path = typer.Argument(..., help="A .safetensors, .onnx, .xml or .
       hushframe info student.onnx --json
     """
     if as_json:
-        from ..manifest import read_manifest
+        from hushframe.core.manifest import read_manifest
 
         if not Path(path).exists():
             raise HushframeError(f"{path}: no such file")
@@ -172,5 +172,6 @@ def info(path: Path = typer.Argument(..., help="A .safetensors, .onnx, .xml or .
     typer.echo("\n".join(describe(path)))
 
 
-def register(app: typer.Typer) -> None:
-    app.command("info", rich_help_panel="Models")(info)
+def register(root: typer.Typer) -> None:
+    """Add `info` to the `hushframe` app (called by toolkit/cli/main.py)."""
+    root.command("info", rich_help_panel="Models")(info)

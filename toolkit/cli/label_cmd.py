@@ -7,11 +7,11 @@ from typing import List
 
 import typer
 
-from .main import app
 
 
-def register(app_: typer.Typer) -> None:
-    app_.command("label", rich_help_panel="Training")(label)
+def register(root: typer.Typer) -> None:
+    """Add `label` to the `hushframe` app (called by toolkit/cli/main.py)."""
+    root.command("label", rich_help_panel="Training")(label)
 
 
 def label(
@@ -77,5 +77,3 @@ class _Ensemble:
         acc = sum(w * t.label_image(img).astype(np.float32) for w, t in self.parts)
         return to_uint8(acc / 255.0)
 
-
-register(app)

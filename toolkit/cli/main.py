@@ -1,4 +1,4 @@
-"""The `hushframe` command. Commands live in small modules and register themselves here.
+"""The `hushframe` command: the top floor. Commands live in small modules, registered here explicitly.
 
 Nothing heavy is imported at module level anywhere under cli/: torch, onnx, openvino
 and PyAV are imported inside the commands, so ``hushframe --help`` is instant and the
@@ -11,6 +11,11 @@ import sys
 
 import typer
 
+from hushframe.export import cli as export_cli
+from hushframe.runtime import cli as runtime_cli
+from hushframe.runtime.gstreamer import cli as gstreamer_cli
+
+from . import adapt_cmd, demo_cmd, eval_cmds, info_cmd, label_cmd, train_cmds, weights_cmds
 from .errors import run_guarded
 
 app = typer.Typer(
@@ -48,31 +53,17 @@ def _root(version: bool = typer.Option(False, "--version", "-V", callback=_versi
     pass
 
 
-def _register():
-    # Each module adds its commands to `app`; import order = order in --help.
-    from . import adapt_cmd, demo_cmd, eval_cmds, info_cmd, train_cmds, weights_cmds  # noqa: F401
-    from . import label_cmd  # noqa: F401  (hushframe label: pseudo-labels for distillation)
-
-    info_cmd.register(app)
-
-    for mod in ("hushframe.export.cli", "hushframe.runtime.cli", "hushframe.runtime.gstreamer.cli"):
-        try:
-            __import__(mod)
-        except ImportError as e:  # a partial install still offers what it has
-            if "hushframe" in str(e):
-                raise
-
-
-_register()
+# Every command group, explicitly, in --help order. Each module defines its commands and a
+# `register(root)`; none of them imports this module, so export/ and runtime/ never reach the CLI.
+GROUPS = (demo_cmd, train_cmds, adapt_cmd, label_cmd, eval_cmds, weights_cmds, info_cmd, export_cli, runtime_cli,
+          gstreamer_cli)
+for _group in GROUPS:
+    _group.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
     return run_guarded(app, argv if argv is not None else sys.argv[1:])
 
 
-if __name__ == "__main__":
-    # Run as a script (python -m .../torchrun -m): commands registered themselves on the
-    # imported module's app, not on this __main__ copy, so delegate to it.
-    from hushframe.toolkit.cli.main import main as _main
-
-    sys.exit(_main())
+if __name__ == "__main__":   # python -m hushframe.toolkit.cli.main / torchrun -m
+    sys.exit(main())

@@ -9,7 +9,7 @@ import typer
 
 EXIT_PAUSED = 3  # train stopped at its time budget (max_minutes); --resume continues
 
-from .main import app
+app = typer.Typer()  # this module's commands; toolkit/cli/main.py registers them
 
 _DATA_HELP = "Noisy images: folders (PNG/JPEG/TIFF, SIDD-Medium layout), image files, videos or SIDD .mat blocks."
 
@@ -199,3 +199,8 @@ def _teacher_spec(teacher: str, recipe: dict):
         return None, Path(teacher)  # method teachers (amsnet.safetensors, the BNN) keep their own distillation
     spec = parse_teacher(teacher)
     return (None, Path(spec.terms[0].arg)) if spec.plain_atbsn else (spec, None)
+
+
+def register(root: typer.Typer) -> None:
+    """Add this module's commands to the `hushframe` app (called by toolkit/cli/main.py)."""
+    root.add_typer(app)

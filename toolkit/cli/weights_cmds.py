@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .main import app
+app = typer.Typer()  # this module's commands; toolkit/cli/main.py registers them
 
 
 @app.command("import-weights", rich_help_panel="Models")
@@ -25,8 +25,8 @@ def import_weights(
 
       hushframe import-weights atbsn_sidd.pth --layout atbsn-teacher -o teacher.safetensors
     """
-    from ..atomic import check_new_output
-    from ..manifest import file_sha256, write_manifest
+    from hushframe.core.atomic import check_new_output
+    from hushframe.core.manifest import file_sha256, write_manifest
 
     check_new_output(output, overwrite)
     from ..weights import convert_foreign, detect_layout, read_foreign_checkpoint, save_model
@@ -41,3 +41,7 @@ def import_weights(
                    settings={"arch": model.arch, "config": model.config}, extra={"parameters": n}, tools=("torch",))
     typer.echo(f"imported {kind} ({model.arch}, {n:,} parameters) -> {output}")
 
+
+def register(root: typer.Typer) -> None:
+    """Add this module's commands to the `hushframe` app (called by toolkit/cli/main.py)."""
+    root.add_typer(app)

@@ -18,13 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
+from hushframe.core.errors import HushframeError
+
 from .images import ImageError, is_image, read_image, to_uint8
 from .video import is_video, read_video_frames
 
 log = logging.getLogger("hushframe.data")
 
 
-class DataError(ValueError):
+class DataError(HushframeError, ValueError):
     pass
 
 

@@ -13,11 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+from hushframe.core.contract import IMAGE_EXTS
+from hushframe.core.errors import HushframeError
+
 MAX_PIXELS = 200_000_000
 
 
-class ImageError(ValueError):
+class ImageError(HushframeError, ValueError):
     pass
 
 
@@ -141,7 +143,7 @@ def write_image(path: str | Path, img: np.ndarray) -> None:
     """Write uint8 or [0,1] float RGB atomically (format from the extension)."""
     from PIL import Image
 
-    from ..atomic import atomic_path
+    from hushframe.core.atomic import atomic_path
 
     a = img if img.dtype == np.uint8 else to_uint8(img)
     p = Path(path)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hushframe.core.errors import HushframeError
+
 from .images import ImageError, is_image, list_images, read_uint8
 
 
@@ -35,7 +37,7 @@ class Pair:
         return n, c
 
 
-class PairError(ValueError):
+class PairError(HushframeError, ValueError):
     pass
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-VIDEO_EXTS = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".ts", ".nut", ".y4m"}
+from hushframe.core.contract import VIDEO_EXTS
 
 
 def is_video(path) -> bool:

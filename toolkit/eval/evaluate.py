@@ -75,7 +75,7 @@ def save_sweep_plot(path, ks, psnrs, ssims, title="Teacher k_b sweep"):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..atomic import atomic_path
+    from hushframe.core.atomic import atomic_path
 
     fig, ax1 = plt.subplots(figsize=(5, 3.2), dpi=120)
     ax1.plot(ks, psnrs, "o-", color="tab:blue", label="PSNR")

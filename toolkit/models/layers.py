@@ -64,8 +64,19 @@ def upsample2x(x: torch.Tensor) -> torch.Tensor:
 
 
 def rotate(x: torch.Tensor, quarter_turns: int) -> torch.Tensor:
-    """Rotate NCHW by 90 degrees * quarter_turns (counter-clockwise)."""
-    return torch.rot90(x, quarter_turns, dims=(2, 3))
+    """Rotate NCHW by 90 degrees * quarter_turns (counter-clockwise), as torch.rot90 over (H, W).
+
+    Written with flip/transpose (exact index permutations) rather than torch.rot90, which has no
+    ONNX symbolic: the exporter traces this very function (Slice/Transpose), nothing is patched.
+    """
+    k = quarter_turns % 4
+    if k == 0:
+        return x
+    if k == 1:
+        return x.flip(3).transpose(2, 3)
+    if k == 2:
+        return x.flip(2).flip(3)
+    return x.transpose(2, 3).flip(3)
 
 
 @torch.no_grad()

@@ -61,7 +61,7 @@ def write_labels(images, teacher, folder: Path, *, names=None, log=print) -> dic
 
     Returns the index. A folder holding another teacher's labels is refused.
     """
-    from ..atomic import write_json_atomic
+    from hushframe.core.atomic import write_json_atomic
     from ..data.images import read_image, to_uint8, write_image
 
     folder = Path(folder)

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..cli.errors import HushframeError
+from hushframe.core.errors import HushframeError
 
 KINDS = ("atbsn", "student", "ffmpeg", "bm3d", "labels")
 _SPLIT = re.compile(r"\+(?=\s*(?:[0-9.eE+-]+\s*\*\s*)?(?:atbsn:|student:|ffmpeg:|labels:|bm3d\b))")

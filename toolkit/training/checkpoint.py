@@ -19,8 +19,8 @@ import os
 import shutil
 from pathlib import Path
 
-from ..atomic import write_json_atomic
-from ..cli.errors import HushframeError
+from hushframe.core.atomic import write_json_atomic
+from hushframe.core.errors import HushframeError
 
 
 class CheckpointError(HushframeError):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..cli.errors import HushframeError
+from hushframe.core.errors import HushframeError
 from .checkpoint import find_latest, load_checkpoint, save_checkpoint
 from .distributed import all_reduce_mean, cleanup, init_distributed, wrap_ddp
 from .logs import RunLog
@@ -203,7 +203,7 @@ def run_stage(*, stage: str, run_dir: Path, model, loss_fn: Callable, dataset, c
 
     out = run_dir / (final_name or f"{stage}.safetensors")
     if dist.is_main:
-        from ..manifest import write_manifest
+        from hushframe.core.manifest import write_manifest
         from ..weights import save_model
 
         save_model(model.cpu() if dev.type != "cpu" else model, out)
