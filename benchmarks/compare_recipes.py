@@ -88,7 +88,9 @@ def score(weights: Path, val_dir: Path) -> dict:
     from hushframe.toolkit.data.pairs import find_pairs
     from hushframe.toolkit.eval.denoise import denoise_uint8
     from hushframe.toolkit.eval.metrics import psnr, ssim
-    from hushframe.toolkit.methods import sections  # noqa: F401  (registers amsnet / lan)
+    from hushframe.toolkit.methods.registry import load_methods
+
+    load_methods()  # registers the amsnet / lan models
     from hushframe.toolkit.models import model_kind
     from hushframe.toolkit.weights import load_model
 

@@ -14,8 +14,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
+from hushframe.core.errors import HushframeError
 
-class RecipeError(ValueError):
+
+class RecipeError(HushframeError, ValueError):
     pass
 
 
@@ -45,9 +47,6 @@ def _blind_list(xs):
 
 def _mult8(x):
     return x >= 16 and x % 8 == 0
-
-
-METHODS = {"atbsn", "aprrd", "bnn-lan", "amsnet"}
 
 
 def _stage_keys(iterations: int, crop: int) -> dict:
@@ -110,7 +109,7 @@ TOP = {"name": str, "description": str, "method": str}
 
 
 def register_section(name: str, keys: dict[str, Key]):
-    """Methods (APR-RD, BNN-LAN, AMSNet) add their own tables."""
+    """A method's own table (``[aprrd]``, ...): called by ``methods.registry.register_method``."""
     SECTIONS[name] = keys
 
 
@@ -129,14 +128,14 @@ def _check_value(where: str, key: str, spec: Key, value):
 
 def validate(doc: dict, source: str = "recipe") -> dict:
     """Fill defaults, reject unknown keys and bad values; returns {section: {key: value}} plus top keys."""
-    _load_method_sections()
+    methods = _load_method_sections()
     out: dict[str, Any] = {"name": doc.get("name", Path(source).stem), "description": doc.get("description", ""),
                            "method": doc.get("method", "atbsn")}
     for k in TOP:  # checked before use: a list or table here must be an error, not a TypeError
         if k in doc and not isinstance(doc[k], str):
             raise RecipeError(f"{source}: '{k}' must be a string")
-    if out["method"] not in METHODS:
-        raise RecipeError(f"{source}: 'method' = {out['method']!r} is unknown; allowed: {', '.join(sorted(METHODS))}")
+    if out["method"] not in methods:
+        raise RecipeError(f"{source}: 'method' = {out['method']!r} is unknown; allowed: {', '.join(sorted(methods))}")
     for k, v in doc.items():
         if k in TOP:
             if not isinstance(v, str):
@@ -216,8 +215,8 @@ def _read(p: Path) -> str:
         raise RecipeError(f"{p}: not UTF-8 text") from None
 
 
-def _load_method_sections():
-    try:
-        from .methods import sections  # noqa: F401  (registers method tables)
-    except ImportError:
-        pass
+def _load_method_sections() -> dict:
+    """Every method (toolkit/methods/, one file each) with its tables registered; name -> Method."""
+    from .methods.registry import load_methods
+
+    return load_methods()

@@ -91,13 +91,14 @@ def train(
     """
     _threads()
     from ..data.datasets import load_noisy_images
+    from ..methods.registry import get_method
     from ..methods.run import train_recipe
     from ..training.loop import TrainingPaused
 
     r = _recipe(recipe, "teacher", dict(iterations=iterations, batch=batch, crop=crop, lr=lr, width=width, levels=levels,
                                         train_blind_spot=blind_spot, infer_blind_spot=infer_blind_spot, seed=seed,
                                         checkpoint_every=checkpoint_every), set_)
-    crop = max(r["teacher"]["crop"], r["lan"]["crop"] if r["method"] == "bnn-lan" else 0)
+    crop = max(r[t]["crop"] for t in get_method(r["method"]).train_tables)
     images = load_noisy_images(data, crop=crop, warn=lambda m: typer.echo(f"warning: {m}", err=True))
     typer.echo(f"teacher: {len(images)} noisy images, recipe {r['name']} ({r['method']}), {r['teacher']['iterations']} iterations")
     try:

@@ -144,3 +144,75 @@ def distill_loss(student, amsnet, y: torch.Tensor) -> torch.Tensor:
         target = amsnet(y, generator=torch.Generator(device=y.device).manual_seed(int(torch.randint(0, 2**31 - 1, ()))))
     multiple = getattr(student, "size_multiple", None) or student.module.size_multiple
     return F.l1_loss(run_padded(student, y, multiple), target.detach())
+
+
+# ---------------------------------------------------------------- the method (recipe `method = "amsnet"`)
+from ..models.registry import list_models, register_model  # noqa: E402
+from ..recipes import Key  # noqa: E402
+from .registry import Method, register_method  # noqa: E402
+
+TABLE = {
+    "denoiser": Key(str, "student_c", lambda v: v in list_models("student"),
+                    "a registered student: " + ", ".join(list_models("student"))),
+    "train_stride": Key(int, 5, lambda v: v >= 1, "a positive integer (PD stride in training, 5)"),
+    "infer_stride": Key(int, 2, lambda v: v >= 1, "a positive integer (PD stride at inference, 2)"),
+    "mask_ratio": Key(float, 0.5, lambda v: 0 < v < 1, "a number strictly between 0 and 1 (0.5)"),
+    "branches": Key(int, 2, lambda v: v >= 2, "an integer >= 2 (complementary masks at inference)"),
+    "smooth_lambda": Key(float, 0.01, lambda v: v >= 0, "a non-negative number (0.01)"),
+    "smooth_iterations": Key(int, 0, lambda v: v >= 0, "a non-negative integer (0 = no smoothness fine-tune)"),
+    "smooth_lr": Key(float, 1e-5, lambda v: v > 0, "a positive number"),
+}
+
+
+@register_model("amsnet", kind="denoiser")
+def _amsnet(**config):
+    return AMSNet(**config)
+
+
+def train(images, recipe, run_dir, *, device, resume, val_pairs, init_weights, source, quiet):
+    """The AMSNet denoiser with masked branches (Eq. 8), then optionally AMSNet-P (Eq. 10)."""
+    from ..data.datasets import CropDataset
+    from ..models import create_model
+    from ..training.loop import StageConfig, pick_device, run_stage
+    from ..training.stages import make_validator
+    from ..weights import load_model, load_state_checked
+
+    sec, a = recipe["teacher"], recipe["amsnet"]
+    dev = pick_device(device)
+    smoothing = a["smooth_iterations"] > 0
+    base = run_dir / ("amsnet-base.safetensors" if smoothing else "amsnet.safetensors")
+    cfg = StageConfig.from_section(sec)
+    man = {"command": "train", "source": source or {}, "method": "amsnet", **{f"amsnet_{k}": v for k, v in a.items()}}
+    validate = make_validator(val_pairs, "student", None, sec.get("val_images", 16), dev)
+    if not (resume and base.exists()):
+        torch.manual_seed(cfg.seed)
+        model = create_model("amsnet", denoiser=a["denoiser"], width=sec["width"], levels=sec["levels"],
+                             infer_stride=a["infer_stride"], branches=a["branches"])
+        if init_weights:
+            load_state_checked(model, load_model(init_weights, expect_kind="denoiser").state_dict(), init_weights)
+        model.train()
+        stride, ratio = a["train_stride"], a["mask_ratio"]
+        base = run_stage(stage="amsnet", run_dir=run_dir, model=model, dataset=CropDataset(images, cfg.crop, cfg.seed),
+                         loss_fn=lambda net, y: mask_loss(net, y, stride, ratio), cfg=cfg, device=dev, resume=resume,
+                         validate=validate, quiet=quiet, final_name=base.name, manifest=dict(man))
+    if not smoothing:
+        return base
+    # AMSNet-P: fine-tune the trained denoiser with Eq. 10 (all branches, smoothness prior).
+    model = load_model(base, device=str(dev), expect_kind="denoiser")
+    model.train()
+    scfg = StageConfig.from_section({**sec, "iterations": a["smooth_iterations"], "lr": a["smooth_lr"]})
+    stride, lam = a["train_stride"], a["smooth_lambda"]
+    return run_stage(stage="smooth", run_dir=run_dir, model=model, dataset=CropDataset(images, scfg.crop, scfg.seed + 1),
+                     loss_fn=lambda net, y: smooth_finetune_loss(net, y, stride, lam), cfg=scfg, device=dev,
+                     resume=resume, validate=validate, quiet=quiet, final_name="amsnet.safetensors",
+                     manifest={**man, "source": {"base": str(base), **(source or {})}})
+
+
+def student_objective(recipe, teacher, teacher_path, device, lan_path):
+    """The student learns the trained AMSNet denoiser's output."""
+    return (lambda net, y: distill_loss(net, teacher, y)), {}, {}
+
+
+METHOD = register_method(Method(
+    name="amsnet", summary="AMSNet (ECCV 2024): asymmetric mask scheme denoiser, then the student",
+    train=train, distill_loss=student_objective, tables={"amsnet": TABLE}, teacher_kind="denoiser"))

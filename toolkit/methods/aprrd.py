@@ -116,3 +116,52 @@ def rd_loss(student, teacher, y: torch.Tensor, blind_spots: list[int], recharged
     multiple = getattr(student, "size_multiple", None) or student.module.size_multiple
     pred = run_padded(student, y, multiple)
     return sum((pred - t).abs().mean(dim=(1, 2, 3)).pow(2).mean() for t in targets)
+
+
+# ---------------------------------------------------------------- the method (recipe `method = "aprrd"`)
+from ..recipes import Key, RecipeError  # noqa: E402
+from .registry import Method, register_method  # noqa: E402
+
+TABLE = {
+    "lambda": Key(float, 4.0, lambda v: v >= 0, "a non-negative number (the paper's lambda = 4)"),
+    "window": Key(int, 3, lambda v: v >= 3 and v % 2 == 1, "an odd number >= 3 (APR window, 3 in the paper)"),
+    "recharge": Key(bool, True, None, "true (recharged distillation) or false (plain squared-L1 multi-target)"),
+}
+
+
+def check(recipe: dict) -> None:
+    if recipe["teacher"]["train_blind_spot"] == 0:
+        raise RecipeError(f"{recipe.get('name', 'recipe')}: 'teacher.train_blind_spot' = 0 makes the APR teacher an "
+                          f"identity; allowed: a positive odd number (9 in the paper)")
+
+
+def train(images, recipe, run_dir, *, device, resume, val_pairs, init_weights, source, quiet):
+    """The AT-BSN teacher trained with the APR objective (Eq. 6) at k_a."""
+    from ..data.datasets import CropDataset
+    from ..training.loop import pick_device, run_stage
+    from ..training.stages import make_validator
+    from .run import teacher_common
+
+    sec, a = recipe["teacher"], recipe["aprrd"]
+    cfg, model = teacher_common(sec, init_weights)
+    dev = pick_device(device)
+    k_a, lam, win = sec["train_blind_spot"], a["lambda"], a["window"]
+    validate = make_validator(val_pairs, "teacher", sec["infer_blind_spot"], sec.get("val_images", 16), dev)
+    model.train()
+    return run_stage(stage="teacher", run_dir=run_dir, model=model, dataset=CropDataset(images, cfg.crop, cfg.seed),
+                     loss_fn=lambda net, y: apr_teacher_loss(net, y, k_a, lam, win), cfg=cfg, device=dev,
+                     resume=resume, validate=validate, quiet=quiet,
+                     manifest={"command": "train", "source": source or {}, "method": "aprrd",
+                               "train_blind_spot": k_a, "infer_blind_spot": sec["infer_blind_spot"],
+                               "lambda": lam, "window": win})
+
+
+def student_objective(recipe, teacher, teacher_path, device, lan_path):
+    """Recharged distillation (Eqs. 7-9) over the teachers T_i of distill.teachers."""
+    ks, rech = list(recipe["distill"]["teachers"]), recipe["aprrd"]["recharge"]
+    return (lambda net, y: rd_loss(net, teacher, y, ks, rech)), {"teachers": ks, "recharge": rech}, {}
+
+
+METHOD = register_method(Method(
+    name="aprrd", summary="APR-RD (AAAI 2025): AT-BSN teacher with APR, recharged distillation",
+    train=train, distill_loss=student_objective, tables={"aprrd": TABLE}, check=check, init_from_teacher=True))

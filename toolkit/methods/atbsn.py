@@ -40,3 +40,26 @@ def naive_distill_loss(student, teacher, y, blind_spots, mode="multi"):
         targets = [teacher(y, blind_spot=k).detach() for k in blind_spots]
     pred = run_padded(student, y, student.size_multiple)
     return sum(F.l1_loss(pred, t) for t in targets)
+
+
+# ---------------------------------------------------------------- the method (recipe `method = "atbsn"`)
+from .registry import Method, register_method  # noqa: E402
+
+
+def train(images, recipe, run_dir, **kw):
+    """The teacher, L1 at k_a (Eq. 6): training/stages.py."""
+    from ..training.stages import train_teacher
+
+    return train_teacher(images, recipe["teacher"], run_dir, **kw)
+
+
+def distill(images, recipe, teacher_path, run_dir, **kw):
+    """Multi-teacher (or mean-teacher) distillation from one shared feature pass: training/stages.py."""
+    from ..training.stages import distill_student
+
+    return distill_student(images, recipe["distill"], teacher_path, run_dir, **kw)
+
+
+METHOD = register_method(Method(
+    name="atbsn", summary="AT-BSN (CVPR 2024): asymmetric blind-spot teacher, multi-teacher distillation",
+    train=train, distill=distill))

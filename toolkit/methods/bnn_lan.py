@@ -133,3 +133,109 @@ def student_loss(student, bnn, lan, y: torch.Tensor, blind_spot: int = 9, window
     multiple = getattr(student, "size_multiple", None) or student.module.size_multiple
     pred = run_padded(student, y, multiple)
     return ((1 - alpha) * (pred - x1).abs() + alpha * (pred - x2).abs()).mean()
+
+
+# ---------------------------------------------------------------- the method (recipe `method = "bnn-lan"`)
+from pathlib import Path  # noqa: E402
+
+from ..models.registry import register_model  # noqa: E402
+from ..recipes import TEACHER, Key, RecipeError  # noqa: E402
+from .registry import Method, register_method  # noqa: E402
+
+
+def _odd_at_least(n):
+    return lambda x: x >= n and x % 2 == 1
+
+
+TABLE = {
+    "sigma_window": Key(int, 7, _odd_at_least(3), "an odd number >= 3 (std window n, 7 in the paper)"),
+    "low": Key(float, 1.0, lambda v: v >= 0, "a non-negative number in 0-255 units (l = 1 in the paper)"),
+    "high": Key(float, 5.0, lambda v: v >= 0, "a non-negative number >= low, 0-255 units (u = 5 in the paper)"),
+}
+_LOOP = ("iterations", "batch", "crop", "lr", "seed", "checkpoint_every", "val_every", "val_images", "log_every",
+         "workers", "amp", "compile")
+LAN_TABLE = {
+    "width": Key(int, 64, lambda v: v > 0, "a positive integer"),
+    "receptive": Key(int, 3, _odd_at_least(1), "an odd number >= 1 (LAN receptive field; 3 in the paper)"),
+    "blocks": Key(int, 4, lambda v: v >= 0, "a non-negative integer (1x1 channel-attention blocks)"),
+    **{n: TEACHER[n] for n in _LOOP},     # the LAN stage's loop settings, the teacher's defaults
+}
+
+
+@register_model("lan", kind="helper")
+def _lan(width: int = 64, receptive: int = 3, blocks: int = 4, in_ch: int = 3, **_ignored):
+    return LAN(width=width, receptive=receptive, blocks=blocks, in_ch=in_ch)
+
+
+def check(recipe: dict) -> None:
+    src, t, b = recipe.get("name", "recipe"), recipe["teacher"], recipe["bnn-lan"]
+    if t["train_blind_spot"] != t["infer_blind_spot"]:
+        raise RecipeError(f"{src}: method bnn-lan trains and applies the BNN with one blind neighbourhood; "
+                          f"'teacher.infer_blind_spot' = {t['infer_blind_spot']} must equal 'teacher.train_blind_spot' "
+                          f"= {t['train_blind_spot']}; allowed: the same odd number (9 in the paper)")
+    if b["high"] < b["low"]:
+        raise RecipeError(f"{src}: 'bnn-lan.high' = {b['high']} is below 'bnn-lan.low' = {b['low']}; allowed: high >= low")
+
+
+def train(images, recipe, run_dir, *, device, resume, val_pairs, init_weights, source, quiet):
+    """Stage 1: the BNN (an AT-BSN teacher with k_a = k_b); stage 2: the LAN (``train_lan``)."""
+    from ..training.stages import train_teacher
+
+    kw = dict(device=device, resume=resume, val_pairs=val_pairs, source=source, quiet=quiet)
+    bnn = run_dir / "teacher.safetensors"
+    if not (resume and bnn.exists()):
+        bnn = train_teacher(images, recipe["teacher"], run_dir, init_weights=init_weights, **kw)
+    elif not quiet:
+        print(f"BNN already trained: {bnn}")
+    return train_lan(images, recipe, bnn, run_dir, **kw)
+
+
+def train_lan(images, recipe, bnn_path: Path, run_dir: Path, *, device="auto", resume=False, val_pairs=None,
+              source=None, quiet=False) -> Path:
+    """Stage 2 of BNN-LAN: LAN supervised by the flat areas of the frozen BNN (Eq. 4)."""
+    from ..data.datasets import CropDataset
+    from ..models import create_model
+    from ..training.loop import StageConfig, pick_device, run_stage
+    from ..training.stages import make_validator
+    from ..weights import load_model
+    from .run import frozen
+
+    sec, b = recipe["lan"], recipe["bnn-lan"]
+    cfg = StageConfig.from_section(sec)
+    dev = pick_device(device)
+    bnn = frozen(load_model(bnn_path, device=str(dev), expect_kind="teacher"))
+    k = recipe["teacher"]["train_blind_spot"]
+    torch.manual_seed(cfg.seed)
+    lan = create_model("lan", width=sec["width"], receptive=sec["receptive"], blocks=sec["blocks"])
+    validate = make_validator(val_pairs, "student", None, sec.get("val_images", 16), dev)
+    lan.train()
+    win, lo, hi = b["sigma_window"], b["low"], b["high"]
+    return run_stage(stage="lan", run_dir=run_dir, model=lan, dataset=CropDataset(images, cfg.crop, cfg.seed),
+                     loss_fn=lambda net, y: lan_loss(net, bnn, y, k, win, lo, hi), cfg=cfg, device=dev,
+                     resume=resume, validate=validate, quiet=quiet, final_name="lan.safetensors",
+                     manifest={"command": "train", "source": {"bnn": str(bnn_path), **(source or {})},
+                               "method": "bnn-lan", "blind_spot": k, "sigma_window": win, "low": lo, "high": hi})
+
+
+def student_objective(recipe, teacher, teacher_path, device, lan_path):
+    """Eq. 5: the student learns from the BNN where the LAN says the image is flat."""
+    from ..training.loop import TrainingError
+    from ..weights import load_model
+    from .run import frozen
+
+    lan_path = Path(lan_path) if lan_path else Path(teacher_path).parent / "lan.safetensors"
+    if not lan_path.exists():
+        raise TrainingError(f"{lan_path}: no LAN weights; bnn-lan distillation needs the LAN trained by "
+                            f"`hushframe train --recipe bnn-lan` (it sits beside teacher.safetensors) or --lan PATH")
+    lan = frozen(load_model(lan_path, device=str(device), expect_kind="helper"))
+    k = teacher.default_blind_spot
+    b = recipe["bnn-lan"]
+    win, lo, hi = b["sigma_window"], b["low"], b["high"]
+    return ((lambda net, y: student_loss(net, teacher, lan, y, k, win, lo, hi)), {"blind_spot": k},
+            {"lan": str(lan_path)})
+
+
+METHOD = register_method(Method(
+    name="bnn-lan", summary="Spatially-Adaptive SSID (CVPR 2023): BNN + LAN, then the student",
+    train=train, distill_loss=student_objective, tables={"bnn-lan": TABLE, "lan": LAN_TABLE}, check=check,
+    init_from_teacher=True, train_tables=("teacher", "lan")))

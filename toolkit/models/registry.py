@@ -61,8 +61,7 @@ for _v in ("a", "b", "c"):
 
 
 def _load_method_models():
-    """Method recipes (LAN, AMSNet wrapper) register their models on import."""
-    try:
-        from ..methods import sections  # noqa: F401
-    except ImportError:
-        pass
+    """Method files (LAN, AMSNet wrapper) register their models on import."""
+    from ..methods.registry import load_methods
+
+    load_methods()
