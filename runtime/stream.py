@@ -71,10 +71,10 @@ def stream_video(source, model, output=None, *, backend: str = "auto", device: s
                             stop_event=stop_event)
             st = pipe.run()
             if st.frames_out == 0 and not st.interrupted:
-                why = f"{st.corrupt} unreadable frame(s) skipped" if st.corrupt else "no frames decoded"
-                if st.warnings:
-                    why += f": {st.warnings[0]}"
-                e = SourceError(f"{getattr(src, 'label', source)}: nothing written ({why})")
+                label = getattr(src, "label", source)
+                why = (st.warnings[0] if st.warnings else
+                       f"{label}: {st.corrupt} unreadable frames skipped" if st.corrupt else f"{label}: no frames decoded")
+                e = SourceError(f"nothing written: {why}")
                 e.stats = st
                 raise e
             return st
