@@ -22,7 +22,7 @@ python -m pip install -q --no-deps --no-build-isolation -e . >/dev/null 2>&1 || 
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 
 if [ "$mode" = speed ]; then
-  timeout 500 python benchmarks/gpu_speed.py --data "$GPU/train" --steps 20 --cli-steps 300 --json "$out/gpu_speed.json" \
+  timeout ${SPEED_LIMIT:-270} python benchmarks/gpu_speed.py --data "$GPU/train" --steps 20 --cli-steps 200 --json "$out/gpu_speed.json" \
     2>&1 | tee "$out/speed.log"
   exit 0
 fi
