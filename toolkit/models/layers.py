@@ -24,23 +24,44 @@ def shift_down(x: torch.Tensor, rows: int) -> torch.Tensor:
     return F.pad(x, (0, 0, rows, 0))[:, :, : x.shape[2], :]
 
 
+HALF_PLANE_EDGES = ("zeros", "replicate")
+
+
+def pad_half_plane(x: torch.Tensor, left: int, right: int, top: int, edge: str) -> torch.Tensor:
+    """Pad for a half-plane layer: nothing below (it never looks down), ``top`` rows above.
+
+    ``edge="replicate"`` repeats the edge row/column outward. That is leak-free for a
+    half-plane feature: row i's receptive field already contains row 0 (top copies) and
+    every column of its rows (side copies), so no pixel below row i enters. Zeros (the
+    paper) show the network a black frame around every image instead, a context whose
+    effect on the deep features depends on the image size: the trained net is biased at
+    the edges of images larger than its training crops (benchmarks/border.py).
+    """
+    if edge == "zeros":
+        return F.pad(x, (left, right, top, 0))
+    return F.pad(x, (left, right, top, 0), mode="replicate")
+
+
 class ConvLReLU(nn.Module):
     """3x3 convolution followed by LeakyReLU(0.1).
 
-    With ``half_plane=True`` this is the paper's shifted convolution: pad d = 1 zero row at
-    the top, convolve, crop the last row, so the receptive field never reaches below the
-    current row. The submodule is called ``conv`` to keep the published checkpoints' keys.
+    With ``half_plane=True`` this is the paper's shifted convolution: pad d = 1 row at
+    the top (on top of the conv's own padding of 1), convolve, drop the last row, so the
+    receptive field never reaches below the current row; here done as one pad of 2 rows
+    above, 0 below, 1 each side, and an unpadded conv. The submodule is called ``conv``
+    to keep the published checkpoints' keys.
     """
 
-    def __init__(self, cin: int, cout: int, *, half_plane: bool, bias: bool = True, padding_mode: str = "zeros"):
+    def __init__(self, cin: int, cout: int, *, half_plane: bool, bias: bool = True, padding_mode: str = "zeros",
+                 edge: str = "zeros"):
         super().__init__()
         self.half_plane = half_plane
+        self.edge = edge
         self.conv = nn.Conv2d(cin, cout, 3, padding=1, bias=bias, padding_mode=padding_mode)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.half_plane:
-            h = x.shape[2]
-            x = self.conv(F.pad(x, (0, 0, 1, 0)))[:, :, :h, :]
+            x = F.conv2d(pad_half_plane(x, 1, 1, 2, self.edge), self.conv.weight, self.conv.bias)
         else:
             x = self.conv(x)
         return F.leaky_relu(x, LEAKY_SLOPE)
@@ -49,13 +70,14 @@ class ConvLReLU(nn.Module):
 class Pool(nn.Module):
     """2x2 max pooling; in half-plane mode after a one-row downward shift (paper, Sec. 3.2)."""
 
-    def __init__(self, *, half_plane: bool):
+    def __init__(self, *, half_plane: bool, edge: str = "zeros"):
         super().__init__()
         self.half_plane = half_plane
+        self.edge = edge
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.half_plane:
-            x = shift_down(x, 1)
+            x = pad_half_plane(x, 0, 0, 1, self.edge)[:, :, : x.shape[2], :]
         return F.max_pool2d(x, 2)
 
 

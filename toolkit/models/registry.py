@@ -40,10 +40,10 @@ def create_model(name: str, **config):
 
 
 @register_model("atbsn", kind="teacher")
-def atbsn(width: int = 48, levels: int = 5, in_ch: int = 3, blind_spot: int = 3, **_ignored):
+def atbsn(width: int = 48, levels: int = 5, in_ch: int = 3, blind_spot: int = 3, edge: str = "replicate", **_ignored):
     from .teacher import ATBSN
 
-    return ATBSN(width=width, levels=levels, in_ch=in_ch, blind_spot=blind_spot)
+    return ATBSN(width=width, levels=levels, in_ch=in_ch, blind_spot=blind_spot, edge=edge)
 
 
 def _student(variant):

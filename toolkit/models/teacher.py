@@ -21,8 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .layers import LEAKY_SLOPE, init_kaiming_leaky, rotate, shift_down
-from .padding import pad_to_multiple
+from .layers import HALF_PLANE_EDGES, LEAKY_SLOPE, init_kaiming_leaky, rotate, shift_down
 from .unet import UNet
 
 
@@ -36,14 +35,17 @@ def shift_for_blind_spot(k: int) -> int:
 class ATBSN(nn.Module):
     """The meta-teacher. ``forward(x, blind_spot=k)``; features once, fused per k."""
 
-    def __init__(self, width: int = 48, levels: int = 5, in_ch: int = 3, blind_spot: int = 3):
+    def __init__(self, width: int = 48, levels: int = 5, in_ch: int = 3, blind_spot: int = 3, edge: str = "replicate"):
         super().__init__()
-        self.config = dict(width=width, levels=levels, in_ch=in_ch, blind_spot=blind_spot)
+        if edge not in HALF_PLANE_EDGES:
+            raise ValueError(f"edge must be one of {', '.join(HALF_PLANE_EDGES)}, got {edge!r}")
+        self.config = dict(width=width, levels=levels, in_ch=in_ch, blind_spot=blind_spot, edge=edge)
         self.default_blind_spot = blind_spot
+        self.edge = edge
         self.size_multiple = 2**levels
         feat = 2 * width
         self.unet = UNet(in_ch, feat, width=width, levels=levels, enc_convs=1, dec_convs=2,
-                         intro=True, half_plane=True, bias=True)
+                         intro=True, half_plane=True, bias=True, edge=edge)
         # 1x1 fusion of the four directional feature maps (4 * 2w channels).
         self.fuse1 = nn.Conv2d(4 * feat, 4 * feat, 1)
         self.fuse2 = nn.Conv2d(4 * feat, feat, 1)
@@ -57,15 +59,29 @@ class ATBSN(nn.Module):
 
     # -- the two halves of Eq. 5, kept apart so distillation can share the first one --
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Half-plane UNet features of the 4 rotations, each in its own rotated frame."""
+        """Half-plane UNet features of the 4 rotations, each in its own rotated frame.
+
+        Any H x W: each rotated frame is padded to the size multiple at *its* bottom and
+        right, where its half-plane features never look for rows below, then cropped back.
+        Padding the upright input instead (bottom/right, reflect) puts the padding at the
+        top of the 180-degree frame (and at a side edge's top in the 90/270 ones), where
+        the pixels near the edge see mirrored copies of themselves: a leak into the blind spot.
+        """
         if x.shape[2] == x.shape[3]:
             # Square input: one batched pass over all four rotations.
-            out = self.unet(torch.cat([rotate(x, r) for r in range(4)], dim=0))
+            out = self._unet_padded(torch.cat([rotate(x, r) for r in range(4)], dim=0))
             return list(out.chunk(4, dim=0))
         # Non-square: rotations 0/180 and 90/270 share a shape, two passes.
-        a = self.unet(torch.cat([x, rotate(x, 2)], dim=0)).chunk(2, dim=0)
-        b = self.unet(torch.cat([rotate(x, 1), rotate(x, 3)], dim=0)).chunk(2, dim=0)
+        a = self._unet_padded(torch.cat([x, rotate(x, 2)], dim=0)).chunk(2, dim=0)
+        b = self._unet_padded(torch.cat([rotate(x, 1), rotate(x, 3)], dim=0)).chunk(2, dim=0)
         return [a[0], b[0], a[1], b[1]]
+
+    def _unet_padded(self, xr: torch.Tensor) -> torch.Tensor:
+        h, w = xr.shape[2], xr.shape[3]
+        m = self.size_multiple
+        ph, pw = (m - h % m) % m, (m - w % m) % m
+        xp = F.pad(xr, (0, pw, 0, ph), mode="replicate" if self.edge == "replicate" else "constant")
+        return self.unet(xp)[:, :, :h, :w]
 
     def fuse(self, feats: list[torch.Tensor], blind_spot: int) -> torch.Tensor:
         """Shift each directional map by s, rotate it back, concatenate, 1x1 convs."""
@@ -77,10 +93,8 @@ class ATBSN(nn.Module):
         return self.fuse3(h)
 
     def forward(self, x: torch.Tensor, blind_spot: int | None = None, pad: bool = True) -> torch.Tensor:
+        """Any H x W (``pad`` is accepted for old callers: the teacher always pads itself, leak-free)."""
         k = self.default_blind_spot if blind_spot is None else blind_spot
-        if pad:
-            x, (h, w) = pad_to_multiple(x, self.size_multiple)
-            return self.fuse(self.features(x), k)[:, :, :h, :w]
         return self.fuse(self.features(x), k)
 
     def forward_many(self, x: torch.Tensor, blind_spots: list[int]) -> list[torch.Tensor]:
@@ -93,12 +107,11 @@ class ATBSN(nn.Module):
         convs per teacher; otherwise the 384-channel fuse1 would run once per k and cost
         more than the four UNet passes.
         """
-        x, (h, w) = pad_to_multiple(x, self.size_multiple)
         proj = self.project(self.features(x))
         # Without autograd one sum buffer serves every teacher: the 4w-channel map is large,
         # and allocating (and page-faulting) it afresh per k costs as much as the adds.
         buf = None if torch.is_grad_enabled() else torch.empty_like(proj[0])
-        return [self.fuse_projected(proj, k, buf)[:, :, :h, :w] for k in blind_spots]
+        return [self.fuse_projected(proj, k, buf) for k in blind_spots]
 
     def project(self, feats: list[torch.Tensor]) -> list[torch.Tensor]:
         """W_r f_r for each direction r (fuse1's input block r, no bias), rotated back once."""

@@ -24,12 +24,12 @@ def _chain(cin: int, mid: int, cout: int, n: int) -> list[tuple[int, int]]:
 
 
 class EncStage(nn.Module):
-    def __init__(self, cin, mid, cout, n_convs, *, pool, half_plane, bias, padding_mode):
+    def __init__(self, cin, mid, cout, n_convs, *, pool, half_plane, bias, padding_mode, edge):
         super().__init__()
         for j, (a, b) in enumerate(_chain(cin, mid, cout, n_convs), start=1):
-            self.add_module(f"conv{j}", ConvLReLU(a, b, half_plane=half_plane, bias=bias, padding_mode=padding_mode))
+            self.add_module(f"conv{j}", ConvLReLU(a, b, half_plane=half_plane, bias=bias, padding_mode=padding_mode, edge=edge))
         self.n_convs = n_convs
-        self.pool = Pool(half_plane=half_plane) if pool else None
+        self.pool = Pool(half_plane=half_plane, edge=edge) if pool else None
 
     def forward(self, x):
         for j in range(1, self.n_convs + 1):
@@ -38,10 +38,10 @@ class EncStage(nn.Module):
 
 
 class DecStage(nn.Module):
-    def __init__(self, cin, mid, cout, n_convs, *, half_plane, bias, padding_mode):
+    def __init__(self, cin, mid, cout, n_convs, *, half_plane, bias, padding_mode, edge):
         super().__init__()
         for j, (a, b) in enumerate(_chain(cin, mid, cout, n_convs), start=1):
-            self.add_module(f"conv{j}", ConvLReLU(a, b, half_plane=half_plane, bias=bias, padding_mode=padding_mode))
+            self.add_module(f"conv{j}", ConvLReLU(a, b, half_plane=half_plane, bias=bias, padding_mode=padding_mode, edge=edge))
         self.n_convs = n_convs
 
     def forward(self, x, skip):
@@ -60,6 +60,7 @@ class UNet(nn.Module):
         enc_convs / dec_convs: convolutions per encoder / decoder stage.
         intro: a first 3x3 conv before enc1 (teacher and student C have one).
         half_plane: shifted convolutions and pooling (teacher); plain ones (students).
+        edge: what half-plane layers see beyond the image edge ("zeros" or "replicate", see layers.py).
     """
 
     def __init__(
@@ -74,9 +75,10 @@ class UNet(nn.Module):
         half_plane: bool = False,
         bias: bool = True,
         padding_mode: str = "zeros",
+        edge: str = "zeros",
     ):
         super().__init__()
-        kw = dict(half_plane=half_plane, bias=bias, padding_mode=padding_mode)
+        kw = dict(half_plane=half_plane, bias=bias, padding_mode=padding_mode, edge=edge)
         dec_w = 2 * width
         self.levels = levels
         self.intro = ConvLReLU(in_ch, width, **kw) if intro else None
