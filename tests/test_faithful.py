@@ -102,3 +102,28 @@ def test_faithful_measures():
     assert all(s.shape == (64, 64, 3) and 0 <= s.min() and s.max() <= 1 for s in scenes)
     # Saturated colours are part of the training content.
     assert max(float((s.max(2) - s.min(2)).max()) for s in scenes) > 0.5
+
+
+def test_eval_reports_border_and_harm_and_gates(tmp_path):
+    """`hushframe eval` prints/saves the border ratio and do-no-harm score; the gate options exit 1."""
+    import json
+
+    from PIL import Image
+
+    from conftest import run_cli
+    from hushframe.toolkit.weights import save_model
+
+    torch.manual_seed(0)
+    save_model(create_model("student_a", width=4), tmp_path / "s.safetensors")
+    d = tmp_path / "pairs"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    clean = rng.integers(60, 200, (48, 56, 3), dtype=np.uint8)
+    Image.fromarray(np.clip(clean + rng.normal(0, 8, clean.shape), 0, 255).astype(np.uint8)).save(d / "a_real.png")
+    Image.fromarray(clean).save(d / "a_mean.png")
+    run_cli("eval", tmp_path / "s.safetensors", "--pairs", d, "-o", tmp_path / "ev", "--examples", "0")
+    res = json.loads((tmp_path / "ev" / "results.json").read_text())["model"]
+    assert res["border_ratio"] > 0 and set(res["harm_psnr"]) == {"colour bars", "saturated", "ramp", "lines"}
+    r = run_cli("eval", tmp_path / "s.safetensors", "--pairs", d, "-o", tmp_path / "ev2", "--examples", "0",
+                "--min-harm-psnr", "99", "--max-border-ratio", "100", check=False)
+    assert r.returncode == 1 and "do-no-harm" in r.stdout and "FAIL" in r.stdout

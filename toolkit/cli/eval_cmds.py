@@ -21,12 +21,19 @@ def eval_cmd(
     examples: int = typer.Option(3, help="Images in the noisy | denoised | ground truth strip."),
     limit: Optional[int] = typer.Option(None, help="Evaluate only the first N pairs."),
     device: str = typer.Option("auto"),
+    max_border_ratio: Optional[float] = typer.Option(None, help="Gate: exit 1 if the border ratio (outer 4-px ring error / interior error, 16-px margin) is above this, e.g. 1.3."),
+    min_harm_psnr: Optional[float] = typer.Option(None, help="Gate: exit 1 if PSNR(model(clean), clean) on any built-in synthetic frame is below this (dB), e.g. 25."),
 ):
-    """Evaluate on a paired set: PSNR and SSIM on uint8 images (data_range 255, skimage convention).
+    """Evaluate on a paired set: PSNR and SSIM on uint8 images (data_range 255, skimage convention),
+    the border ratio (outer 4-px ring error / interior error; near 1 = borders as good as the
+    middle) and a do-no-harm score: PSNR of model(clean) against clean on built-in synthetic
+    frames (colour bars, saturated patches, ramp, lines; higher = clean content left alone).
 
     Examples:
 
       hushframe eval runs/cam1/student.safetensors --pairs ../shared/data/polyu-dev
+
+      hushframe eval runs/cam1/student.safetensors --pairs polyu-dev --max-border-ratio 1.3 --min-harm-psnr 25
 
       hushframe eval runs/cam1/teacher.safetensors --pairs polyu-dev --sweep 0,1,3,5,7,9,11
     """
@@ -36,6 +43,7 @@ def eval_cmd(
     from hushframe.core.atomic import write_json_atomic
     from ..data.pairs import find_pairs
     from ..eval.evaluate import evaluate, evaluate_noisy, save_strip, save_sweep_plot
+    from ..eval.faithful import harm_psnr
     from ..models import model_kind
     from ..training.loop import pick_device
     from ..weights import load_model
@@ -49,19 +57,31 @@ def eval_cmd(
     base = evaluate_noisy(ps)
     results = {"weights": str(weights), "arch": model.arch, "pairs": str(pairs), "images": len(ps), "noisy": base.as_dict()}
     table = Table(title=f"{weights.name} on {pairs} ({len(ps)} pairs)")
-    for c in ("what", "PSNR (dB)", "SSIM"):
+    for c in ("what", "PSNR (dB)", "SSIM", "border ratio", "do-no-harm (dB, min)"):
         table.add_column(c)
-    table.add_row("noisy input", f"{base.psnr:.3f}", f"{base.ssim:.4f}")
+    table.add_row("noisy input", f"{base.psnr:.3f}", f"{base.ssim:.4f}", "", "")
+
+    def fmt_border(r):
+        return "n/a (images < 33 px)" if r.border is None else f"{r.border:.2f}"
+
+    def add_harm(k):
+        harm = harm_psnr(model, str(dev), blind_spot=k)
+        return harm, min(harm.values())
+
+    gate_rows = []
     if kind == "teacher" and sweep:
         ks = [int(k) for k in sweep.split(",")]
-        rows = []
+        rows, harms = [], []
         for k in ks:
             r, kept = evaluate(model, ps, dev, blind_spot=k, label=f"teacher k_b={k}", keep=examples if k == ks[0] else 0)
             rows.append(r)
-            table.add_row(r.label, f"{r.psnr:.3f}", f"{r.ssim:.4f}")
+            harm, hmin = add_harm(k)
+            harms.append(harm)
+            gate_rows.append((r, hmin))
+            table.add_row(r.label, f"{r.psnr:.3f}", f"{r.ssim:.4f}", fmt_border(r), f"{hmin:.2f}")
             if kept:
                 save_strip(output / "strip.png", kept, label=r.label)
-        results["sweep"] = [r.as_dict() for r in rows]
+        results["sweep"] = [dict(r.as_dict(), harm_psnr=h) for r, h in zip(rows, harms)]
         save_sweep_plot(output / "sweep.png", ks, [r.psnr for r in rows], [r.ssim for r in rows])
     else:
         k = blind_spot if kind == "teacher" else None
@@ -69,13 +89,29 @@ def eval_cmd(
             k = model.default_blind_spot
         label = f"teacher k_b={k}" if kind == "teacher" else model.arch
         r, kept = evaluate(model, ps, dev, blind_spot=k, label=label, keep=examples)
-        results["model"] = r.as_dict()
-        table.add_row(label, f"{r.psnr:.3f}", f"{r.ssim:.4f}")
+        harm, hmin = add_harm(k)
+        gate_rows.append((r, hmin))
+        results["model"] = dict(r.as_dict(), harm_psnr=harm)
+        table.add_row(label, f"{r.psnr:.3f}", f"{r.ssim:.4f}", fmt_border(r), f"{hmin:.2f}")
         if kept:
             save_strip(output / "strip.png", kept, label=label)
+    failures = []
+    for r, hmin in gate_rows:
+        if max_border_ratio is not None and r.border is not None and r.border > max_border_ratio:
+            failures.append(f"{r.label}: border ratio {r.border:.2f} > {max_border_ratio}")
+        if min_harm_psnr is not None and hmin < min_harm_psnr:
+            failures.append(f"{r.label}: do-no-harm {hmin:.2f} dB < {min_harm_psnr} dB")
+    results["gate"] = {"max_border_ratio": max_border_ratio, "min_harm_psnr": min_harm_psnr,
+                       "passed": not failures, "failures": failures}
     console.print(table)
     write_json_atomic(output / "results.json", results)
     console.print(f"wrote {output / 'results.json'}" + (f", {output / 'strip.png'}" if examples else ""))
+    if failures:
+        for f in failures:
+            console.print(f"[bold red]FAIL[/] {f}")
+        raise SystemExit(1)
+    if max_border_ratio is not None or min_harm_psnr is not None:
+        console.print("[bold green]PASS[/] faithfulness gate")
 
 
 def register(root: typer.Typer) -> None:

@@ -15,25 +15,32 @@ class EvalResult:
     psnr: float
     ssim: float
     per_image: list = field(default_factory=list)
+    border: float | None = None  # mean per-image border ratio (faithful.border_ratio); None if images are too small
 
     def as_dict(self):
-        return {"label": self.label, "psnr": self.psnr, "ssim": self.ssim, "per_image": self.per_image}
+        return {"label": self.label, "psnr": self.psnr, "ssim": self.ssim, "border_ratio": self.border,
+                "per_image": self.per_image}
 
 
 def evaluate(model, pairs, device="cpu", blind_spot=None, label="model", progress=None, keep=0):
     """Mean PSNR/SSIM over the pairs; ``keep`` first outputs are returned for pictures."""
     from .denoise import denoise_uint8
+    from .faithful import MARGIN, border_ratio
 
     rows, kept = [], []
     for i, pair in enumerate(pairs):
         noisy, clean = pair.load()
         out = denoise_uint8(model, noisy, device=device, blind_spot=blind_spot)
         rows.append({"name": pair.name, "psnr": psnr(clean, out), "ssim": ssim(clean, out)})
+        if min(clean.shape[:2]) > 2 * MARGIN:
+            rows[-1]["border_ratio"] = border_ratio(out, clean)
         if i < keep:
             kept.append((pair.name, noisy, out, clean))
         if progress:
             progress()
-    res = EvalResult(label, float(np.mean([r["psnr"] for r in rows])), float(np.mean([r["ssim"] for r in rows])), rows)
+    borders = [r["border_ratio"] for r in rows if "border_ratio" in r]
+    res = EvalResult(label, float(np.mean([r["psnr"] for r in rows])), float(np.mean([r["ssim"] for r in rows])), rows,
+                     float(np.mean(borders)) if borders else None)
     return res, kept
 
 
