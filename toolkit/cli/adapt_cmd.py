@@ -35,8 +35,7 @@ def adapt_cmd(
     device: str = typer.Option("auto"),
     resume: bool = typer.Option(False, "--resume"),
 ):
-    """Fine-tune a deployed student to a new camera from the camera's own noisy frames, and
-    ship it only if it is no worse.
+    """Fine-tune a deployed student to a new camera from its own noisy frames; ships only if no worse.
 
     The student learns, from its own weights, what a teacher does on this camera's frames
     (by default an ensemble of FFmpeg's nlmeans and dctdnoiz, run once per frame, mixed with
