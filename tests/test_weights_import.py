@@ -94,3 +94,36 @@ def test_imported_student_matches_anchor_psnr(shared, tmp_path):
     anchor = _anchor(shared, "| published SIDD-trained student C")
     print(f"imported student C on polyu-dev: {np.mean(scores):.4f} dB (anchor {anchor})")
     assert abs(np.mean(scores) - anchor) <= 0.01
+
+
+def test_paper_student_c_layout_is_imported_with_its_exact_size(tmp_path):
+    """The AT-BSN paper's own student C (enc1..enc6, decN_M, dec1_1): 1,021,107 parameters."""
+    ours = create_model("student_c_paper")
+    assert sum(p.numel() for p in ours.parameters()) == 1_021_107
+    state = ours.state_dict()
+    assert {"enc1.conv.weight", "enc6.conv.bias", "dec5_2.conv.weight", "dec2_1.conv.bias", "dec1_1.weight"} <= set(state)
+    torch.save({"model_state_dict": state}, tmp_path / "c102.pth")
+    p = run_cli("import-weights", tmp_path / "c102.pth", "-o", tmp_path / "c102.safetensors")
+    assert "student-c-1.02m (student_c_paper, 1,021,107 parameters)" in p.stdout
+    m = load_model(tmp_path / "c102.safetensors", expect_kind="student")
+    x = torch.rand(1, 3, 64, 96)
+    torch.testing.assert_close(m(x), ours.eval()(x))
+
+
+@pytest.mark.shared
+def test_published_paper_layout_student_imports_and_teaches(shared, tmp_path):
+    from hushframe.toolkit.data.pairs import find_pairs
+    from hushframe.toolkit.eval.metrics import psnr
+    from hushframe.toolkit.teachers import build_teacher, parse_teacher
+
+    src = shared / "weights" / "aprrd-student-c-1.02m-sidd.pth"
+    if not src.exists():
+        pytest.skip(f"{src} not found")
+    out = tmp_path / "c102.safetensors"
+    run_cli("import-weights", src, "-o", out)
+    model = load_model(out, expect_kind="student")
+    assert model.arch == "student_c_paper" and sum(p.numel() for p in model.parameters()) == 1_021_107
+    # As a teacher for distillation: it denoises a real noisy crop (the layout is read right).
+    teacher = build_teacher(parse_teacher(f"student:{out}").terms[0])
+    gains = [psnr(c, teacher.label_image(n)) - psnr(c, n) for n, c in (p.load() for p in find_pairs(shared / "data" / "polyu-dev")[:3])]
+    assert np.mean(gains) > 0.2, gains

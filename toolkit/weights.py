@@ -178,8 +178,12 @@ def convert_foreign(state: dict, layout: str, path="checkpoint"):
         load_state_checked(model, {k: v.to(torch.float32) for k, v in state.items()}, path)
         return model
     if layout == "student-c-1.02m":
-        raise WeightsError(f"{path}: the alternative 1.02 M student layout (keys dec1_1.*, decN_M.*) is not supported; "
-                           f"use the 1.00 M layout (keys unet.intro.*)")
+        # The AT-BSN paper's own student C (enc1..enc6, decN_M, dec1_1): imported as is.
+        width = int(state["enc1.conv.weight"].shape[0])
+        levels = len([k for k in state if re.fullmatch(r"enc\d+\.conv\.weight", k)]) - 1
+        model = create_model("student_c_paper", width=width, levels=levels)
+        load_state_checked(model, {k: v.to(torch.float32) for k, v in state.items()}, path)
+        return model
     raise WeightsError(f"{path}: unknown checkpoint layout (first keys: {_short(sorted(state), 4)})")
 
 

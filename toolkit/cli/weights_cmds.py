@@ -11,9 +11,9 @@ app = typer.Typer()  # this module's commands; toolkit/cli/main.py registers the
 
 @app.command("import-weights", rich_help_panel="Models")
 def import_weights(
-    checkpoint: Path = typer.Argument(..., help="Published .pth checkpoint (student C, or an official AT-BSN teacher)."),
+    checkpoint: Path = typer.Argument(..., help="Published .pth checkpoint (student C 1.00 M or the paper's 1.02 M layout, or an official AT-BSN teacher)."),
     output: Path = typer.Option(..., "-o", "--output", help="Where to write our .safetensors file."),
-    layout: str = typer.Option("auto", help="auto | student-c | atbsn-teacher | atbsn-d"),
+    layout: str = typer.Option("auto", help="auto | student-c | student-c-1.02m | atbsn-teacher | atbsn-d"),
     overwrite: bool = typer.Option(False, "--overwrite", "-y", help="Replace an existing output."),
 ):
     """Convert a published checkpoint into hushframe's safetensors format.

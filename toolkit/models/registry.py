@@ -60,6 +60,14 @@ for _v in ("a", "b", "c"):
     register_model(f"student_{_v}", kind="student")(_student(_v))
 
 
+@register_model("student_c_paper", kind="student")
+def student_c_paper(width: int = 48, in_ch: int = 3, levels: int = 5, **_ignored):
+    """The AT-BSN paper's 1.02 M student C layout (released APR-RD students): see students.PaperStudentC."""
+    from .students import PaperStudentC
+
+    return PaperStudentC(width=width, in_ch=in_ch, levels=levels)
+
+
 def _load_method_models():
     """Method files (LAN, AMSNet wrapper) register their models on import."""
     from ..methods.registry import load_methods

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
-from .layers import init_kaiming_leaky
+from .layers import ConvLReLU, init_kaiming_leaky, upsample2x
 from .unet import UNet
 
 STUDENT_LAYOUTS = {
@@ -56,3 +57,45 @@ class Student(nn.Module):
                 t.copy_(src[name])
                 copied += 1
         return copied
+
+
+class PaperStudentC(nn.Module):
+    """The AT-BSN paper's own student C layout (1,021,107 parameters at width 48).
+
+    Released self-supervised students (APR-RD and others) use it; keys ``enc1``..``enc6``,
+    ``decN_2``/``decN_1``, ``dec1_1``. Unlike our student C (intro conv, input skip at the
+    top) its first conv runs at full resolution and feeds the top skip:
+
+        e1 = enc1(x); e_i = enc_i(pool(e_{i-1})) for i = 2..6
+        d5 = dec5_1(dec5_2(cat(up(e6), e5))); d_i = dec_i_1(dec_i_2(cat(up(d_{i+1}), e_i)))
+        out = dec1_1(dec1_2(cat(up(d2), e1)))            (dec1_1: 96 -> 3, no activation)
+
+    Every other conv is 3x3 + LeakyReLU(0.1); 2x2 max pooling, nearest upsampling.
+    """
+
+    def __init__(self, width: int = 48, in_ch: int = 3, levels: int = 5):
+        super().__init__()
+        kw = dict(half_plane=False, bias=True)
+        dec_w = 2 * width
+        self.levels = levels
+        self.size_multiple = 2 ** levels
+        self.config = dict(width=width, in_ch=in_ch, levels=levels)
+        for i in range(1, levels + 2):
+            self.add_module(f"enc{i}", ConvLReLU(in_ch if i == 1 else width, width, **kw))
+        for i in range(levels, 0, -1):
+            up_ch = width if i == levels else dec_w
+            self.add_module(f"dec{i}_2", ConvLReLU(up_ch + width, dec_w, **kw))
+            if i > 1:
+                self.add_module(f"dec{i}_1", ConvLReLU(dec_w, dec_w, **kw))
+        self.dec1_1 = nn.Conv2d(dec_w, in_ch, 3, padding=1)
+        init_kaiming_leaky(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = [self.enc1(x)]
+        for i in range(2, self.levels + 2):
+            skips.append(getattr(self, f"enc{i}")(F.max_pool2d(skips[-1], 2)))
+        h = skips.pop()
+        for i in range(self.levels, 0, -1):
+            h = getattr(self, f"dec{i}_2")(torch.cat((upsample2x(h), skips.pop()), dim=1))
+            h = getattr(self, f"dec{i}_1")(h)
+        return h
