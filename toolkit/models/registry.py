@@ -68,6 +68,20 @@ def student_c_paper(width: int = 48, in_ch: int = 3, levels: int = 5, **_ignored
     return PaperStudentC(width=width, in_ch=in_ch, levels=levels)
 
 
+def _cpu_student(depthwise):
+    def build(width: int = 16, levels: int = 2, unshuffle: int = 2, convs: int = 2, in_ch: int = 3, **_ignored):
+        from .students import CPUStudent
+
+        return CPUStudent(width=width, levels=levels or 2, unshuffle=unshuffle, convs=convs, depthwise=depthwise, in_ch=in_ch)
+
+    return build
+
+
+# Residual UNets sized for CPU frame rates (issue 12): pixel-unshuffled input, additive skips.
+register_model("student_cpu", kind="student")(_cpu_student(False))
+register_model("student_cpu_dw", kind="student")(_cpu_student(True))
+
+
 def _load_method_models():
     """Method files (LAN, AMSNet wrapper) register their models on import."""
     from ..methods.registry import load_methods

@@ -99,3 +99,67 @@ class PaperStudentC(nn.Module):
             h = getattr(self, f"dec{i}_2")(torch.cat((upsample2x(h), skips.pop()), dim=1))
             h = getattr(self, f"dec{i}_1")(h)
         return h
+
+
+class _Block(nn.Module):
+    """3x3 conv + ReLU, or its depthwise-separable form (3x3 per channel, then 1x1)."""
+
+    def __init__(self, cin: int, cout: int, depthwise: bool):
+        super().__init__()
+        if depthwise:
+            self.dw = nn.Conv2d(cin, cin, 3, padding=1, groups=cin)
+            self.pw = nn.Conv2d(cin, cout, 1)
+        else:
+            self.conv = nn.Conv2d(cin, cout, 3, padding=1)
+        self.depthwise = depthwise
+
+    def forward(self, x):
+        x = self.pw(self.dw(x)) if self.depthwise else self.conv(x)
+        return F.relu(x)
+
+
+class CPUStudent(nn.Module):
+    """A small residual UNet for CPU frame rates (issue 12's frontier), not from the paper.
+
+    * Pixel-unshuffle by ``unshuffle`` first: the UNet runs at 1/u resolution on 3u^2
+      channels, which cuts the work per pixel by ~u^2 at a given width; pixel-shuffle back.
+    * Encoder level i has width * 2^i channels and ``convs`` blocks; 2x2 max pooling between
+      levels. The decoder adds the upsampled coarse map (1x1-projected) to the skip, then
+      ``convs`` blocks: additions, not concatenations, keep the top level cheap.
+    * ReLU after every block (non-negative activations suit symmetric INT8); the last conv
+      predicts the residual, added to the input (a small net learns "noise", not the image).
+    * ``depthwise``: blocks below the top level are depthwise-separable.
+    """
+
+    def __init__(self, width: int = 16, levels: int = 2, unshuffle: int = 2, convs: int = 2,
+                 depthwise: bool = False, in_ch: int = 3):
+        super().__init__()
+        self.config = dict(width=width, levels=levels, unshuffle=unshuffle, convs=convs, depthwise=depthwise, in_ch=in_ch)
+        self.levels, self.unshuffle, self.convs = levels, unshuffle, convs
+        self.size_multiple = unshuffle * 2 ** levels
+        c0 = in_ch * unshuffle * unshuffle
+        ws = [width * 2 ** i for i in range(levels + 1)]
+        self.head = nn.Conv2d(c0, ws[0], 3, padding=1)
+        self.enc = nn.ModuleList(nn.Sequential(*[_Block(ws[i - 1] if i and not j else ws[i], ws[i], depthwise and i > 0)
+                                                 for j in range(convs)]) for i in range(levels + 1))
+        self.up = nn.ModuleList(nn.Conv2d(ws[i + 1], ws[i], 1) for i in range(levels))
+        self.dec = nn.ModuleList(nn.Sequential(*[_Block(ws[i], ws[i], depthwise and i > 0) for _ in range(convs)])
+                                 for i in range(levels))
+        self.tail = nn.Conv2d(ws[0], c0, 3, padding=1)
+        init_kaiming_leaky(self)
+        nn.init.zeros_(self.tail.weight)  # starts as the identity: training only has to learn the correction
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        u = self.unshuffle
+        h = F.relu(self.head(F.pixel_unshuffle(x, u) if u > 1 else x))
+        skips = []
+        for i in range(self.levels + 1):
+            if i:
+                h = F.max_pool2d(h, 2)
+            h = self.enc[i](h)
+            skips.append(h)
+        skips.pop()
+        for i in range(self.levels - 1, -1, -1):
+            h = self.dec[i](upsample2x(self.up[i](h)) + skips.pop())
+        r = self.tail(h)
+        return x + (F.pixel_shuffle(r, u) if u > 1 else r)
