@@ -285,7 +285,7 @@ def _kill_after(model, out: Path, seconds_of_output: float) -> tuple[int, int, i
     return written, old, decoded
 
 
-@pytest.mark.parametrize("ext,points", [(".mkv", (1.0, 3.5)), (".mp4", (2.5,))])
+@pytest.mark.parametrize("ext,points", [(".mkv", (1.0, 2.5, 4.0)), (".mp4", (1.5, 3.5))])
 def test_sigkill_while_streaming_loses_at_most_two_seconds(assets, tmp_path, ext, points):
     for i, after in enumerate(points):
         written, old, decoded = _kill_after(assets / "tiny.onnx", tmp_path / f"live{i}{ext}", after)
