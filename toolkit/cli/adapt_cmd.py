@@ -86,7 +86,8 @@ def adapt_cmd(
     if not ps and not spec.startswith("labels:"):
         images, held = split_holdout(images, r["distill"]["crop"])
     out = adapt(images, r, student, output, teacher=spec, device=dev, resume=resume, val_pairs=vps)
-    ref_teacher = _frame_teacher(out["teacher"]) if held else None
+    # The reference for the held-out check is the teacher the user named (without the anchor).
+    ref_teacher = _frame_teacher(spec) if held else None
     verdict = judge(student, out["student"], output, pairs=ps, held_out=held, teacher=ref_teacher, device=dev)
     report = {"student_before": str(student), "student_adapted": str(out["student"]), "teacher": str(out["teacher"]),
               "data": [str(d) for d in data], "distill_steps": r["distill"]["iterations"], **verdict}

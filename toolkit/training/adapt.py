@@ -133,7 +133,7 @@ def _adapt_atbsn(images, recipe, student, student_path, run_dir, spec, d_sec, de
 
 
 def _rename_with_manifest(src: Path, dst: Path) -> None:
-    from ..manifest import manifest_path
+    from hushframe.core.manifest import manifest_path
 
     src, dst = Path(src), Path(dst)
     if manifest_path(src).exists():
@@ -225,7 +225,7 @@ def _structure(residual: np.ndarray, out: np.ndarray) -> float:
 
 
 def _copy_atomic(src: Path, dst: Path) -> None:
-    from ..manifest import manifest_path
+    from hushframe.core.manifest import manifest_path
 
     tmp = dst.with_name(f".{dst.name}.tmp")
     shutil.copyfile(src, tmp)
