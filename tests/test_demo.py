@@ -9,7 +9,7 @@ def test_demo_runs_the_whole_chain(tmp_path):
     out = tmp_path / "demo"
     r = run_cli("demo", "-o", out, "--teacher-steps", "2", "--distill-steps", "2")
     text = r.stdout
-    for what in ("noisy input", "teacher (k_b = 3)", "student C", "PASS", "demo finished"):
+    for what in ("noisy input", "teacher (k_b = 1)", "student C", "PASS", "demo finished"):
         assert what in text, what
     for f in ("run/teacher.safetensors", "run/student.safetensors", "student.onnx", "openvino/student.xml",
               "denoised.mp4", "parity.json", "strip.png"):
