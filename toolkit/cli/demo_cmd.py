@@ -75,7 +75,7 @@ def demo(
         teacher = train_teacher(train, r["teacher"], run, device=dev, resume=resume, init_weights=init_t,
                                 source={"data": "demo camera (simulated)"})
         ran_teacher = teacher_steps
-    console.rule("[bold]3. student C distilled from teachers Ks = {0,1,3,5,7,9,11}")
+    console.rule("[bold]3. student C distilled from teachers Ks = {" + ",".join(map(str, r["distill"]["teachers"])) + "}")
     student = run / "student.safetensors"
     ran_student = reused_steps(console, student, distill_steps, "--distill-steps")
     if ran_student is None:
