@@ -113,7 +113,8 @@ def quantize_cmd(
     num_crops: int = typer.Option(32, help="Calibration crops (at least 32), drawn reproducibly."),
     crop_size: int = typer.Option(256, help="Crop side in pixels (a multiple of the model's size multiple)."),
     seed: int = typer.Option(0, help="Seed of the crop positions."),
-    method: str = typer.Option("mse", help="Activation range: mse | max | percentile[:99.99]"),
+    method: str = typer.Option("max*1.5", help="Activation range: mse | max | percentile[:99.99], optionally "
+                                                "*HEADROOM (default: calibration max x1.5)."),
     equalize: bool = typer.Option(True, "--equalize/--no-equalize", help="Per-channel activation equalization (exact in float)."),
     keep_float: List[str] = typer.Option([], "--keep-float", help="Conv node names to keep in float (repeatable); default: chosen automatically."),
     target: str = typer.Option("auto", help="INT8 hardware: auto (= avx2) | avx2 (7-bit weights: exact on every CPU "

@@ -211,7 +211,20 @@ def activation_stats(model, crops: np.ndarray, tensors: list[str], samples_per_c
 
 
 def range_for(stats: dict, method: str = "mse") -> float:
-    """Symmetric clipping threshold T (scale = T / 127) for one tensor."""
+    """Symmetric clipping threshold T (scale = T / 127) for one tensor.
+
+    ``method``: mse | max | percentile[:Q], optionally ``*HEADROOM`` (e.g. ``max*1.5``): T times a
+    factor, room for frames whose activations exceed every calibration crop (saturated colours).
+    """
+    if "*" in method:
+        base, _, factor = method.partition("*")
+        try:
+            f = float(factor)
+        except ValueError:
+            raise ValueError(f"range method {method!r}: headroom after '*' must be a number") from None
+        if not f >= 1.0:
+            raise ValueError(f"range method {method!r}: headroom must be >= 1")
+        return range_for(stats, base) * f
     amax = float(stats["absmax"].max())
     if amax <= 0:
         return 1e-8
@@ -231,7 +244,7 @@ def range_for(stats: dict, method: str = "mse") -> float:
             if best is None or e < best:
                 best, best_t = e, t
         return best_t
-    raise ValueError(f"unknown range method {method!r} (max, percentile[:Q], mse)")
+    raise ValueError(f"unknown range method {method!r} (mse, max, percentile[:Q], each optionally *HEADROOM)")
 
 
 # ------------------------------------------------------------------ equalization

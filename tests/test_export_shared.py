@@ -16,6 +16,7 @@ torch = pytest.importorskip("torch", reason="torch not installed")
 pytest.importorskip("onnxruntime", reason="onnxruntime not installed")
 
 INT8_BAR_DB = 0.10
+WORST_IMAGE_DB = 0.30
 
 
 @pytest.fixture(scope="module")
@@ -53,13 +54,34 @@ def test_onnx_matches_pytorch_on_real_frames(published, subset):
         assert np.abs(sess.run(["output"], {"input": x})[0] - ref).max() <= 1e-4
 
 
-def test_int8_within_0_10_db_of_fp32_on_polyu_dev_subset(published, subset, shared):
+def test_int8_within_0_10_db_of_fp32_on_polyu_dev_subset(published, subset, shared, tmp_path):
+    """Our INT8 against the float model on every installed CPU backend: mean drop <= 0.10 dB and
+    no image worse than 0.30 dB, whatever the CPU (AVX2 without VNNI included)."""
+    from hushframe.export.openvino_ir import compile_openvino
     from hushframe.export.quantize import quantize
-    from hushframe.export.sensitivity import psnr_on_pairs
+    from hushframe.runtime.backends.base import available_backends
+    from hushframe.runtime.cpu_isa import describe_cpu
+    from hushframe.runtime.parity import run_parity
+    from hushframe.toolkit.data.images import write_image
 
     _, onnx_path, d = published
     int8 = quantize(onnx_path, d / "student-c-int8.onnx", "int8", shared / "data" / "polyu-train-noisy")
-    fp32_db = psnr_on_pairs(onnx.load(str(onnx_path)), subset)
-    int8_db = psnr_on_pairs(onnx.load(str(int8)), subset)
-    print(f"\npolyu-dev subset (20 pairs): fp32 {fp32_db:.3f} dB, int8 {int8_db:.3f} dB, drop {fp32_db - int8_db:.3f} dB")
-    assert fp32_db - int8_db <= INT8_BAR_DB
+    pairs = tmp_path / "pairs"
+    pairs.mkdir()
+    for i, (noisy, clean) in enumerate(subset):
+        write_image(pairs / f"p{i:02d}_real.png", noisy)
+        write_image(pairs / f"p{i:02d}_mean.png", clean)
+    runs = [(int8, "onnxruntime")]
+    if available_backends().get("openvino") == "":
+        runs += [(int8, "openvino"), (compile_openvino(int8, d / "student-c-int8.xml", "int8", latency_check=False),
+                                      "openvino")]
+    print(f"\nCPU: {describe_cpu()}")
+    ref_out = tmp_path / "ref"
+    for k, (art, backend) in enumerate(runs):
+        kw = {"reference": onnx_path, "reference_backend": "onnxruntime", "save_reference_output": ref_out} if k == 0 \
+            else {"reference_output": ref_out}
+        res = run_parity(art, pairs=pairs, backend=backend, max_drop=INT8_BAR_DB, max_image_drop=WORST_IMAGE_DB, **kw)
+        s = res.summary
+        print(f"{art.name} via {backend}: fp32 {s['reference_psnr']:.3f} dB, int8 {s['artifact_psnr']:.3f} dB, "
+              f"drop {s['psnr_drop']:.3f} dB, worst image {s['worst_image_drop']:.3f} dB ({s['worst_image']})")
+        assert res.passed, (backend, art.name, res.failures, describe_cpu())

@@ -306,6 +306,13 @@ def test_parity_gate_cli(assets, tmp_path):
            "--min-output-psnr", "40", "-o", tmp_path / "bad")
     assert r.returncode == 1 and "FAIL" in r.stdout
     assert not json.loads((tmp_path / "bad.json").read_text())["passed"]
+    # the worst image is bounded beside the mean, and the five worst are listed
+    r = hf("parity", assets / "other.onnx", "--pairs", pairs, "--reference-output", tmp_path / "ref",
+           "--max-drop", "100", "--max-image-drop", "-100", "-o", tmp_path / "worst")
+    doc = json.loads((tmp_path / "worst.json").read_text())
+    assert r.returncode == 1 and doc["thresholds"]["max_image_drop"] == -100
+    assert [f for f in doc["failures"] if f.startswith(f"worst image {doc['summary']['worst_image']}")]
+    assert "Worst images:" in r.stdout and doc["summary"]["worst_image_drop"] >= doc["summary"]["best_image_drop"]
 
 
 def test_parity_on_video_frames(assets, tmp_path):
