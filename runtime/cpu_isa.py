@@ -80,5 +80,7 @@ def warn_if_off_target(artifact_name: str, target: str | None, flags=None) -> st
     """Emit an :class:`Int8TargetWarning` when the INT8 artifact was not made for this CPU; return its text."""
     problem = int8_target_problem(target, flags)
     if problem:
-        warnings.warn(f"{artifact_name}: INT8 {problem}", Int8TargetWarning, stacklevel=3)
+        # One line on stderr ("hushframe:0: Int8TargetWarning: ..."), no source line; filterable as usual.
+        warnings.warn_explicit(f"{artifact_name}: INT8 {problem}", Int8TargetWarning, "hushframe", 0,
+                               module="hushframe.runtime.cpu_isa")
     return problem
