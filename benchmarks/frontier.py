@@ -241,7 +241,7 @@ def plot(rows, path: Path, size):
     ax.set_xlabel(f"CPU ms per {size[1]}x{size[0]} frame (log, interleaved medians)")
     ax.set_ylabel("PSNR on polyu-dev, 60 pairs (dB)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     fig.savefig(path)
 
