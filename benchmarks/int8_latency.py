@@ -85,7 +85,11 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--size", default="1088x1920", help="HxW (multiples of 32; 1080p pads to 1088)")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--report-only", action="store_true", help="rewrite the section from benchmarks/results/int8_latency.json")
     a = ap.parse_args(argv)
+    if a.report_only:
+        res = json.loads((ROOT / "benchmarks" / "results" / "int8_latency.json").read_text())
+        return write_report(res, res.get("command", command_line()))
 
     import openvino as ov
 
@@ -102,34 +106,44 @@ def main(argv=None):
     med = {k: float(np.median(v)) for k, v in times.items()}
     ratio = med["ours"] / med["nncf_default"]
     per_round = [o / n for o, n in zip(times["ours"], times["nncf_default"])]
+    round_median = float(np.median(per_round))  # each round's pair ran back to back: robust to slow drifts in load
     res = {"size": [h, w], "reps": a.reps, "threads": a.threads, "median_ms": med, "ratio": ratio,
-           "ratio_per_round": per_round, "bar": BAR, "cpu": describe_cpu(), "load_average": [load0, load1],
-           "times_ms": times, "commit": git_rev()}
-    print(json.dumps({k: res[k] for k in ("median_ms", "ratio", "cpu", "load_average")}, indent=1))
+           "ratio_per_round": per_round, "ratio_round_median": round_median, "bar": BAR, "cpu": describe_cpu(), "load_average": [load0, load1],
+           "times_ms": times, "commit": git_rev(), "command": command_line()}
+    print(json.dumps({k: res[k] for k in ("median_ms", "ratio", "ratio_round_median", "cpu", "load_average")}, indent=1))
     if a.no_write:
         return 0
     out = ROOT / "benchmarks" / "results" / "int8_latency.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(res, indent=1) + "\n")
-    body = f"""Command: `{command_line()}` (commit {git_rev()}).
-Machine: {machine()}; {describe_cpu()}. Versions: {versions("openvino", "nncf", "onnx", "onnxruntime")}.
-Load average {load0:.1f} -> {load1:.1f} during the timing (shared machine: absolute times are not comparable
-across runs; the ratio is).
+    return write_report(res, command_line())
 
-Published student C, OpenVINO CPU, {h}x{w}, batch 1, {a.threads} threads, f32 hint, {a.reps} rounds, the two
+
+def write_report(res: dict, command: str) -> int:
+    """BENCHMARKS.md section from a result dict (``--report-only`` rewrites it from the saved JSON)."""
+    from hushframe.runtime.cpu_isa import describe_cpu
+
+    (h, w), med, per_round = res["size"], res["median_ms"], res["ratio_per_round"]
+    rm, load0, load1 = res["ratio_round_median"], *res["load_average"]
+    body = f"""Command: `{command}` (commit {res['commit']}).
+Machine: {machine()}; {res.get('cpu', describe_cpu())}. Versions: {versions("openvino", "nncf", "onnx", "onnxruntime")}.
+Load average {load0:.1f} -> {load1:.1f} during the timing (shared machine: absolute times are not comparable
+across runs, and they drift within one run; each round's two inferences ran back to back).
+
+Published student C, OpenVINO CPU, {h}x{w}, batch 1, {res['threads']} threads, f32 hint, {res['reps']} rounds, the two
 models alternating (order flipped each round):
 
-| INT8 IR | median ms | ratio to NNCF default |
+| INT8 IR | median ms | per-round ratio to NNCF default (median) |
 | --- | --- | --- |
-| ours (`hushframe quantize`, target avx2: 7-bit weights, 3.5% of MACs float) | {med['ours']:.0f} | {ratio:.3f} |
+| ours (`hushframe quantize`, target avx2: 7-bit weights, 3.5% of MACs float) | {med['ours']:.0f} | {rm:.3f} |
 | NNCF `nncf.quantize` defaults | {med['nncf_default']:.0f} | 1.000 |
 
-Per-round ratios: {', '.join(f'{r:.2f}' for r in per_round)}. Bar: ours <= {BAR:.2f}x NNCF default:
-**{'met' if ratio <= BAR else 'NOT met'}**.
+Per-round ratios: {', '.join(f'{r:.2f}' for r in per_round)}; ratio of the two medians {res['ratio']:.3f} (distorted when
+the load drifts during the run). Bar: ours <= {BAR:.2f}x NNCF default (median per-round ratio):
+**{'met' if rm <= BAR else 'NOT met'}**.
 """
     write_section("int8-latency", "INT8 latency: our recipe vs NNCF defaults (1080p, interleaved)", body)
-    return 0 if ratio <= BAR else 1
-
+    return 0 if rm <= BAR else 1
 
 if __name__ == "__main__":
     sys.exit(main())
