@@ -62,3 +62,21 @@ def test_registry():
     assert {"atbsn", "student_a", "student_b", "student_c"} <= set(list_models())
     with pytest.raises(KeyError, match="unknown model"):
         create_model("nope")
+
+
+def test_teachers_saved_before_the_edge_fix_keep_their_zero_edges(tmp_path):
+    """A teacher file without 'edge' in its config was trained with zero edges: it runs with them."""
+    import json
+
+    from safetensors.torch import save_file
+
+    from hushframe.toolkit.models import create_model
+    from hushframe.toolkit.weights import FORMAT, load_model, save_model
+
+    t = create_model("atbsn", width=4, levels=2, edge="zeros")
+    cfg = {k: v for k, v in t.config.items() if k != "edge"}
+    save_file({k: v.contiguous() for k, v in t.state_dict().items()}, str(tmp_path / "old.safetensors"),
+              metadata={"format": FORMAT, "arch": "atbsn", "config": json.dumps(cfg)})
+    assert load_model(tmp_path / "old.safetensors").edge == "zeros"
+    save_model(create_model("atbsn", width=4, levels=2), tmp_path / "new.safetensors")
+    assert load_model(tmp_path / "new.safetensors").edge == "replicate"

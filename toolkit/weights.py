@@ -68,6 +68,10 @@ def load_model(path: str | Path, device: str = "cpu", expect_kind: str | None = 
                            f"convert published checkpoints with `hushframe import-weights`")
     try:
         config = json.loads(meta.get("config", "{}"))
+        if meta["arch"] == "atbsn" and isinstance(config, dict):
+            # Teachers saved before the edge fix were trained with the paper's zero edges:
+            # run them with the edges they learned, not the new default.
+            config.setdefault("edge", "zeros")
         model = create_model(meta["arch"], **config)
     except (KeyError, TypeError, json.JSONDecodeError) as e:
         raise WeightsError(f"{path}: unusable arch/config metadata ({e})") from None
@@ -168,7 +172,8 @@ def convert_foreign(state: dict, layout: str, path="checkpoint"):
                     k = new + k[len(old):]
             renamed[k] = v
         width = int(renamed["unet.intro.conv.weight"].shape[0])
-        model = create_model("atbsn", width=width, levels=_levels(renamed))
+        # Published AT-BSN teachers were trained with the paper's zero-padded half-plane layers.
+        model = create_model("atbsn", width=width, levels=_levels(renamed), edge="zeros")
         load_state_checked(model, renamed, path)
         return model
     if layout == "student-c":
