@@ -374,3 +374,24 @@ print('FRAMES', st.frames_out, st2.frames_out, 'RC', rc, 'TORCH', bad[:5])
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
     assert r.returncode == 0, r.stderr
     assert "FRAMES 10 10 RC 0 TORCH []" in r.stdout, r.stdout + r.stderr
+
+
+def test_onnx_with_non_utf8_metadata_is_one_line_error(tmp_path):
+    """Found by fuzzing: ONNX Runtime loads such a model, then fails to decode its metadata."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from hushframe.core.errors import HushframeError
+    from hushframe.runtime.backends.base import open_backend
+
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, None, None])
+    y = helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, None, None])
+    m = helper.make_model(helper.make_graph([helper.make_node("Identity", ["input"], ["output"])], "g", [x], [y]),
+                          opset_imports=[helper.make_opsetid("", 17)])
+    helper.set_model_props(m, {"model_kind": "QQQQ"})
+    data = m.SerializeToString().replace(b"QQQQ", b"\xff\xff\xff\xff")
+    p = tmp_path / "m.onnx"
+    p.write_bytes(data)
+    with pytest.raises(HushframeError, match="m.onnx: damaged ONNX metadata"):
+        with open_backend(p, backend="onnxruntime", threads=1):
+            pass

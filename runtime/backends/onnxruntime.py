@@ -50,7 +50,10 @@ class ONNXRuntimeBackend(Backend):
         names_in, names_out = [i.name for i in inputs], [o.name for o in outputs]
         self.input_name = a.input_name if a.input_name in names_in else names_in[0]
         self.output_name = a.output_name if a.output_name in names_out else names_out[0]
-        meta = self.session.get_modelmeta().custom_metadata_map or {}
+        try:
+            meta = self.session.get_modelmeta().custom_metadata_map or {}
+        except UnicodeDecodeError:  # ONNX Runtime loads a model whose metadata is not UTF-8, then cannot show it
+            raise ArtifactError(f"{self.artifact.path}: damaged ONNX metadata (not UTF-8 text)") from None
         mult = a.size_multiple or int(meta.get("size_multiple", 32) or 32)
         prec = a.precision if a.manifest else str(meta.get("precision", a.precision))
         shape = next(i.shape for i in inputs if i.name == self.input_name)
