@@ -71,6 +71,9 @@ _LOOP_KEYS = {
     # Stop with a checkpoint after this many minutes (0: no limit); --resume continues. Long
     # schedules then run in pieces on machines lent for a few minutes at a time.
     "max_minutes": Key(float, 0.0, lambda v: v >= 0, "a non-negative number of minutes (0 = no limit)"),
+    # Linear warm-up steps before the cosine decay: Adam's first steps move every weight by about
+    # the full lr whatever its gradient, which is what damages a trained model in a short fine-tune.
+    "warmup": Key(int, 0, _nonneg, "a non-negative integer (steps)"),
 }
 
 TEACHER = {

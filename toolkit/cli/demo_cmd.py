@@ -59,8 +59,12 @@ def demo(
                   f"Bayer mosaic + Poisson-Gaussian noise + demosaic: spatially correlated noise")
 
     r = load_recipe("demo-pretrain")
-    r["teacher"].update(iterations=teacher_steps, checkpoint_every=max(teacher_steps // 2, 1), val_every=10**9, lr=3e-4 if not from_scratch else 1e-3)
-    r["distill"].update(iterations=distill_steps, checkpoint_every=max(distill_steps // 2, 1), val_every=10**9, lr=3e-4 if not from_scratch else 1e-3)
+    # Fine-tuning the shipped weights warms up over 10 steps: a short run must not damage them.
+    warm = 0 if from_scratch else 10
+    r["teacher"].update(iterations=teacher_steps, checkpoint_every=max(teacher_steps // 2, 1), val_every=10**9,
+                        lr=3e-4 if not from_scratch else 1e-3, warmup=warm)
+    r["distill"].update(iterations=distill_steps, checkpoint_every=max(distill_steps // 2, 1), val_every=10**9,
+                        lr=3e-4 if not from_scratch else 1e-3, warmup=warm)
     init_t = None if from_scratch else ASSETS / "demo-teacher.safetensors"
     init_s = None if from_scratch else ASSETS / "demo-student.safetensors"
     for f in (init_t, init_s):

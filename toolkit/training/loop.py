@@ -47,6 +47,7 @@ class StageConfig:
     amp: bool = True
     compile: bool = False
     max_minutes: float = 0.0
+    warmup: int = 0
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -110,7 +111,7 @@ def run_stage(*, stage: str, run_dir: Path, model, loss_fn: Callable, dataset, c
         state = load_checkpoint(latest, model, optimizer)
         start = int(state["step"])
         if not quiet and dist.is_main:
-            print(f"resuming {stage} from {latest} at step {start} (lr {cosine_lr(start, cfg.iterations, cfg.lr):.3g})")
+            print(f"resuming {stage} from {latest} at step {start} (lr {cosine_lr(start, cfg.iterations, cfg.lr, cfg.warmup):.3g})")
         model.to(dev)
         for st in optimizer.state.values():
             for k, v in st.items():
@@ -145,7 +146,7 @@ def run_stage(*, stage: str, run_dir: Path, model, loss_fn: Callable, dataset, c
     lv = math.nan
     try:
         for batch in loader:
-            lr = cosine_lr(step, cfg.iterations, cfg.lr)
+            lr = cosine_lr(step, cfg.iterations, cfg.lr, cfg.warmup)
             set_lr(optimizer, lr)
             batch = batch.to(dev, non_blocking=True)
             if dev.type == "cuda":
