@@ -168,7 +168,7 @@ class VideoSink(Sink):
         try:
             if self.path.is_symlink() and not str(self.path).startswith("/dev/"):
                 # never write through a planted link to a file outside the output folder: replace the link
-                # itself, as toolkit/atomic.py does for every other output (device nodes are left alone)
+                # itself, as core/atomic.py does for every other output (device nodes are left alone)
                 self.path.unlink()
             self.container = av.open(str(self.path), mode="w", format=self.fmt, options=self._container_options())
         except (av.FFmpegError, OSError) as e:
