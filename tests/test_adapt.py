@@ -40,6 +40,9 @@ def test_adapt_with_pairs_ships_the_better_model_and_says_which(tmp_path):
     rep = json.loads((tmp_path / "run" / "adapt-report.json").read_text())
     assert {"before", "after", "gain_db", "kept", "why"} <= set(rep) and rep["images"] == 2
     shipped = (tmp_path / "run" / "student.safetensors").read_bytes()
+    again = run_cli("adapt", frames, "--student", tmp_path / "deployed.safetensors", "-o", tmp_path / "run",
+                    "--teacher", "ffmpeg:nlmeans=s=4", "--pairs", pairs, check=False)
+    assert again.returncode != 0 and "already holds an adapted student" in again.stderr and "Traceback" not in again.stderr
     if rep["after"]["psnr"] > rep["before"]["psnr"]:
         assert rep["kept"] == "adapted" and shipped == (tmp_path / "run" / "student-adapted.safetensors").read_bytes()
     else:

@@ -70,7 +70,13 @@ def adapt(images, recipe: dict, student_path: Path, run_dir: Path, *, teacher: s
     from ..teachers import parse_teacher
     from ..weights import load_model
 
+    from hushframe.core.errors import HushframeError
+
     run_dir = Path(run_dir)
+    done = run_dir / "student-adapted.safetensors"
+    if done.exists() and not resume:  # never reuse an earlier run's model silently
+        raise HushframeError(f"{run_dir}: already holds an adapted student ({done.name}); pass --resume to reuse "
+                             f"it and judge it again, or choose a new --output")
     run_dir.mkdir(parents=True, exist_ok=True)
     spec = teacher or recipe["distill"].get("teacher") or ATBSN_FROM_STUDENT
     student = load_model(student_path, expect_kind="student")
