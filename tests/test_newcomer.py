@@ -113,6 +113,27 @@ def test_existing_outputs_need_overwrite(assets, tmp_path):
         one_line_error(hf(*cmd), 2, "--overwrite")
 
 
+def test_eval_results_need_overwrite(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from hushframe.toolkit.models import create_model
+    from hushframe.toolkit.weights import save_model
+
+    pairs = tmp_path / "pairs"
+    pairs.mkdir()
+    rng = np.random.default_rng(0)
+    im = rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)
+    Image.fromarray(im).save(pairs / "a_real.png"); Image.fromarray(im).save(pairs / "a_mean.png")
+    save_model(create_model("student_a", width=4), tmp_path / "s.safetensors")
+    out = tmp_path / "eval"
+    assert hf("eval", tmp_path / "s.safetensors", "--pairs", pairs, "-o", out, "--examples", "0").returncode == 0
+    before = (out / "results.json").read_bytes()
+    one_line_error(hf("eval", tmp_path / "s.safetensors", "--pairs", pairs, "-o", out), 2, "results.json", "--overwrite")
+    assert (out / "results.json").read_bytes() == before
+    assert hf("eval", tmp_path / "s.safetensors", "--pairs", pairs, "-o", out, "-y", "--examples", "0").returncode == 0
+
+
 # 6. the demo says when it reuses models and records what ran
 def test_demo_reuse_is_said_and_recorded(tmp_path):
     from rich.console import Console

@@ -23,6 +23,7 @@ def eval_cmd(
     device: str = typer.Option("auto"),
     max_border_ratio: Optional[float] = typer.Option(None, help="Gate: exit 1 if the border ratio (outer 4-px ring error / interior error, 16-px margin) is above this, e.g. 1.3."),
     min_harm_psnr: Optional[float] = typer.Option(None, help="Gate: exit 1 if PSNR(model(clean), clean) on any built-in synthetic frame is below this (dB), e.g. 25."),
+    overwrite: bool = typer.Option(False, "--overwrite", "-y", help="Replace an earlier evaluation's results in --output (as FFmpeg's -y)."),
 ):
     """Evaluate on a paired set: PSNR and SSIM on uint8 images (data_range 255, skimage convention),
     the border ratio (outer 4-px ring error / interior error; near 1 = borders as good as the
@@ -40,7 +41,7 @@ def eval_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    from hushframe.core.atomic import write_json_atomic
+    from hushframe.core.atomic import check_new_output, write_json_atomic
     from ..data.pairs import find_pairs
     from ..eval.evaluate import evaluate, evaluate_noisy, save_strip, save_sweep_plot
     from ..eval.faithful import harm_psnr
@@ -48,6 +49,8 @@ def eval_cmd(
     from ..training.loop import pick_device
     from ..weights import load_model
 
+    if output.is_dir():  # before any work: an earlier evaluation's results are never replaced silently
+        check_new_output(output / "results.json", overwrite)
     dev = pick_device(device)
     model = load_model(weights, device=str(dev))
     kind = model_kind(model.arch)
