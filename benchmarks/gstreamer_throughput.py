@@ -96,7 +96,7 @@ def main(argv=None) -> int:
         return 0
 
     from hushframe.runtime.gstreamer.cli import inspect_element
-    from hushframe.runtime.gstreamer.plugin import plugin_path
+    from hushframe.runtime.gstreamer.plugin import gst_env, plugin_path
     from hushframe.runtime.testing import smooth_frames
     from hushframe.toolkit.data.images import write_image
 
@@ -104,7 +104,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as td:
         tmp = Path(td)
         os.environ["GST_REGISTRY"] = str(tmp / "registry.bin")
-        env = dict(os.environ, GST_PLUGIN_PATH=str(plugin_path()))
+        env = gst_env(GST_PLUGIN_PATH=str(plugin_path()))
         ok, why = inspect_element(plugin_path())
         if not ok:
             raise SystemExit(f"the element is not usable here: {why}")

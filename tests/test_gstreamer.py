@@ -42,10 +42,10 @@ def gst_env(tmp_path_factory):
     if missing:
         pytest.skip(f"{', '.join(missing)} not installed (Debian: apt-get install {APT})")
     from hushframe.runtime.gstreamer.cli import inspect_element
-    from hushframe.runtime.gstreamer.plugin import plugin_path
+    from hushframe.runtime.gstreamer.plugin import gst_env as environment, plugin_path
 
     reg = tmp_path_factory.mktemp("gst_registry") / "registry.bin"
-    env = dict(os.environ, GST_REGISTRY=str(reg), GST_PLUGIN_PATH=str(plugin_path()))
+    env = environment(GST_REGISTRY=str(reg), GST_PLUGIN_PATH=str(plugin_path()))
     old = os.environ.get("GST_REGISTRY")
     os.environ["GST_REGISTRY"] = str(reg)
     try:

@@ -22,7 +22,9 @@ def inspect_element(folder) -> tuple[bool, str]:
         return False, ("gst-inspect-1.0 not found: install GStreamer (Debian: gstreamer1.0-tools "
                        "gstreamer1.0-plugins-base gstreamer1.0-plugins-good python3-gst-1.0 "
                        "gstreamer1.0-python3-plugin-loader)")
-    env = dict(os.environ, GST_PLUGIN_PATH=str(folder))
+    from .plugin import gst_env
+
+    env = gst_env(GST_PLUGIN_PATH=str(folder))
     r = subprocess.run([exe, "hushframe"], env=env, capture_output=True, text=True, timeout=120)
     if r.returncode == 0:
         return True, ""

@@ -112,6 +112,22 @@ def _candidates() -> list[Path]:
     return [Path(sys.prefix) / "lib" / "hushframe-gstreamer", cache / "hushframe" / "gstreamer" / key]
 
 
+def gst_env(**extra) -> dict:
+    """The environment for a GStreamer process started from this Python (tests, `hushframe gstreamer`).
+
+    GStreamer's Python loader embeds the system's libpython, which takes its prefix from the first
+    ``python3`` on PATH. A Python run through pyenv (or another non-venv install) puts its own bin
+    folder first, so the embedded interpreter would adopt that install's standard library and
+    fail to initialise; from a shell the element loads. Drop that folder (the stub adds this
+    environment's site-packages itself).
+    """
+    env = dict(os.environ, **extra)
+    own = str(Path(sys.prefix) / "bin")
+    if sys.prefix == sys.base_prefix and not sys.prefix.startswith("/usr"):
+        env["PATH"] = os.pathsep.join(d for d in env.get("PATH", "").split(os.pathsep) if d != own)
+    return env
+
+
 def plugin_path() -> Path:
     """The folder for GST_PLUGIN_PATH, written (or refreshed) for the running environment."""
     from hushframe.core.atomic import write_text_atomic
