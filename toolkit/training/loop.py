@@ -187,8 +187,13 @@ def run_stage(*, stage: str, run_dir: Path, model, loss_fn: Callable, dataset, c
                     progress.note(f"step {step}: " + ", ".join(f"val {k} {v:.3f}" for k, v in metrics.items()))
             if dist.is_main and (step % cfg.checkpoint_every == 0 or step == cfg.iterations):
                 last_ckpt = save_checkpoint(ckpt_root, step, model, optimizer, {"stage": stage, "lr": lr})
-            if deadline is not None and step < cfg.iterations and time.monotonic() > deadline:
-                # Every rank sees the same clock only roughly: rank 0 decides (DDP runs use one machine).
+            # Ranks' clocks differ a little: they stop together when any one is past the deadline,
+            # else one would wait forever in the next step's gradient all-reduce.
+            if deadline is not None and step < cfg.iterations and \
+                    all_reduce_mean(float(time.monotonic() > deadline), dist) > 0:
+                if n_sum and not math.isfinite(float(loss_sum)):  # never checkpoint weights a NaN step has touched
+                    raise TrainingError(f"{stage}: loss became nan before step {step}; stopped. "
+                                        f"Last good checkpoint: {last_ckpt or 'none'} (lower the lr or check the data)")
                 if dist.is_main:
                     last_ckpt = save_checkpoint(ckpt_root, step, model, optimizer, {"stage": stage, "lr": lr, "paused": True})
                 raise TrainingPaused(f"{stage}: paused at step {step} of {cfg.iterations} after {cfg.max_minutes:g} minutes; "
