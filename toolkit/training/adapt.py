@@ -19,7 +19,6 @@ check runs on held-out strips of the user's own frames (``no_reference_check``).
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -231,10 +230,13 @@ def _structure(residual: np.ndarray, out: np.ndarray) -> float:
 
 
 def _copy_atomic(src: Path, dst: Path) -> None:
+    """Copy weights and their manifest atomically; never leave another model's manifest beside dst."""
+    from hushframe.core.atomic import write_bytes_atomic
     from hushframe.core.manifest import manifest_path
 
-    tmp = dst.with_name(f".{dst.name}.tmp")
-    shutil.copyfile(src, tmp)
-    tmp.replace(dst)
-    if manifest_path(Path(src)).exists():
-        shutil.copyfile(manifest_path(Path(src)), manifest_path(dst))
+    src, dst = Path(src), Path(dst)
+    write_bytes_atomic(dst, src.read_bytes())
+    if manifest_path(src).exists():
+        write_bytes_atomic(manifest_path(dst), manifest_path(src).read_bytes())
+    else:
+        manifest_path(dst).unlink(missing_ok=True)
