@@ -55,11 +55,26 @@ TEACHERS = {"nlmeans-s3": "ffmpeg:nlmeans=s=3", "dctdnoiz-s6": "ffmpeg:dctdnoiz=
 # nlmeans=s=3 alone (blends of nlmeans s=3/s=4, dctdnoiz 4/6, fftdnoiz 3 at 0.3/0.5/0.7 tried).
 BLEND = f"0.7*labels:{RUNS}/labels/nlmeans-s3+0.3*labels:{RUNS}/labels/dctdnoiz-s6"
 
-# The students of the frontier: name -> distillation settings (run folder RUNS/<name>).
+# The students of the frontier: name -> distillation settings (run folder RUNS/<name>); keys are
+# [distill] recipe keys, plus ``init`` (a file under RUNS to fine-tune instead of a fresh student).
+# From-scratch CPU students need warm-up and a higher lr than fine-tuning: with lr >= 1e-3 the residual
+# branch collapsed to the identity in probes (its ReLUs die in the first steps); 5e-4 after 200 warm-up
+# steps learned. Sizes were chosen on the first 20 pairs (exp notes in BENCHMARKS "frontier").
 STUDENTS = {
     # The published SIDD student C (1.00 M), fine-tuned on the blend's labels of the noisy photos.
     "student-c-blend": dict(init="student-c-sidd.safetensors", teacher=BLEND, iterations=300, batch=4, crop=128, lr=5e-5),
 }
+
+
+def _cpu_student(width, levels, iterations, **options):
+    return dict(student="student_cpu", width=width, levels=levels, student_options=options, teacher=BLEND, iterations=iterations,
+                batch=16, crop=96, lr=5e-4, warmup=200)
+
+
+STUDENTS.update({
+    "cpu-fast": _cpu_student(16, 2, 4000, unshuffle=2, convs=1),  # fftdnoiz's speed class
+    "cpu-mid": _cpu_student(32, 2, 6000, unshuffle=2, convs=2),   # under 1/3 of nlmeans's time
+})
 
 
 def ffmpeg_filter(img: np.ndarray, spec: str) -> np.ndarray:
@@ -80,7 +95,7 @@ def _hf(*args):
 def reproduce(students: list[str]) -> dict[str, Path]:
     """Train (or resume) every student, export and compile it; returns label -> INT8 IR."""
     from hushframe.toolkit.data.datasets import load_noisy_images
-    from hushframe.toolkit.recipes import load_recipe
+    from hushframe.toolkit.recipes import apply_overrides, load_recipe
     from hushframe.toolkit.teachers import build_teacher, parse_teacher
     from hushframe.toolkit.teachers.labels import write_labels
     from hushframe.toolkit.training.stages import distill_student
@@ -104,11 +119,11 @@ def reproduce(students: list[str]) -> dict[str, Path]:
         run = RUNS / name
         weights = run / "student.safetensors"
         if not weights.exists():
-            sec = dict(load_recipe(None)["distill"])
-            sec.update(checkpoint_every=50, log_every=10, workers=0, val_every=10**9)
+            recipe = load_recipe(None)
             init = RUNS / s.pop("init") if "init" in s else None
             teacher = s.pop("teacher")
-            sec.update(s)
+            apply_overrides(recipe, "distill", dict(s, checkpoint_every=200, log_every=50, workers=0, val_every=10**9))
+            sec = recipe["distill"]
             resume = (run / "checkpoints" / "distill").exists()
             print(f"reproduce: distilling {name} ({'resuming' if resume else 'from the start'})", flush=True)
             distill_student(images, sec, teacher, run, resume=resume, init_weights=init,

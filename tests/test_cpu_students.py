@@ -57,3 +57,20 @@ def test_cpu_student_starts_as_the_identity_and_is_cheap():
     c = create_model("student_c")
     n = lambda net: sum(p.numel() for p in net.parameters())  # noqa: E731
     assert n(m) < n(c) / 5
+
+
+def test_recipe_builds_the_cpu_student_and_names_a_mistyped_option(tmp_path):
+    """`distill.student_options` reaches the builder; a typo is one RecipeError, not the wrong network."""
+    from hushframe.toolkit.recipes import RecipeError, apply_overrides, load_recipe, parse_set
+    from hushframe.toolkit.training.stages import student_from_section
+
+    r = load_recipe("student-cpu")
+    m = student_from_section(r["distill"])
+    assert m.arch == "student_cpu" and m.config["unshuffle"] == 2 and m.config["convs"] == 1 and m.config["width"] == 16
+    apply_overrides(r, "distill", parse_set(["distill.student_options={unshufle = 2}"])["distill"])
+    with pytest.raises(RecipeError, match="unshufle not settings of student_cpu"):
+        student_from_section(r["distill"])
+    p = tmp_path / "r.toml"
+    p.write_text('[distill]\nstudent_options = { unshuffle = "two" }\n')
+    with pytest.raises(RecipeError, match="distill.student_options"):
+        load_recipe(p)

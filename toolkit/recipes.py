@@ -45,6 +45,10 @@ def _blind_list(xs):
     return len(xs) > 0 and all(isinstance(x, int) and _blind(x) for x in xs)
 
 
+def _options(d):
+    return all(isinstance(k, str) and isinstance(v, (int, float, bool)) for k, v in d.items())
+
+
 def _mult8(x):
     return x >= 16 and x % 8 == 0
 
@@ -98,6 +102,8 @@ DISTILL = {
     "teacher": Key(str, "", None, "a teacher spec such as atbsn:PATH, student:PATH, ffmpeg:nlmeans=s=3, labels:DIR"),
     "width": Key(int, 48, _pos, "a positive integer"),
     "levels": Key(int, 0, lambda v: 0 <= v <= 6, "0 (the student's own: A/B 2, C 5) or 1..6 poolings"),
+    # The student's own builder settings beyond width/levels (the CPU students' unshuffle, convs).
+    "student_options": Key(dict, {}, _options, "a table of numbers/booleans, e.g. {unshuffle = 2, convs = 1}"),
     "teachers": Key(list, [0, 1, 3, 5, 7, 9, 11], _blind_list, "a non-empty list of blind spots, each 0 or odd"),
     "mode": Key(str, "multi", lambda v: v in ("multi", "mean"), "multi, mean"),
     "init_from_teacher": Key(bool, False, None, "true or false"),

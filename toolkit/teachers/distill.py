@@ -46,10 +46,9 @@ def distill_from_teacher(images, section: dict, teacher_spec, run_dir: Path, *, 
 
     from ..data.datasets import CropDataset
     from ..data.paired_crops import PairedCropDataset, split_pair
-    from ..models import create_model
     from ..models.padding import run_padded
     from ..training.loop import StageConfig, pick_device, run_stage
-    from ..training.stages import make_validator
+    from ..training.stages import make_validator, student_from_section
     from ..weights import load_model
 
     spec = parse_teacher(teacher_spec)
@@ -65,8 +64,7 @@ def distill_from_teacher(images, section: dict, teacher_spec, run_dir: Path, *, 
     if init_weights:
         student = load_model(init_weights, expect_kind="student")  # its own arch/width/levels
     else:
-        levels = {"levels": section["levels"]} if section.get("levels") else {}
-        student = create_model(section["student"], width=section["width"], **levels)
+        student = student_from_section(section)
         atbsn = [t for _, t in nets if t.spec.startswith("atbsn:")]
         if section.get("init_from_teacher") and atbsn and hasattr(student, "init_from_teacher"):
             n = student.init_from_teacher(atbsn[0].model)

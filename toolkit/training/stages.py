@@ -11,6 +11,23 @@ from pathlib import Path
 from .loop import StageConfig, run_stage
 
 
+def student_from_section(section: dict):
+    """A fresh student as the [distill] section describes it (student, width, levels, student_options)."""
+    from ..models import create_model
+    from ..recipes import RecipeError
+
+    levels = {"levels": section["levels"]} if section.get("levels") else {}
+    options = dict(section.get("student_options") or {})
+    if {"width", "levels"} & set(options):
+        raise RecipeError("distill.student_options: set width and levels as distill.width / distill.levels")
+    student = create_model(section["student"], width=section["width"], **levels, **options)
+    unknown = sorted(set(options) - set(getattr(student, "config", {})))
+    if unknown:  # builders swallow unknown keywords; a typo must not train the wrong network for hours
+        raise RecipeError(f"distill.student_options: {', '.join(unknown)} not settings of {section['student']} "
+                          f"(its settings: {', '.join(sorted(getattr(student, 'config', {})))})")
+    return student
+
+
 def make_validator(pairs, kind: str, blind_spot: int | None, max_images: int, device):
     """PSNR/SSIM on the first ``max_images`` pairs (student, or teacher at k_b)."""
     if not pairs:
@@ -88,7 +105,6 @@ def distill_student(images, section: dict, teacher, run_dir: Path, *, device="au
 
     from ..data.datasets import CropDataset
     from ..methods.atbsn import distill_loss
-    from ..models import create_model
     from ..weights import load_model
     from .loop import pick_device
 
@@ -101,11 +117,10 @@ def distill_student(images, section: dict, teacher, run_dir: Path, *, device="au
     if dev.type == "cuda":
         teacher.to(memory_format=torch.channels_last)
     torch.manual_seed(cfg.seed)
-    levels = {"levels": section["levels"]} if section.get("levels") else {}
     if init_weights:
         student = load_model(init_weights, expect_kind="student")  # its own arch/width/levels
     else:
-        student = create_model(section["student"], width=section["width"], **levels)
+        student = student_from_section(section)
     if not init_weights and section.get("init_from_teacher"):
         n = student.init_from_teacher(teacher)
         if not quiet:
