@@ -117,14 +117,15 @@ def quantize_cmd(
                                                 "*HEADROOM (default: calibration max x1.5)."),
     equalize: bool = typer.Option(True, "--equalize/--no-equalize", help="Per-channel activation equalization (exact in float)."),
     keep_float: List[str] = typer.Option([], "--keep-float", help="Conv node names to keep in float (repeatable); default: chosen automatically."),
-    target: str = typer.Option("auto", help="INT8 hardware: auto (= avx2) | avx2 (7-bit weights: exact on every CPU "
-                                            "and GPU) | vnni (AVX-512 VNNI/AVX-VNNI/AMX CPUs, GPUs) | gpu (TensorRT)."),
+    target: str = typer.Option("auto", help="INT8 hardware: auto (= avx2) | avx2 (7-bit weights: exact on every CPU) "
+                                            "| vnni (AVX-512 VNNI/AVX-VNNI/AMX CPUs) | gpu (TensorRT: signed int8 only)."),
     overwrite: bool = OVERWRITE,
 ):
     """Make an INT8 or FP16 variant of an exported model.
 
-    INT8: symmetric per-channel int8 weights, symmetric (zero point 0) int8 activations, as explicit
-    QuantizeLinear/DequantizeLinear pairs; the image path stays in float.
+    INT8: symmetric per-channel int8 weights, zero-point-0 activations (unsigned after ReLU on CPU
+    targets, signed int8 everywhere for --target gpu), as explicit QuantizeLinear/DequantizeLinear
+    pairs; convs reading the image stay in float.
 
       hushframe quantize student.onnx --calibration my-noisy-frames/ -o student-int8.onnx
 

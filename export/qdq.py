@@ -3,7 +3,12 @@
 * Weights: int8 initializers, symmetric per output channel (axis 0), zero point 0, behind a
   DequantizeLinear; 7-bit codes (|q| <= 63) for the ``avx2`` target. Biases stay float (TensorRT folds them).
 * Activations: QuantizeLinear -> DequantizeLinear on each quantized Conv's data input, one
-  per-tensor scale, signed int8, zero point 0 (symmetric).
+  per-tensor scale, zero point 0, of one of three kinds (``act_kinds``):
+  ``s8`` signed int8 over [-T, T] (TensorRT's form; every tensor for the ``gpu`` target);
+  ``u8`` unsigned over [0, T] for tensors non-negative by construction (after ReLU): twice the
+  resolution for the same range, CPU targets only; ``image`` unsigned with scale 1/255 for the
+  image itself or a rearrangement of it (pixel-unshuffle): 8-bit frames are k/255, so this
+  quantization is exact.
 * ``split_input_convs``: a Conv fed by Concat(features, network input) becomes
   Conv(features) + Conv(input) (exact: convolution is linear in its input channels), so the
   image itself can stay float while the wide feature part runs in int8.
@@ -20,6 +25,38 @@ import numpy as np
 from .contract import INPUT_NAME, OUTPUT_NAME
 
 PASS_THROUGH = {"MaxPool", "Resize", "Concat"}
+# Ops that only move values around: their output holds the same numbers as their input.
+LAYOUT_OPS = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "SpaceToDepth", "DepthToSpace", "Identity", "Flatten"}
+ACT_KINDS = ("s8", "u8", "image")
+
+
+def image_tensors(model) -> set[str]:
+    """The network input and every tensor that is only a rearrangement of it (pixel-unshuffle is
+    Reshape + Transpose): for 8-bit frames these hold exactly the values k/255."""
+    out = {INPUT_NAME}
+    for n in model.graph.node:  # ONNX graphs are topologically sorted
+        if n.op_type in LAYOUT_OPS and n.input and n.input[0] in out:
+            out.add(n.output[0])
+    return out
+
+
+def nonnegative_tensors(model) -> set[str]:
+    """Tensors that cannot be negative by construction (never judged from calibration data: a
+    tensor merely never negative on the calibration crops could be on the user's frames)."""
+    out: set[str] = set()
+    for n in model.graph.node:
+        ins = [t for t in n.input if t]
+        if n.op_type == "Relu":
+            out.add(n.output[0])
+        elif n.op_type in ("MaxPool", "Identity") or n.op_type in LAYOUT_OPS:
+            if ins and ins[0] in out:
+                out.add(n.output[0])
+        elif n.op_type == "Resize":  # nearest/linear interpolate convexly; cubic can undershoot
+            if ins and ins[0] in out and _attr(n, "mode", b"nearest") in (b"nearest", b"linear"):
+                out.add(n.output[0])
+        elif n.op_type in ("Concat", "Add") and ins and all(t in out for t in ins):
+            out.add(n.output[0])
+    return out
 
 
 # ------------------------------------------------------------------ graph helpers
@@ -334,12 +371,25 @@ def quantize_weight_per_channel(w: np.ndarray, bits: int = 8) -> tuple[np.ndarra
     return q, scale
 
 
+def act_qparams(kind: str, threshold: float) -> tuple[np.float32, np.ndarray]:
+    """(scale, zero point) of one activation tensor of kind s8 | u8 | image (see the module doc)."""
+    if kind == "image":
+        return np.float32(1.0 / 255.0), np.array(0, np.uint8)
+    t = max(float(threshold), 1e-8)
+    if kind == "u8":
+        return np.float32(t / 255.0), np.array(0, np.uint8)
+    if kind == "s8":
+        return np.float32(t / 127.0), np.array(0, np.int8)
+    raise ValueError(f"activation kind {kind!r}: expected one of {', '.join(ACT_KINDS)}")
+
+
 def insert_qdq(model, act_thresholds: dict[str, float], weight_convs: set[str], act_convs: set[str] | None = None,
-               weight_bits: int = 8):
+               weight_bits: int = 8, act_kinds: dict[str, str] | None = None):
     """Return a copy of ``model`` with Q/DQ on conv inputs (tensor -> threshold) and conv weights.
 
     ``act_convs``: only these convs get their input quantized (default: every conv whose input has a threshold).
     ``weight_bits``: 8, or 7 for artifacts that must run exactly on CPUs without VNNI.
+    ``act_kinds``: tensor -> s8 | u8 | image (default s8: signed, zero point 0).
     """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -354,10 +404,10 @@ def insert_qdq(model, act_thresholds: dict[str, float], weight_convs: set[str], 
             t = n.input[0]
             if t in act_thresholds and (act_convs is None or n.name in act_convs):
                 if t not in act_done:
-                    scale = np.float32(max(act_thresholds[t], 1e-8) / 127.0)
+                    scale, zero = act_qparams((act_kinds or {}).get(t, "s8"), act_thresholds[t])
                     sname, zname = f"{t}_qscale", f"{t}_qzero"
                     m.graph.initializer.append(numpy_helper.from_array(np.array(scale, np.float32), sname))
-                    m.graph.initializer.append(numpy_helper.from_array(np.array(0, np.int8), zname))
+                    m.graph.initializer.append(numpy_helper.from_array(zero, zname))
                     q, dq = f"{t}_quantized", f"{t}_dequantized"
                     new_nodes.append(helper.make_node("QuantizeLinear", [t, sname, zname], [q], name=f"{t}_QuantizeLinear"))
                     new_nodes.append(helper.make_node("DequantizeLinear", [q, sname, zname], [dq], name=f"{t}_DequantizeLinear"))
@@ -385,7 +435,7 @@ def insert_qdq(model, act_thresholds: dict[str, float], weight_convs: set[str], 
 
 
 def qdq_violations(model) -> list[str]:
-    """Every Q/DQ must be int8 with zero point 0 (symmetric): the form TensorRT consumes."""
+    """Every Q/DQ must be int8 with zero point 0 (symmetric): the form TensorRT consumes (``--target gpu``)."""
     inits = _inits(model)
     bad = []
     for n in model.graph.node:

@@ -2,12 +2,16 @@
 
 INT8 recipe (why: see export/README.md, "INT8 accuracy"):
 1. ``split_input_convs``: the decoder conv that sees Concat(features, image) is split into a
-   feature conv (int8) and a 3-channel image conv kept in float, so the image never passes
-   through a coarse shared int8 scale; the first conv on the image stays float too.
+   feature conv and a 3-channel image conv, so the image never passes through a coarse shared
+   int8 scale. Every conv reading the image (the input, or a pixel-unshuffle of it) stays float:
+   a signed int8 scale over the image's range costs ~3 grey levels per step, and even the exact
+   alternative (unsigned, scale 1/255: 8-bit frames are k/255, ``keep_image_convs=False`` on CPU
+   targets) cost student C 0.3 dB on one image through its 7-bit image weights.
 2. ``equalize``: per-channel activation equalization (exact in float), so one per-tensor
    symmetric scale fits every channel.
-3. Ranges: symmetric per activation tensor, the largest calibration value x1.5 (``max*1.5``:
-   headroom for frames beyond the calibration crops); weights symmetric per channel.
+3. Ranges: per activation tensor, the largest calibration value x1.5 (``max*1.5``: headroom
+   for frames beyond the calibration crops), zero point 0; on CPU targets tensors non-negative by
+   construction (after ReLU) are unsigned (twice the resolution); weights symmetric per channel.
 4. ``keep_float="auto"``: convs whose int8 output error (one at a time, on calibration crops)
    exceeds a budget stay float, within 25% of the MACs (student C: only the last conv).
 5. ``target``: the hardware the artifact must be exact on. ``avx2`` (the default, also what
@@ -15,7 +19,7 @@ INT8 recipe (why: see export/README.md, "INT8 accuracy"):
    16-bit int8 sums (runtime/cpu_isa.py); ``vnni`` and ``gpu`` keep full 8-bit weights (32-bit
    accumulation there). The target is recorded in the metadata and manifest (``int8_target``);
    the runtime warns when an artifact runs on a CPU it was not made for.
-All Q/DQ are signed int8 with zero point 0.
+Every zero point is 0; for ``gpu`` every Q/DQ is signed int8 (the form TensorRT consumes).
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ WEIGHT_BITS = {"avx2": 7, "vnni": 8, "gpu": 8}
 
 def resolve_target(target: str) -> str:
     """``auto`` -> ``avx2``: 7-bit weights cost nothing measurable here (export/README.md) and run
-    exactly on every CPU and GPU, so the default artifact is safe wherever it is copied to."""
+    exactly on every CPU, so the default artifact is safe on whatever CPU it is copied to.
+    TensorRT engines need ``gpu`` (signed activations only) when the network has ReLU outputs."""
     t = (target or "auto").lower()
     if t not in INT8_TARGETS:
         raise ExportError(f"--target {target!r}: expected one of {', '.join(INT8_TARGETS)}")
@@ -50,7 +55,7 @@ AUTO_ERROR_BUDGET = (0.5 / 255) ** 2  # predicted output MSE left by int8 (about
 AUTO_MAX_FLOAT_MACS = 0.25  # never keep more than this share of the multiply-accumulates in float
 
 
-def _output_mse_per_conv(m, candidates, thresholds, crops, threads=None, weight_bits=8) -> dict[str, float]:
+def _output_mse_per_conv(m, candidates, thresholds, crops, threads=None, weight_bits=8, act_kinds=None) -> dict[str, float]:
     """Output MSE vs float when only one conv (input activation + weights) is int8, on 4 crops (<=128 px)."""
     from . import qdq
     from .onnx_export import ort_session
@@ -61,7 +66,7 @@ def _output_mse_per_conv(m, candidates, thresholds, crops, threads=None, weight_
     out = {}
     for c in candidates:
         q = qdq.insert_qdq(m, {c.input[0]: thresholds[c.input[0]]}, {c.name}, act_convs={c.name},
-                           weight_bits=weight_bits)
+                           weight_bits=weight_bits, act_kinds=act_kinds)
         y = ort_session(q, threads).run(["output"], {"input": x})[0]
         out[c.name] = float(np.mean((y - ref) ** 2))
     return out
@@ -92,6 +97,8 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
 
     keep_float: conv node names to keep in float, or "auto" (measure each conv's int8 output error
     on calibration crops and keep the worst in float within ``max_float_macs``).
+    keep_image_convs: convs reading the image (or a pixel-unshuffle of it) stay float; False
+    quantizes them too, their input exactly on CPU targets (step 1).
     """
     import onnx
 
@@ -99,6 +106,7 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
 
     target = resolve_target(target)
     wbits = WEIGHT_BITS[target]
+    cpu = target != "gpu"
     m = onnx.ModelProto()
     m.CopyFrom(model)
     image_convs = qdq.split_input_convs(m) if split_input else []
@@ -110,30 +118,34 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
         n_eq = qdq.equalize(m, st, alpha)
     auto = isinstance(keep_float, str) and keep_float == "auto"
     float_convs = set() if auto else set(keep_float)
+    images = qdq.image_tensors(m)
     if keep_image_convs:
         float_convs |= set(image_convs)
-        float_convs |= {c.name for c in convs if c.input[0] == "input"}
+        float_convs |= {c.name for c in convs if c.input[0] in images}
     q_convs = [c for c in convs if c.name not in float_convs]
     acts = sorted({c.input[0] for c in q_convs})
-    st = qdq.activation_stats(m, crops, acts, threads=threads)
-    thresholds = {a: qdq.range_for(st[a], method) for a in acts}
+    nonneg = qdq.nonnegative_tensors(m) if cpu else set()
+    kinds = {a: "image" if a in images else "u8" if a in nonneg else "s8" for a in acts}
+    st = qdq.activation_stats(m, crops, [a for a in acts if kinds[a] != "image"], threads=threads)
+    thresholds = {a: 1.0 if kinds[a] == "image" else qdq.range_for(st[a], method) for a in acts}
     macs = qdq.conv_macs(m, 512, 512)
     total = sum(macs.values())
     share = {k: v / total for k, v in macs.items()}
     errors = {}
     if auto:
-        errors = _output_mse_per_conv(m, q_convs, thresholds, crops, threads, wbits)
+        errors = _output_mse_per_conv(m, q_convs, thresholds, crops, threads, wbits, kinds)
         chosen = choose_float_convs(errors, share, budget, max_float_macs)
         float_convs |= set(chosen)
         q_convs = [c for c in q_convs if c.name not in float_convs]
     q_names = {c.name for c in q_convs}
     thresholds = {a: t for a, t in thresholds.items() if any(c.input[0] == a for c in q_convs)}
-    out = qdq.insert_qdq(m, thresholds, q_names, act_convs=q_names, weight_bits=wbits)
+    out = qdq.insert_qdq(m, thresholds, q_names, act_convs=q_names, weight_bits=wbits, act_kinds=kinds)
     report = {"target": target, "weight_bits": wbits, "method": method, "equalized_producers": n_eq, "split_image_convs": image_convs,
               "float_convs": sorted(float_convs), "int8_convs": [c.name for c in q_convs],
               "float_mac_share": round(sum(share[c] for c in float_convs if c in share), 4),
               "auto_output_mse": {k: float(f"{v:.3g}") for k, v in errors.items()},
-              "activation_thresholds": {k: round(float(v), 6) for k, v in thresholds.items()}}
+              "activation_thresholds": {k: round(float(v), 6) for k, v in thresholds.items()},
+              "activation_kinds": {k: kinds[k] for k in thresholds}}
     return out, report
 
 

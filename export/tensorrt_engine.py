@@ -118,7 +118,10 @@ def compile_tensorrt(onnx_path: str | Path, out_engine: str | Path, precision: s
         raise ExportError(f"{onnx_path}: holds Q/DQ nodes; build it with --precision int8")
     bad = qdq_violations(model) + [f"unsupported op {o}" for o in unsupported_ops(model)]
     if bad:
-        raise ExportError(f"{onnx_path}: not buildable by TensorRT 10: {'; '.join(bad[:4])}")
+        hint = ""
+        if any("uint8" in b for b in bad) and settings.get("int8_target") not in (None, "gpu"):
+            hint = f" (quantized for {settings['int8_target']} CPUs; re-quantize with `hushframe quantize --target gpu` for TensorRT)"
+        raise ExportError(f"{onnx_path}: not buildable by TensorRT 10: {'; '.join(bad[:4])}{hint}")
     m = int(settings["size_multiple"])
     prof = profile or default_profile(m, max_batch)
     for key in ("min", "opt", "max"):
