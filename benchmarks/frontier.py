@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -59,7 +60,10 @@ BLEND = f"0.7*labels:{RUNS}/labels/nlmeans-s3+0.3*labels:{RUNS}/labels/dctdnoiz-
 # [distill] recipe keys, plus ``init`` (a file under RUNS to fine-tune instead of a fresh student).
 # From-scratch CPU students need warm-up and a higher lr than fine-tuning: with lr >= 1e-3 the residual
 # branch collapsed to the identity in probes (its ReLUs die in the first steps); 5e-4 after 200 warm-up
-# steps learned. Sizes were chosen on the first 20 pairs (exp notes in BENCHMARKS "frontier").
+# steps learned. Sizes were chosen on the first 20 pairs, by probes on 1280-px centre crops of the
+# training photos (fp32 PSNR there after 4000 steps: width 16/1 conv 36.63, 16/2 convs 36.65, 24/1 conv
+# 36.74; fftdnoiz=sigma=2 36.46, nlmeans=s=3 36.88) and 1080p INT8 time against fftdnoiz=sigma=2 on the
+# idle machine (random weights: 0.97x, 1.53x, 1.59x; width 32/2 convs 3.7x).
 STUDENTS = {
     # The published SIDD student C (1.00 M), fine-tuned on the blend's labels of the noisy photos.
     "student-c-blend": dict(init="student-c-sidd.safetensors", teacher=BLEND, iterations=300, batch=4, crop=128, lr=5e-5),
@@ -220,10 +224,19 @@ def verdict(rows: list[dict]) -> list[str]:
     lines = []
     fft, nlm = by.get("FFmpeg fftdnoiz=sigma=2"), by.get("FFmpeg nlmeans=s=3")
     if fft and ours:
-        best = max(ours, key=lambda r: r["psnr"] if r["ms_1080p"] <= fft["ms_1080p"] else -1)
-        ok = best["ms_1080p"] <= fft["ms_1080p"] and best["psnr"] >= fft["psnr"] + 0.5
+        fits = [r for r in ours if r["ms_1080p"] <= fft["ms_1080p"]]
+        best = max(fits, key=lambda r: r["psnr"]) if fits else None
+        ok = best is not None and best["psnr"] >= fft["psnr"] + 0.5
         lines.append(f"fftdnoiz=sigma=2 bar (>= {fft['psnr'] + 0.5:.3f} dB at <= {fft['ms_1080p']:.0f} ms): "
-                     + ("MET by " + best["name"] if ok else "not met (no hushframe row is that fast and that good)"))
+                     + (f"MET by {best['name']}" if ok else
+                        f"not met (best within the time: {best['name']} {best['psnr']:.3f} dB, "
+                        f"{best['psnr'] - fft['psnr']:+.3f} dB)" if best else
+                        "not met (no hushframe row within the time)"))
+        better = [r for r in ours if r["psnr"] > fft["psnr"]]
+        if better:
+            quick = min(better, key=lambda r: r["ms_1080p"])
+            lines.append(f"fastest hushframe row better than fftdnoiz=sigma=2: {quick['name']} "
+                         f"({quick['psnr'] - fft['psnr']:+.3f} dB at {quick['ms_1080p'] / fft['ms_1080p']:.2f}x its time)")
     if nlm and ours:
         cap = nlm["ms_1080p"] / 3
         fits = [r for r in ours if r["ms_1080p"] <= cap]
@@ -277,6 +290,7 @@ def main():
     a = ap.parse_args()
 
     t0 = time.perf_counter()
+    load0 = os.getloadavg()[0]
     models = {}
     pub = published_ir() if (a.reproduce or (RUNS / "student-c-sidd.safetensors").exists()) else None
     if a.reproduce:
@@ -292,6 +306,7 @@ def main():
         models[label] = Path(path)
     h, w = map(int, a.size.split("x"))
     rows = measure(Path(a.pairs), models, a.filter if a.filter is not None else DEFAULT_FILTERS, (h, w), a.repeats, a.limit)
+    load = f"load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} after the timing"
     lines = verdict(rows)
     wall = (time.perf_counter() - t0) / 60
     print("\n".join(lines))
@@ -312,8 +327,8 @@ def main():
         f"Machine: {machine()}",
         f"Versions: {versions('torch', 'openvino', 'onnxruntime', 'av', 'numpy')}",
         f"Quality on {rows[0]['pairs']} pairs of polyu-dev (anchors protocol); time per {w}x{h} uint8 RGB frame, median of "
-        f"{a.repeats} interleaved rounds (OpenVINO INT8 IR for hushframe rows, libavfilter on gbrp frames for FFmpeg's). "
-        "The CPU was shared with other jobs: compare ms within this table only.",
+        f"{a.repeats} interleaved rounds (OpenVINO INT8 IR for hushframe rows, libavfilter on gbrp frames for FFmpeg's); "
+        f"{load}. Compare ms within this table only (absolute times vary about 2x between runs on these machines).",
         "Students: " + "; ".join(f"`{k}`: {v}" for k, v in STUDENTS.items() if k in trained) if trained else "Students: none trained here.",
         "", *table, "", *[f"- {x}" for x in lines], "",
         f"Rows: `{rel(a.json)}`. Plot: `{rel(a.plot)}`."])
