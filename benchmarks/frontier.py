@@ -77,7 +77,7 @@ def _cpu_student(width, levels, iterations, **options):
 
 STUDENTS.update({
     "cpu-fast": _cpu_student(16, 2, 4000, unshuffle=2, convs=1),  # fftdnoiz's speed class
-    "cpu-mid": _cpu_student(32, 2, 6000, unshuffle=2, convs=2),   # under 1/3 of nlmeans's time
+    "cpu-mid": _cpu_student(32, 2, 4500, unshuffle=2, convs=2),   # under 1/3 of nlmeans's time
 })
 
 
