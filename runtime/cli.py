@@ -144,10 +144,12 @@ def stream_cmd(
 
       0 done; 1 a bug (with a traceback); 2 bad input, or nothing written;
 
-      3 a live source lost after --retries; 130 interrupted (the output is finalized);
+      3 a live source lost after --retries; 130 interrupted by Ctrl-C, 143 stopped by SIGTERM
+      (docker stop, systemd): the output is finalized either way;
 
       4 the output cannot be written (missing folder, exists without --overwrite, disk full).
     """
+    from .signals import stop_on_sigterm
     from .sources import open_source
     from .stream import stream_video
 
@@ -169,10 +171,11 @@ def stream_cmd(
     exc = None
     bar.start()
     try:
-        stats = stream_video(src, model, output, backend=backend, device=device, batch=batch, codec=codec, crf=crf,
-                             preset=preset, mode=mode, max_frames=max_frames, tile=_tile(tile), overlap=overlap,
-                             queue_size=queue_size, threads=threads, progress=bar, on_backend=on_backend,
-                             overwrite=overwrite, flush_interval=flush_interval)
+        with stop_on_sigterm() as term:
+            stats = stream_video(src, model, output, backend=backend, device=device, batch=batch, codec=codec, crf=crf,
+                                 preset=preset, mode=mode, max_frames=max_frames, tile=_tile(tile), overlap=overlap,
+                                 queue_size=queue_size, threads=threads, progress=bar, on_backend=on_backend,
+                                 overwrite=overwrite, flush_interval=flush_interval)
     except Exception as e:
         exc = e
         stats = getattr(e, "stats", None)
@@ -191,8 +194,8 @@ def stream_cmd(
     if exc is not None:
         raise exc
     if stats is not None and stats.interrupted:
-        typer.echo("hushframe: interrupted (output finalized)", err=True)
-        raise SystemExit(130)  # (typer.Exit is swallowed under standalone_mode=False)
+        typer.echo(f"hushframe: {'terminated' if term.received else 'interrupted'} (output finalized)", err=True)
+        raise SystemExit(143 if term.received else 130)  # (typer.Exit is swallowed under standalone_mode=False)
 
 
 @app.command("parity", rich_help_panel=PANEL)

@@ -1,4 +1,5 @@
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -43,3 +44,10 @@ def run_cli(*args, check=True, env=None, timeout=600):
     if check and p.returncode != 0:
         raise AssertionError(f"hushframe {' '.join(map(str, args))} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
     return p
+
+
+def default_sigint():
+    """``preexec_fn`` for children a test stops with Ctrl-C (SIGINT): a shell starts background jobs
+    with SIGINT ignored, a child inherits that, and Python then never raises KeyboardInterrupt (CI run
+    in the background once saw `hushframe stream --live` go on writing frames after the signal)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -17,6 +17,7 @@ import time
 import numpy as np
 import pytest
 
+from conftest import default_sigint
 from hushframe.runtime import testing as T
 
 GST_TOOLS = ("gst-launch-1.0", "gst-inspect-1.0")
@@ -220,7 +221,8 @@ def test_eos_mid_stream(gst_env, assets, tmp_path):
     args = ["gst-launch-1.0", "-e", "-m"] + (
         f"videotestsrc is-live=true ! video/x-raw,format=NV12,width=96,height=64,framerate=30/1 ! "
         f"hushframe model={assets / 'tiny.xml'} threads=1 ! videoconvert ! y4menc ! filesink location={out}").split()
-    p = subprocess.Popen(args, env=gst_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(args, env=gst_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=default_sigint)
     t0 = time.time()
     while time.time() - t0 < 120 and (not out.exists() or out.read_bytes().count(b"FRAME") < 3):
         time.sleep(0.2)
