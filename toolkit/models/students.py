@@ -126,7 +126,8 @@ class CPUStudent(nn.Module):
     * Encoder level i has width * 2^i channels and ``convs`` blocks; 2x2 max pooling between
       levels. The decoder adds the upsampled coarse map (1x1-projected) to the skip, then
       ``convs`` blocks: additions, not concatenations, keep the top level cheap.
-    * ReLU after every block (non-negative activations suit symmetric INT8); the last conv
+    * ReLU after every block (non-negative activations get unsigned INT8 codes on CPUs: twice the
+      resolution of signed ones, export/qdq.py); the last conv
       predicts the residual, added to the input (a small net learns "noise", not the image).
     * ``depthwise``: blocks below the top level are depthwise-separable.
 
