@@ -48,7 +48,7 @@ def nonnegative_tensors(model) -> set[str]:
         ins = [t for t in n.input if t]
         if n.op_type == "Relu":
             out.add(n.output[0])
-        elif n.op_type in ("MaxPool", "Identity") or n.op_type in LAYOUT_OPS:
+        elif n.op_type == "MaxPool" or n.op_type in LAYOUT_OPS:
             if ins and ins[0] in out:
                 out.add(n.output[0])
         elif n.op_type == "Resize":  # nearest/linear interpolate convexly; cubic can undershoot

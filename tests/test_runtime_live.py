@@ -46,58 +46,43 @@ def test_lavfi_live_source_latency_and_throughput_modes(model, tmp_path):
     assert st.dropped == 0 and st.frames_out == 20
 
 
-def test_ctrl_c_leaves_a_playable_file(model, tmp_path):
-    out = tmp_path / "live.mp4"
+def _stop_live_run(model, out, sig) -> tuple[int, str]:
+    """Record a live source until two progress lines, send ``sig``; returns (exit code, stderr)."""
     p = subprocess.Popen(HF + ["stream", "lavfi:testsrc2=size=64x64:rate=10,realtime", "-m", str(model), "-o", str(out),
                                "--live", "--backend", "onnxruntime", "--progress", "plain"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     try:
         seen = 0
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:       # wait for a few written frames (bounded)
+        while time.monotonic() < deadline and seen < 2:   # wait for a few written frames (bounded)
             line = p.stderr.readline()
             if not line:
                 break
-            if line.startswith("frames "):
-                seen += 1
-                if seen >= 2:
-                    break
+            seen += line.startswith("frames ")
         assert seen >= 2, "no progress from the live run"
-        p.send_signal(signal.SIGINT)
+        p.send_signal(sig)
         _, err = p.communicate(timeout=30)
     finally:
         if p.poll() is None:
             p.kill()
             p.wait()
-    assert p.returncode == 130, err
+    return p.returncode, err
+
+
+def test_ctrl_c_leaves_a_playable_file(model, tmp_path):
+    out = tmp_path / "live.mp4"
+    code, err = _stop_live_run(model, out, signal.SIGINT)
+    assert code == 130, err
     frames, pts, _ = T.read_clip(out)                 # the moov atom is there: it decodes
     assert len(frames) >= 2 and frames[0].shape == (64, 64, 3)
-
 
 
 def test_sigterm_finalizes_like_ctrl_c(model, tmp_path):
     """docker stop / systemd send SIGTERM: the stream stops reading, finalizes the .mp4 (playable)
     and exits 143, instead of dying with the file's index unwritten."""
     out = tmp_path / "live.mp4"
-    p = subprocess.Popen(HF + ["stream", "lavfi:testsrc2=size=64x64:rate=10,realtime", "-m", str(model), "-o", str(out),
-                               "--live", "--backend", "onnxruntime", "--progress", "plain"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        seen = 0
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and seen < 2:
-            line = p.stderr.readline()
-            if not line:
-                break
-            seen += line.startswith("frames ")
-        assert seen >= 2, "no progress from the live run"
-        p.send_signal(signal.SIGTERM)
-        _, err = p.communicate(timeout=30)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    assert p.returncode == 143 and "terminated (output finalized)" in err, err
+    code, err = _stop_live_run(model, out, signal.SIGTERM)
+    assert code == 143 and "terminated (output finalized)" in err, err
     frames, _, _ = T.read_clip(out)
     assert len(frames) >= 2 and frames[0].shape == (64, 64, 3)
 
