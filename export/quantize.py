@@ -90,7 +90,7 @@ def choose_float_convs(errors: dict[str, float], mac_share: dict[str, float], bu
 
 
 def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize: bool = True, split_input: bool = True,
-                        keep_float="auto", alpha: float = 1.0, keep_image_convs: bool = True,
+                        keep_float="auto", alpha: float = 1.0, keep_image_convs: bool = True, unsigned_relu: bool = True,
                         threads: int | None = None, budget: float = AUTO_ERROR_BUDGET,
                         max_float_macs: float = AUTO_MAX_FLOAT_MACS, target: str = "auto"):
     """In-memory recipe: returns (qdq model, report dict).
@@ -99,6 +99,8 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
     on calibration crops and keep the worst in float within ``max_float_macs``).
     keep_image_convs: convs reading the image (or a pixel-unshuffle of it) stay float; False
     quantizes them too, their input exactly on CPU targets (step 1).
+    unsigned_relu: on CPU targets, unsigned codes for tensors non-negative by construction (step 3);
+    False keeps signed codes everywhere (benchmarks/int8_kinds.py measures the difference).
     """
     import onnx
 
@@ -124,7 +126,7 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
         float_convs |= {c.name for c in convs if c.input[0] in images}
     q_convs = [c for c in convs if c.name not in float_convs]
     acts = sorted({c.input[0] for c in q_convs})
-    nonneg = qdq.nonnegative_tensors(m) if cpu else set()
+    nonneg = qdq.nonnegative_tensors(m) if cpu and unsigned_relu else set()
     kinds = {a: "image" if a in images else "u8" if a in nonneg else "s8" for a in acts}
     st = qdq.activation_stats(m, crops, [a for a in acts if kinds[a] != "image"], threads=threads)
     thresholds = {a: 1.0 if kinds[a] == "image" else qdq.range_for(st[a], method) for a in acts}
