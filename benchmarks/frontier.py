@@ -60,7 +60,8 @@ BLEND = f"0.7*labels:{RUNS}/labels/nlmeans-s3+0.3*labels:{RUNS}/labels/dctdnoiz-
 # [distill] recipe keys, plus ``init`` (a file under RUNS to fine-tune instead of a fresh student).
 # From-scratch CPU students need warm-up and a higher lr than fine-tuning: with lr >= 1e-3 the residual
 # branch collapsed to the identity in probes (its ReLUs die in the first steps); 5e-4 after 200 warm-up
-# steps learned. Sizes were chosen on the first 20 pairs, by probes on 1280-px centre crops of the
+# steps learned. Sizes were chosen on the first 20 pairs, by exploratory probes (their script is not in
+# the repository) on 1280-px centre crops of the
 # training photos (fp32 PSNR there after 4000 steps: width 16/1 conv 36.63, 16/2 convs 36.65, 24/1 conv
 # 36.74; fftdnoiz=sigma=2 36.46, nlmeans=s=3 36.88) and 1080p INT8 time against fftdnoiz=sigma=2 on the
 # idle machine (random weights: 0.97x, 1.53x, 1.59x; width 32/2 convs 3.7x).
