@@ -196,3 +196,32 @@ def test_label_and_distill_commands(tmp_path):
     bad = run_cli("distill", tmp_path / "photos", "--teacher", "0.7*ffmpeg:nlmeans+0.7*ffmpeg:fftdnoiz", "-o", tmp_path / "r2",
                   check=False)
     assert bad.returncode == 2 and "sum to 1.4" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_a_deployed_student_artifact_is_a_frame_teacher(tmp_path):
+    """`student:model.onnx` runs through the runtime once per photo (cached like a filter), as deployed."""
+    from hushframe.export.onnx_export import export_onnx
+    from hushframe.runtime.backends.base import open_backend
+    from hushframe.runtime.frames import denoise_image
+    from hushframe.toolkit.models import create_model
+    from hushframe.toolkit.training.stages import distill_student
+    from hushframe.toolkit.weights import save_model
+
+    save_model(create_model("student_c", width=8, levels=2), tmp_path / "big.safetensors")
+    onnx_path = export_onnx(tmp_path / "big.safetensors", tmp_path / "big.onnx")
+    term = parse_teacher(f"student:{onnx_path}").terms[0]
+    assert term.on_frames and not parse_teacher(f"student:{tmp_path / 'big.safetensors'}").terms[0].on_frames
+    imgs = [_smooth_noisy(40, 56, seed=s)[0] for s in range(2)]
+    assert np.array_equal(build_teacher(term).label_image(imgs[0]), denoise_image(open_backend(onnx_path), imgs[0]))
+
+    sec = dict(load_recipe("quick-cpu")["distill"])
+    sec.update(student="student_a", width=4, crop=16, batch=2, iterations=1, log_every=1, val_every=99)
+    spec = f"0.5*student:{onnx_path}+0.5*student:{tmp_path / 'big.safetensors'}"
+    distill_student(imgs, sec, spec, tmp_path / "kd", quiet=True)
+    man = json.loads((tmp_path / "kd" / "student.safetensors.manifest.json").read_text())
+    assert [s["made_by"] for s in man["settings"]["label_sets"]] == [f"student:{onnx_path}"]  # the .safetensors ran on crops
+
+    (tmp_path / "broken.onnx").write_bytes(b"not a model")
+    with pytest.raises(TeacherSpecError, match="broken.onnx") as e:
+        build_teacher(parse_teacher(f"student:{tmp_path / 'broken.onnx'}").terms[0]).check()
+    assert len(str(e.value).splitlines()) == 1

@@ -111,7 +111,7 @@ def _frame_teacher(spec: str):
     from ..teachers import build_teacher, parse_teacher
 
     terms = parse_teacher(spec).terms
-    if not all(t.kind in ("ffmpeg", "bm3d") for t in terms):
+    if not all(t.on_frames for t in terms):
         return None
     runners = [(t.weight, build_teacher(t)) for t in terms]
 

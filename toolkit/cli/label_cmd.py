@@ -32,6 +32,8 @@ def label(
 
       hushframe distill photos/ --teacher labels:labels-nlm/ -o runs/fast --student student_c
 
+      hushframe label photos/ --teacher student:deployed.onnx -o labels-big/   # through the runtime, tiled
+
     Labels are keyed by the images' pixels: the same photos, in any order or folder, find
     them. An interrupted run continues where it stopped when given the same -o.
     """

@@ -153,14 +153,17 @@ def distill(
       hushframe distill photos/ -t runs/bl/teacher.safetensors -o runs/bl --recipe bnn-lan
 
     Any other teacher (toolkit/teachers): L = |student(y) - sum_t w_t T_t(y)|_1. Frame
-    teachers (FFmpeg filters through PyAV, BM3D) label each whole photo once, cached as
-    PNGs in OUTPUT/labels/ (resumable); network teachers run on every crop:
+    teachers (FFmpeg filters through PyAV, BM3D, a deployed student.onnx or .xml) label each
+    whole photo once, cached as PNGs in OUTPUT/labels/ (resumable); weights files run on
+    every crop:
 
       hushframe distill photos/ --teacher ffmpeg:nlmeans=s=3 --init student.safetensors -o runs/nlm
 
       hushframe distill photos/ -t "0.6*ffmpeg:nlmeans=s=3+0.4*student:big.safetensors" --student student_a -o runs/a
 
       hushframe distill photos/ --teacher labels:labels-nlm/ -o runs/gpu   # labels from `hushframe label`
+
+      hushframe distill photos/ -t "0.8*ffmpeg:nlmeans=s=3+0.2*student:big-int8.xml" --student student_cpu -o runs/c
     """
     _threads()
     from ..data.datasets import load_noisy_images

@@ -3,9 +3,9 @@
     parse_teacher("0.6*ffmpeg:nlmeans=s=3+0.4*ffmpeg:dctdnoiz=sigma=4")  -> TeacherSpec
     build_teacher(term)                                                  -> a runnable teacher
 
-Frame teachers (``ffmpeg:``, ``bm3d``) label whole images once, cached as PNGs
-(``labels.py``); ``labels:DIR`` reads such labels; network teachers (``atbsn:``,
-``student:``) run on every training crop. ``distill.py`` trains a student on the
+Frame teachers (``ffmpeg:``, ``bm3d``, a deployed ``student:model.onnx|.xml``) label whole
+images once, cached as PNGs (``labels.py``); ``labels:DIR`` reads such labels; network
+teachers (``atbsn:``, ``student:weights.safetensors``) run on every training crop. ``distill.py`` trains a student on the
 weighted sum of their outputs with an L1 loss.
 """
 
@@ -35,6 +35,10 @@ def build_teacher(term: Term, *, device="cpu", blind_spots=(0, 1, 3, 5, 7, 9, 11
         from .network import ATBSNTeacher
 
         return ATBSNTeacher(term.arg, blind_spots, device=device)
+    if term.kind == "student" and term.on_frames:
+        from .frame import DeployedTeacher
+
+        return DeployedTeacher(term.arg)
     if term.kind == "student":
         from .network import StudentTeacher
 

@@ -2,8 +2,8 @@
 
     L = | student(y) - sum_t w_t T_t(y) |_1
 
-Frame teachers' outputs come from PNG label caches (labelled once per image, resumable),
-network teachers run on the crop. The shared training loop (checkpoints, resume, logs,
+Frame teachers' outputs (filters, deployed artifacts) come from PNG label caches (labelled
+once per image, resumable), network teachers (weights files) run on the crop. The shared training loop (checkpoints, resume, logs,
 validation, manifest) runs it as the ``distill`` stage, like AT-BSN distillation.
 """
 
@@ -30,7 +30,7 @@ def frame_labels(images, spec, run_dir: Path, *, log=print):
         if term.kind == "labels":
             made_by, labs = load_labels(images, Path(term.arg), warn=log)
             out.append((term.weight, labs, {"labels": term.arg, "made_by": made_by}))
-        elif term.kind in ("ffmpeg", "bm3d"):
+        elif term.on_frames:
             folder = label_cache_dir(run_dir, term.spec)
             write_labels(images, build_teacher(term), folder, log=log)
             _, labs = load_labels(images, folder, warn=log)
@@ -58,7 +58,7 @@ def distill_from_teacher(images, section: dict, teacher_spec, run_dir: Path, *, 
     log = (lambda m: None) if quiet else print
     frames = frame_labels(images, spec, run_dir, log=log)
     nets = [(t.weight, build_teacher(t, device=dev, blind_spots=section.get("teachers") or (0, 1, 3, 5, 7, 9, 11)))
-            for t in spec.terms if t.kind in ("atbsn", "student")]
+            for t in spec.terms if t.kind in ("atbsn", "student") and not t.on_frames]
 
     torch.manual_seed(cfg.seed)
     if init_weights:

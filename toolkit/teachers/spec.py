@@ -4,7 +4,9 @@ Grammar (whitespace around ``+`` and ``*`` is ignored)::
 
     SPEC     := TERM | WEIGHT "*" TERM ( "+" WEIGHT "*" TERM )+ | TERM ( "+" TERM )+
     TERM     := "atbsn:" PATH          AT-BSN teacher file, its blind-spot family (today's distillation)
-              | "student:" PATH        any deployed student (hushframe or imported) as a teacher
+              | "student:" PATH        any student as a teacher: weights (.safetensors, hushframe or imported)
+                                       run on every crop; a deployed .onnx/.xml runs through the runtime
+                                       once per photo, cached like a filter
               | "ffmpeg:" FILTERGRAPH  libavfilter through PyAV on gbrp frames, e.g. ffmpeg:nlmeans=s=3
               | "bm3d" [":sigma=S"]    BM3D (the optional ``bm3d`` package); S in 0-255 units, else estimated
               | "labels:" DIR          pseudo-labels written by ``hushframe label`` (or a run's labels/ cache)
@@ -43,6 +45,11 @@ class Term:
     @property
     def spec(self) -> str:
         return f"{self.kind}:{self.arg}" if self.arg else self.kind
+
+    @property
+    def on_frames(self) -> bool:
+        """Run once per whole photo and cached as labels (slow teachers), not on every crop."""
+        return self.kind in ("ffmpeg", "bm3d") or (self.kind == "student" and self.arg.lower().endswith((".onnx", ".xml")))
 
 
 @dataclass(frozen=True)
