@@ -384,12 +384,15 @@ def act_qparams(kind: str, threshold: float) -> tuple[np.float32, np.ndarray]:
 
 
 def insert_qdq(model, act_thresholds: dict[str, float], weight_convs: set[str], act_convs: set[str] | None = None,
-               weight_bits: int = 8, act_kinds: dict[str, str] | None = None):
+               weight_bits: int = 8, act_kinds: dict[str, str] | None = None,
+               weight_codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None):
     """Return a copy of ``model`` with Q/DQ on conv inputs (tensor -> threshold) and conv weights.
 
     ``act_convs``: only these convs get their input quantized (default: every conv whose input has a threshold).
     ``weight_bits``: 8, or 7 for artifacts that must run exactly on CPUs without VNNI.
     ``act_kinds``: tensor -> s8 | u8 | image (default s8: signed, zero point 0).
+    ``weight_codes``: conv name -> (int8 codes, per-channel scales) made elsewhere (``gptq.py``);
+    the other convs' weights are rounded to nearest.
     """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -416,7 +419,7 @@ def insert_qdq(model, act_thresholds: dict[str, float], weight_convs: set[str], 
             if n.name in weight_convs:
                 wname = n.input[1]
                 w = _array(inits[wname])
-                qw, ws = quantize_weight_per_channel(w, weight_bits)
+                qw, ws = (weight_codes or {}).get(n.name) or quantize_weight_per_channel(w, weight_bits)
                 qname = f"{wname}_int8"
                 m.graph.initializer.append(numpy_helper.from_array(qw, qname))
                 m.graph.initializer.append(numpy_helper.from_array(ws, f"{wname}_wscale"))

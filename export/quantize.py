@@ -19,6 +19,9 @@ INT8 recipe (why: see export/README.md, "INT8 accuracy"):
    16-bit int8 sums (runtime/cpu_isa.py); ``vnni`` and ``gpu`` keep full 8-bit weights (32-bit
    accumulation there). The target is recorded in the metadata and manifest (``int8_target``);
    the runtime warns when an artifact runs on a CPU it was not made for.
+6. ``rounding="gptq"``: weight codes on the same per-channel grid, rounded column by column with
+   each rounding error moved onto the columns not yet rounded (export/gptq.py), so each conv's
+   output on calibration-like inputs moves less than with nearest rounding.
 Every zero point is 0; for ``gpu`` every Q/DQ is signed int8 (the form TensorRT consumes).
 """
 
@@ -92,7 +95,7 @@ def choose_float_convs(errors: dict[str, float], mac_share: dict[str, float], bu
 def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize: bool = True, split_input: bool = True,
                         keep_float="auto", alpha: float = 1.0, keep_image_convs: bool = True, unsigned_relu: bool = True,
                         threads: int | None = None, budget: float = AUTO_ERROR_BUDGET,
-                        max_float_macs: float = AUTO_MAX_FLOAT_MACS, target: str = "auto"):
+                        max_float_macs: float = AUTO_MAX_FLOAT_MACS, target: str = "auto", rounding: str = "gptq"):
     """In-memory recipe: returns (qdq model, report dict).
 
     keep_float: conv node names to keep in float, or "auto" (measure each conv's int8 output error
@@ -101,6 +104,7 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
     quantizes them too, their input exactly on CPU targets (step 1).
     unsigned_relu: on CPU targets, unsigned codes for tensors non-negative by construction (step 3);
     False keeps signed codes everywhere (benchmarks/int8_kinds.py measures the difference).
+    rounding: ``gptq`` (error-compensating, export/gptq.py) or ``nearest`` for the weight codes (step 6).
     """
     import onnx
 
@@ -141,8 +145,18 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
         q_convs = [c for c in q_convs if c.name not in float_convs]
     q_names = {c.name for c in q_convs}
     thresholds = {a: t for a, t in thresholds.items() if any(c.input[0] == a for c in q_convs)}
-    out = qdq.insert_qdq(m, thresholds, q_names, act_convs=q_names, weight_bits=wbits, act_kinds=kinds)
-    report = {"target": target, "weight_bits": wbits, "method": method, "equalized_producers": n_eq, "split_image_convs": image_convs,
+    codes = {}
+    if rounding == "gptq":
+        from . import gptq
+
+        inits = qdq._inits(m)
+        plain = [c for c in q_convs if gptq.supported(c)]
+        hess = gptq.conv_input_hessians(m, crops, plain, threads=threads)
+        codes = {c.name: gptq.gptq_codes(qdq._array(inits[c.input[1]]), hess[c.name], wbits) for c in plain}
+    elif rounding != "nearest":
+        raise ExportError(f"rounding {rounding!r}: expected gptq or nearest")
+    out = qdq.insert_qdq(m, thresholds, q_names, act_convs=q_names, weight_bits=wbits, act_kinds=kinds, weight_codes=codes)
+    report = {"target": target, "weight_bits": wbits, "weight_rounding": rounding, "method": method, "equalized_producers": n_eq, "split_image_convs": image_convs,
               "float_convs": sorted(float_convs), "int8_convs": [c.name for c in q_convs],
               "float_mac_share": round(sum(share[c] for c in float_convs if c in share), 4),
               "auto_output_mse": {k: float(f"{v:.3g}") for k, v in errors.items()},
