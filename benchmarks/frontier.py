@@ -135,7 +135,8 @@ def reproduce(students: list[str]) -> dict[str, Path]:
     """Train (or resume) every student, export and compile it; returns label -> INT8 IR."""
     from hushframe.toolkit.data.datasets import load_noisy_images
     from hushframe.toolkit.recipes import apply_overrides, load_recipe
-    from hushframe.toolkit.teachers import build_teacher, parse_teacher
+    from hushframe.runtime.teacher import ArtifactTeacher
+    from hushframe.toolkit.teachers import build_teacher, parse_teacher, use_artifact_teacher
     from hushframe.toolkit.teachers.labels import write_labels
     from hushframe.toolkit.training.stages import distill_student
 
@@ -145,6 +146,7 @@ def reproduce(students: list[str]) -> dict[str, Path]:
     t0 = time.perf_counter()
     photos = SHARED / "data" / "polyu-train-noisy"
     RUNS.mkdir(parents=True, exist_ok=True)
+    use_artifact_teacher(ArtifactTeacher)  # the published student labels through the runtime, as deployed
     images = load_noisy_images([photos])
     print(f"reproduce: {len(images)} noisy training photos from {photos}", flush=True)
     published = RUNS / "student-c-sidd.safetensors"

@@ -207,9 +207,17 @@ def test_a_deployed_student_artifact_is_a_frame_teacher(tmp_path):
     from hushframe.toolkit.training.stages import distill_student
     from hushframe.toolkit.weights import save_model
 
+    from hushframe.core.errors import HushframeError
+    from hushframe.runtime.teacher import ArtifactTeacher
+    from hushframe.toolkit.teachers import use_artifact_teacher
+
     save_model(create_model("student_c", width=8, levels=2), tmp_path / "big.safetensors")
     onnx_path = export_onnx(tmp_path / "big.safetensors", tmp_path / "big.onnx")
     term = parse_teacher(f"student:{onnx_path}").terms[0]
+    use_artifact_teacher(None)  # the toolkit alone cannot run it, and says how to wire it
+    with pytest.raises(TeacherSpecError, match="use_artifact_teacher"):
+        build_teacher(term)
+    use_artifact_teacher(ArtifactTeacher)  # what the hushframe command does
     assert term.on_frames and not parse_teacher(f"student:{tmp_path / 'big.safetensors'}").terms[0].on_frames
     imgs = [_smooth_noisy(40, 56, seed=s)[0] for s in range(2)]
     assert np.array_equal(build_teacher(term).label_image(imgs[0]), denoise_image(open_backend(onnx_path), imgs[0]))
@@ -222,6 +230,6 @@ def test_a_deployed_student_artifact_is_a_frame_teacher(tmp_path):
     assert [s["made_by"] for s in man["settings"]["label_sets"]] == [f"student:{onnx_path}"]  # the .safetensors ran on crops
 
     (tmp_path / "broken.onnx").write_bytes(b"not a model")
-    with pytest.raises(TeacherSpecError, match="broken.onnx") as e:
+    with pytest.raises(HushframeError, match="broken.onnx") as e:
         build_teacher(parse_teacher(f"student:{tmp_path / 'broken.onnx'}").terms[0]).check()
     assert len(str(e.value).splitlines()) == 1

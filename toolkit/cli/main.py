@@ -14,7 +14,9 @@ import typer
 from hushframe.export import cli as export_cli
 from hushframe.runtime import cli as runtime_cli
 from hushframe.runtime.gstreamer import cli as gstreamer_cli
+from hushframe.runtime.teacher import ArtifactTeacher
 
+from ..teachers import use_artifact_teacher
 from . import adapt_cmd, demo_cmd, eval_cmds, info_cmd, label_cmd, train_cmds, weights_cmds
 from .errors import run_guarded
 
@@ -59,6 +61,10 @@ GROUPS = (demo_cmd, train_cmds, adapt_cmd, label_cmd, eval_cmds, weights_cmds, i
           gstreamer_cli)
 for _group in GROUPS:
     _group.register(app)
+
+# A deployed student as a teacher (`--teacher student:model.onnx`) runs through the runtime, which
+# the toolkit below may not import: the wiring happens here, at the top.
+use_artifact_teacher(ArtifactTeacher)
 
 
 def main(argv: list[str] | None = None) -> int:

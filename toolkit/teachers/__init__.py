@@ -21,6 +21,17 @@ def parse_teacher(spec) -> TeacherSpec:
     return parse_spec(spec)
 
 
+_artifact_teacher = None  # runs deployed artifacts; set by a composition root (the CLI), see below
+
+
+def use_artifact_teacher(factory) -> None:
+    """How ``student:model.onnx|.xml`` terms run: ``factory(path)`` -> an object with ``spec``,
+    ``check()`` and ``label_image(uint8 HxWx3)``. The toolkit may not import the runtime, so the
+    layer above it passes ``hushframe.runtime.teacher.ArtifactTeacher`` in (toolkit/cli/main.py)."""
+    global _artifact_teacher
+    _artifact_teacher = factory
+
+
 def build_teacher(term: Term, *, device="cpu", blind_spots=(0, 1, 3, 5, 7, 9, 11)):
     """The runnable teacher of one term (``labels`` terms are read, not run: see ``labels.load_labels``)."""
     if term.kind == "ffmpeg":
@@ -36,9 +47,11 @@ def build_teacher(term: Term, *, device="cpu", blind_spots=(0, 1, 3, 5, 7, 9, 11
 
         return ATBSNTeacher(term.arg, blind_spots, device=device)
     if term.kind == "student" and term.on_frames:
-        from .frame import DeployedTeacher
-
-        return DeployedTeacher(term.arg)
+        if _artifact_teacher is None:
+            raise TeacherSpecError(f"--teacher {term.spec!r}: a deployed artifact runs through hushframe.runtime; "
+                                   f"call hushframe.toolkit.teachers.use_artifact_teacher(ArtifactTeacher) first "
+                                   f"(the hushframe command does)")
+        return _artifact_teacher(term.arg)
     if term.kind == "student":
         from .network import StudentTeacher
 
@@ -46,4 +59,4 @@ def build_teacher(term: Term, *, device="cpu", blind_spots=(0, 1, 3, 5, 7, 9, 11
     raise TeacherSpecError(f"--teacher {term.spec!r}: a labels folder is read, not run")
 
 
-__all__ = ["KINDS", "TeacherSpec", "TeacherSpecError", "Term", "build_teacher", "parse_teacher"]
+__all__ = ["KINDS", "TeacherSpec", "TeacherSpecError", "Term", "build_teacher", "parse_teacher", "use_artifact_teacher"]

@@ -1,11 +1,9 @@
-"""Whole-frame pseudo-label teachers: FFmpeg filters (PyAV), BM3D, and deployed artifacts.
+"""Classical frame denoisers as pseudo-label teachers: FFmpeg filters (PyAV) and BM3D.
 
 They are slow (FFmpeg ``nlmeans=s=3`` takes seconds per 2 MP frame), so they run once per
 whole training image and their outputs are cached as lossless PNGs (``labels.py``),
 never per training crop. Whole frames also keep the filter's borders where they belong.
-A deployed student (``student:model.onnx`` / ``.xml``) runs through hushframe's runtime the
-way it runs in production (its backend, padding and tiling), so it is labelled like a filter:
-a 1 M-parameter student costs seconds per photo on a CPU, too slow to run on every crop.
+Deployed students (``student:model.onnx``) are frame teachers too: runtime/teacher.py.
 """
 
 from __future__ import annotations
@@ -134,33 +132,3 @@ class BM3DTeacher(FrameTeacher):
 
             sigma = float(np.mean(estimate_sigma(x, channel_axis=-1)))
         return to_uint8(bm3d.bm3d_rgb(x, max(sigma, 1e-4)))
-
-
-
-class DeployedTeacher(FrameTeacher):
-    """A deployed student artifact (ONNX or OpenVINO IR) through ``hushframe.runtime``, uint8 in and out."""
-
-    # Photos run in tiles of at most one 1080p frame (overlapping, blended: runtime/tiling.py): a
-    # 9 MP photo through student C in one piece needed over 22 GB here.
-    tile = (1088, 1920)
-
-    def __init__(self, path: str):
-        self.path = str(path)
-        self.spec = f"student:{path}"
-        self._backend = None
-
-    def _open(self):
-        if self._backend is None:
-            from hushframe.runtime.backends.base import open_backend
-            from hushframe.runtime.errors import RuntimeUserError
-
-            try:
-                self._backend = open_backend(self.path, max_hw=self.tile)
-            except (RuntimeUserError, OSError) as e:
-                raise TeacherSpecError(f"--teacher {self.spec!r}: {_first_line(e)}") from None
-        return self._backend
-
-    def label_image(self, img: np.ndarray) -> np.ndarray:
-        from hushframe.runtime.frames import denoise_image
-
-        return denoise_image(self._open(), img)
