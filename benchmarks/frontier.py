@@ -174,9 +174,12 @@ def reproduce(students: list[str]) -> dict[str, Path]:
             distill_student(images, sec, teacher, run, resume=resume, init_weights=init,
                             source={"data": [str(photos)], "frontier": name})
         ir = run / "student-int8.xml"
-        if not ir.exists():
+        # Each step only when its file is missing: an interrupted export resumes where it stopped.
+        if not (run / "student.onnx").exists():
             _hf("export", weights, "-o", run / "student.onnx")
+        if not (run / "student-int8.onnx").exists():
             _hf("quantize", run / "student.onnx", "--calibration", photos, "-o", run / "student-int8.onnx")
+        if not ir.exists():
             _hf("compile", "openvino", run / "student-int8.onnx", "-o", ir, "--precision", "int8")
         out[name] = ir
     print(f"reproduce: training and export done in {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
