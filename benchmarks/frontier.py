@@ -55,7 +55,8 @@ CHOICE_PAIRS = 20  # the first 20 polyu-dev pairs: where settings were chosen
 PUBLISHED_ONNX = RUNS / "published-student-c" / "student.onnx"
 TEACHERS = {"nlmeans-s3": "ffmpeg:nlmeans=s=3", "dctdnoiz-s6": "ffmpeg:dctdnoiz=sigma=6",
             "published-c": f"student:{PUBLISHED_ONNX}"}
-# Label blends, chosen on the first 20 polyu-dev pairs (teachers' outputs against the clean images):
+# Label blends, chosen on the first 20 polyu-dev pairs (teachers' outputs against the clean images; exploratory
+# probes whose scripts are not in the repository, like the size probes below):
 # 0.7 nlmeans=s=3 + 0.3 dctdnoiz=sigma=6 scored 36.99 dB against 36.88 for nlmeans=s=3 alone (blends of
 # nlmeans s=3/s=4, dctdnoiz 4/6, fftdnoiz 3 at 0.3/0.5/0.7 tried).
 BLEND = f"0.7*labels:{RUNS}/labels/nlmeans-s3+0.3*labels:{RUNS}/labels/dctdnoiz-s6"
@@ -96,7 +97,7 @@ class _NudgedBlend:
 # 36.74; fftdnoiz=sigma=2 36.46, nlmeans=s=3 36.88) and 1080p INT8 time against fftdnoiz=sigma=2 on the
 # idle machine (random weights: 0.97x, 1.53x, 1.59x; width 32/2 convs 3.7-4.0x, 40/2 convs 5.8x, 48/2 convs 7.9x,
 # where 1/3 of nlmeans=s=3's time is about 6.9x). cpu-mid is the widest that fits that budget with a margin.
-# On the first 20 (fp32 through ONNX Runtime): the earlier cpu-mid (width 32, 4500 steps, filter-only labels)
+# On the first 20 (fp32 through ONNX Runtime, a probe): the earlier cpu-mid (width 32, 4500 steps, filter-only labels)
 # 36.80 dB; width 40, 6000 steps on labels mixing in 0.2 of the SIDD student unclipped 36.98 (INT8 36.93);
 # nlmeans=s=3 36.88.
 STUDENTS = {

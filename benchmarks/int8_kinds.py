@@ -52,6 +52,19 @@ def drops(fp32, q, data, multiple: int) -> list[float]:
     return out
 
 
+def load_model(spec: str, calibration: str):
+    """``LABEL=fp32.onnx`` -> (label, model, size multiple, the quantizer's 32 calibration crops of 256 px)."""
+    import onnx
+
+    from hushframe.export.calibration import calibration_crops
+    from hushframe.export.contract import onnx_settings
+
+    label, _, path = spec.partition("=")
+    model = onnx.load(path)
+    multiple = int(onnx_settings(model, path)["size_multiple"])
+    return label, model, multiple, calibration_crops(calibration, 32, 256, 0, multiple)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", action="append", required=True, help="LABEL=fp32.onnx (a hushframe export)")
@@ -59,20 +72,13 @@ def main():
     ap.add_argument("--calibration", default=str(SHARED / "data" / "polyu-train-noisy"))
     ap.add_argument("--no-write", action="store_true")
     a = ap.parse_args()
-    import onnx
-
-    from hushframe.export.calibration import calibration_crops
-    from hushframe.export.contract import onnx_settings
     from hushframe.export.quantize import quantize_int8_model
 
     data = [p.load() for p in tuning_split(Path(a.pairs))]
     table = ["| student | INT8 recipe | float share of MACs | mean drop (dB) | worst image (dB) |",
              "| --- | --- | --- | --- | --- |"]
     for spec in a.model:
-        label, _, path = spec.partition("=")
-        model = onnx.load(path)
-        multiple = int(onnx_settings(model, path)["size_multiple"])
-        crops = calibration_crops(a.calibration, 32, 256, 0, multiple)
+        label, model, multiple, crops = load_model(spec, a.calibration)
         for name, kw in RECIPES.items():
             q, rep = quantize_int8_model(model, crops, target="avx2", **kw)
             d = drops(model, q, data, multiple)

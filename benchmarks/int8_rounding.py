@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import command_line, git_rev, machine, versions, write_section  # noqa: E402
-from int8_kinds import SHARED, drops, tuning_split  # noqa: E402
+from int8_kinds import SHARED, drops, load_model, tuning_split  # noqa: E402
 
 
 def main():
@@ -31,10 +31,6 @@ def main():
     ap.add_argument("--calibration", default=str(SHARED / "data" / "polyu-train-noisy"))
     ap.add_argument("--no-write", action="store_true")
     a = ap.parse_args()
-    import onnx
-
-    from hushframe.export.calibration import calibration_crops
-    from hushframe.export.contract import onnx_settings
     from hushframe.export.quantize import quantize_int8_model
     from hushframe.toolkit.data.pairs import find_pairs
 
@@ -45,10 +41,7 @@ def main():
     table = ["| model | rounding | quantize time (s) | tuning split: mean / worst (dB) | all 60: mean | worst image | "
              "worst 12 (mean) |", "| --- | --- | --- | --- | --- | --- | --- |"]
     for spec in a.model:
-        label, _, path = spec.partition("=")
-        model = onnx.load(path)
-        multiple = int(onnx_settings(model, path)["size_multiple"])
-        crops = calibration_crops(a.calibration, 32, 256, 0, multiple)
+        label, model, multiple, crops = load_model(spec, a.calibration)
         for rounding in ("nearest", "gptq"):
             t = time.perf_counter()
             q, _ = quantize_int8_model(model, crops, target="avx2", rounding=rounding)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .contract import INPUT_NAME
-from .qdq import _attr, _inits
+from .qdq import _attr, _inits, session_with_outputs
 
 
 def supported(node) -> bool:
@@ -46,19 +46,9 @@ def _patches(x: np.ndarray, kh: int, kw: int, stride, pads, n: int, rng) -> np.n
 def conv_input_hessians(model, crops: np.ndarray, convs: list, positions_per_crop: int = 512, seed: int = 0,
                         threads: int | None = None) -> dict[str, np.ndarray]:
     """Per conv node: H = X X^T / n over random output positions of the calibration crops (float inputs)."""
-    import onnx
-
-    from .onnx_export import ort_session
-
-    m = onnx.ModelProto()
-    m.CopyFrom(model)
-    inits = _inits(m)
+    inits = _inits(model)
     tensors = sorted({c.input[0] for c in convs} - {INPUT_NAME})
-    have = {o.name for o in m.graph.output}
-    for t in tensors:
-        if t not in have:
-            m.graph.output.append(onnx.helper.make_empty_tensor_value_info(t))
-    sess = ort_session(m, threads)
+    sess = session_with_outputs(model, tensors, threads)
     rng = np.random.default_rng(seed)
     acc: dict[str, np.ndarray] = {}
     count = 0

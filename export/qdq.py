@@ -218,9 +218,8 @@ def _channel_counts(model) -> dict[str, int]:
 
 
 # ------------------------------------------------------------------ calibration statistics
-def activation_stats(model, crops: np.ndarray, tensors: list[str], samples_per_crop: int = 20000, seed: int = 0,
-                     threads: int | None = None) -> dict[str, dict]:
-    """Per tensor: per-channel absmax over the crops and a random sample of values (for percentile/MSE ranges)."""
+def session_with_outputs(model, tensors: list[str], threads: int | None = None):
+    """An ONNX Runtime session of ``model`` that also returns the named intermediate tensors."""
     import onnx
 
     from .onnx_export import ort_session
@@ -231,7 +230,13 @@ def activation_stats(model, crops: np.ndarray, tensors: list[str], samples_per_c
     for t in tensors:
         if t not in have:
             m.graph.output.append(onnx.helper.make_empty_tensor_value_info(t))
-    sess = ort_session(m, threads)
+    return ort_session(m, threads)
+
+
+def activation_stats(model, crops: np.ndarray, tensors: list[str], samples_per_crop: int = 20000, seed: int = 0,
+                     threads: int | None = None) -> dict[str, dict]:
+    """Per tensor: per-channel absmax over the crops and a random sample of values (for percentile/MSE ranges)."""
+    sess = session_with_outputs(model, tensors, threads)
     rng = np.random.default_rng(seed)
     acc: dict[str, dict] = {t: {"absmax": None, "sample": []} for t in tensors}
     for k in range(len(crops)):

@@ -155,7 +155,8 @@ def parse_spec(spec: str | Path) -> TeacherSpec:
             terms = [Term(**{**_term(p, whole).__dict__, "weight": 1.0 / len(parts)}) for p in parts]
     for t in terms:
         if t.kind in ("atbsn", "student") and not Path(t.arg).is_file():
-            raise TeacherSpecError(f"--teacher {whole!r}: {t.arg}: no such weights file")
+            what = "model artifact" if t.on_frames else "weights file"
+            raise TeacherSpecError(f"--teacher {whole!r}: {t.arg}: no such {what}")
         if t.kind == "labels" and not Path(t.arg).is_dir():
             raise TeacherSpecError(f"--teacher {whole!r}: {t.arg}: no such labels folder (write one with `hushframe label`)")
     if len({t.spec for t in terms}) != len(terms):
