@@ -119,6 +119,8 @@ def quantize_cmd(
     keep_float: List[str] = typer.Option([], "--keep-float", help="Conv node names to keep in float (repeatable); default: chosen automatically."),
     target: str = typer.Option("auto", help="INT8 hardware: auto (= avx2) | avx2 (7-bit weights: exact on every CPU) "
                                             "| vnni (AVX-512 VNNI/AVX-VNNI/AMX CPUs) | gpu (TensorRT: signed int8 only)."),
+    image_convs: str = typer.Option("float", help="Convs reading the image: float (default) | int8 (their input read "
+                                                  "exactly, scale 1/255, CPU targets; faster, check the parity gate)."),
     overwrite: bool = OVERWRITE,
 ):
     """Make an INT8 or FP16 variant of an exported model.
@@ -129,14 +131,19 @@ def quantize_cmd(
 
       hushframe quantize student.onnx --calibration my-noisy-frames/ -o student-int8.onnx
 
+      hushframe quantize student.onnx -c frames/ -o student-int8.onnx --image-convs int8   # CPU students
+
       hushframe quantize student.onnx --precision fp16 -o student-fp16.onnx
     """
+    from .errors import ExportError
     from .quantize import quantize
 
+    if image_convs not in ("float", "int8"):
+        raise ExportError(f"--image-convs {image_convs!r}: expected float or int8")
     _new_output(output, overwrite=overwrite)
     out = quantize(model, output, precision, calibration, num_crops=num_crops, crop_size=crop_size, seed=seed,
                    method=method, equalize=equalize, keep_float=tuple(keep_float) if keep_float else "auto",
-                   target=target)
+                   target=target, keep_image_convs=image_convs == "float")
     typer.echo(f"wrote {precision} model {out}")
 
 

@@ -16,10 +16,11 @@ training: a few seconds for student C on a CPU.
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 
-from .contract import INPUT_NAME
-from .qdq import _attr, _inits, session_with_outputs
+from .qdq import _attr, _inits, calibration_pass
 
 
 def supported(node) -> bool:
@@ -43,27 +44,39 @@ def _patches(x: np.ndarray, kh: int, kw: int, stride, pads, n: int, rng) -> np.n
     return p.transpose(1, 0, 2, 3).reshape(n, -1)
 
 
+class ConvInputHessians:
+    """Accumulates, per conv node, H = X X^T / n over random output positions of the calibration crops
+    (float inputs); fed by ``qdq.calibration_pass``, so it can share the pass that measures ranges."""
+
+    def __init__(self, model, convs: list, positions_per_crop: int = 512, seed: int = 0):
+        inits = _inits(model)
+        self.convs = [(c.name, c.input[0], tuple(inits[c.input[1]].dims[2:]), _attr(c, "strides", [1, 1]),
+                       _attr(c, "pads", [0, 0, 0, 0])) for c in convs]
+        self.tensors = sorted({c[1] for c in self.convs})
+        self.positions_per_crop = positions_per_crop
+        # One random stream per conv, keyed by its name: a conv's Hessian does not depend on which
+        # other convs are measured in the same pass.
+        self._rngs = {c.name: np.random.default_rng([seed, zlib.crc32(c.name.encode())]) for c in convs}
+        self._acc: dict[str, np.ndarray] = {}
+        self._count = 0
+
+    def add(self, vals: dict) -> None:
+        for name, tensor, (kh, kw), strides, pads in self.convs:
+            p = _patches(vals[tensor][0], kh, kw, strides, pads, self.positions_per_crop, self._rngs[name]).astype(np.float32)
+            h = (p.T @ p).astype(np.float64)  # float32 products (half the time), summed over crops in float64
+            self._acc[name] = h if name not in self._acc else self._acc[name] + h
+        self._count += self.positions_per_crop
+
+    def result(self) -> dict[str, np.ndarray]:
+        return {k: v / max(self._count, 1) for k, v in self._acc.items()}
+
+
 def conv_input_hessians(model, crops: np.ndarray, convs: list, positions_per_crop: int = 512, seed: int = 0,
                         threads: int | None = None) -> dict[str, np.ndarray]:
     """Per conv node: H = X X^T / n over random output positions of the calibration crops (float inputs)."""
-    inits = _inits(model)
-    tensors = sorted({c.input[0] for c in convs} - {INPUT_NAME})
-    sess = session_with_outputs(model, tensors, threads)
-    rng = np.random.default_rng(seed)
-    acc: dict[str, np.ndarray] = {}
-    count = 0
-    for k in range(len(crops)):
-        x = crops[k:k + 1]
-        vals = dict(zip(tensors, sess.run(tensors, {INPUT_NAME: x}))) if tensors else {}
-        vals[INPUT_NAME] = x
-        for c in convs:
-            kh, kw = inits[c.input[1]].dims[2:]
-            p = _patches(vals[c.input[0]][0], kh, kw, _attr(c, "strides", [1, 1]), _attr(c, "pads", [0, 0, 0, 0]),
-                         positions_per_crop, rng).astype(np.float32)
-            h = (p.T @ p).astype(np.float64)  # float32 products (half the time), summed over crops in float64
-            acc[c.name] = h if c.name not in acc else acc[c.name] + h
-        count += positions_per_crop
-    return {k: v / max(count, 1) for k, v in acc.items()}
+    acc = ConvInputHessians(model, convs, positions_per_crop, seed)
+    calibration_pass(model, crops, [acc], threads)
+    return acc.result()
 
 
 def gptq_codes(w: np.ndarray, hessian: np.ndarray, bits: int = 8, damp: float = 0.01) -> tuple[np.ndarray, np.ndarray]:

@@ -233,23 +233,51 @@ def session_with_outputs(model, tensors: list[str], threads: int | None = None):
     return ort_session(m, threads)
 
 
+def calibration_pass(model, crops: np.ndarray, accumulators: list, threads: int | None = None) -> None:
+    """Run ``model`` once per calibration crop and hand every accumulator the tensors it asked for.
+
+    One pass serves several statistics (activation ranges, GPTQ's Hessians): each crop costs one
+    ONNX Runtime run, however many accumulators read it. An accumulator has ``tensors`` (names;
+    the network input is always included) and ``add(values: dict[name, array])``.
+    """
+    tensors = sorted({t for a in accumulators for t in a.tensors} - {INPUT_NAME})
+    sess = session_with_outputs(model, tensors, threads) if tensors else None
+    for k in range(len(crops)):
+        x = crops[k:k + 1]
+        vals = dict(zip(tensors, sess.run(tensors, {INPUT_NAME: x}))) if sess else {}
+        vals[INPUT_NAME] = x
+        for a in accumulators:
+            a.add(vals)
+
+
+class ActivationStats:
+    """Per tensor: per-channel absmax over the crops and a random sample of values (for percentile/MSE ranges)."""
+
+    def __init__(self, tensors: list[str], samples_per_crop: int = 20000, seed: int = 0):
+        self.tensors = list(tensors)
+        self.samples_per_crop = samples_per_crop
+        self._rng = np.random.default_rng(seed)
+        self._acc: dict[str, dict] = {t: {"absmax": None, "sample": []} for t in self.tensors}
+
+    def add(self, vals: dict) -> None:
+        for t in self.tensors:
+            a = vals[t]
+            cm = np.abs(a).max(axis=(0, 2, 3))
+            st = self._acc[t]
+            st["absmax"] = cm if st["absmax"] is None else np.maximum(st["absmax"], cm)
+            flat = a.reshape(-1)
+            st["sample"].append(flat[self._rng.integers(0, flat.size, min(self.samples_per_crop, flat.size))])
+
+    def result(self) -> dict[str, dict]:
+        return {t: {"absmax": st["absmax"], "sample": np.concatenate(st["sample"])} for t, st in self._acc.items()}
+
+
 def activation_stats(model, crops: np.ndarray, tensors: list[str], samples_per_crop: int = 20000, seed: int = 0,
                      threads: int | None = None) -> dict[str, dict]:
     """Per tensor: per-channel absmax over the crops and a random sample of values (for percentile/MSE ranges)."""
-    sess = session_with_outputs(model, tensors, threads)
-    rng = np.random.default_rng(seed)
-    acc: dict[str, dict] = {t: {"absmax": None, "sample": []} for t in tensors}
-    for k in range(len(crops)):
-        outs = sess.run(tensors, {INPUT_NAME: crops[k:k + 1]})
-        for t, a in zip(tensors, outs):
-            cm = np.abs(a).max(axis=(0, 2, 3))
-            st = acc[t]
-            st["absmax"] = cm if st["absmax"] is None else np.maximum(st["absmax"], cm)
-            flat = a.reshape(-1)
-            st["sample"].append(flat[rng.integers(0, flat.size, min(samples_per_crop, flat.size))])
-    for st in acc.values():
-        st["sample"] = np.concatenate(st["sample"])
-    return acc
+    acc = ActivationStats(tensors, samples_per_crop, seed)
+    calibration_pass(model, crops, [acc], threads)
+    return acc.result()
 
 
 def range_for(stats: dict, method: str = "mse") -> float:

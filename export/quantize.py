@@ -54,6 +54,12 @@ def resolve_target(target: str) -> str:
     return "avx2" if t == "auto" else t
 
 
+def _check_image_convs(target: str, keep_image_convs: bool) -> None:
+    if not keep_image_convs and resolve_target(target) == "gpu":
+        raise ExportError("--image-convs int8 reads the image as unsigned codes (scale 1/255): a CPU target only; "
+                          "--target gpu keeps them float")
+
+
 AUTO_ERROR_BUDGET = (0.5 / 255) ** 2  # predicted output MSE left by int8 (about 0.03 dB at 36 dB PSNR)
 AUTO_MAX_FLOAT_MACS = 0.25  # never keep more than this share of the multiply-accumulates in float
 
@@ -113,6 +119,7 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
     target = resolve_target(target)
     wbits = WEIGHT_BITS[target]
     cpu = target != "gpu"
+    _check_image_convs(target, keep_image_convs)
     m = onnx.ModelProto()
     m.CopyFrom(model)
     image_convs = qdq.split_input_convs(m) if split_input else []
@@ -132,7 +139,18 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
     acts = sorted({c.input[0] for c in q_convs})
     nonneg = qdq.nonnegative_tensors(m) if cpu and unsigned_relu else set()
     kinds = {a: "image" if a in images else "u8" if a in nonneg else "s8" for a in acts}
-    st = qdq.activation_stats(m, crops, [a for a in acts if kinds[a] != "image"], threads=threads)
+    if rounding not in ("gptq", "nearest"):
+        raise ExportError(f"rounding {rounding!r}: expected gptq or nearest")
+    # One pass over the calibration crops measures the ranges and, for GPTQ, every candidate conv's
+    # input Hessian (the automatic keep-float choice below only removes convs from that set).
+    stats = qdq.ActivationStats([a for a in acts if kinds[a] != "image"])
+    hessians = None
+    if rounding == "gptq":
+        from . import gptq
+
+        hessians = gptq.ConvInputHessians(m, [c for c in q_convs if gptq.supported(c)])
+    qdq.calibration_pass(m, crops, [stats] + ([hessians] if hessians else []), threads)
+    st = stats.result()
     thresholds = {a: 1.0 if kinds[a] == "image" else qdq.range_for(st[a], method) for a in acts}
     macs = qdq.conv_macs(m, 512, 512)
     total = sum(macs.values())
@@ -146,15 +164,11 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
     q_names = {c.name for c in q_convs}
     thresholds = {a: t for a, t in thresholds.items() if any(c.input[0] == a for c in q_convs)}
     codes = {}
-    if rounding == "gptq":
-        from . import gptq
-
+    if hessians:
         inits = qdq._inits(m)
-        plain = [c for c in q_convs if gptq.supported(c)]
-        hess = gptq.conv_input_hessians(m, crops, plain, threads=threads)
-        codes = {c.name: gptq.gptq_codes(qdq._array(inits[c.input[1]]), hess[c.name], wbits) for c in plain}
-    elif rounding != "nearest":
-        raise ExportError(f"rounding {rounding!r}: expected gptq or nearest")
+        hess = hessians.result()
+        codes = {c.name: gptq.gptq_codes(qdq._array(inits[c.input[1]]), hess[c.name], wbits)
+                 for c in q_convs if c.name in hess}
     out = qdq.insert_qdq(m, thresholds, q_names, act_convs=q_names, weight_bits=wbits, act_kinds=kinds, weight_codes=codes)
     report = {"target": target, "weight_bits": wbits, "weight_rounding": rounding, "method": method, "equalized_producers": n_eq, "split_image_convs": image_convs,
               "float_convs": sorted(float_convs), "int8_convs": [c.name for c in q_convs],
@@ -168,7 +182,8 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
 def quantize(onnx_path: str | Path, out_path: str | Path, precision: str, calibration_source=None, *,
              num_crops: int = DEFAULT_CROPS, crop_size: int = DEFAULT_CROP_SIZE, seed: int = 0, method: str = DEFAULT_METHOD,
              equalize: bool = True, split_input: bool = True, keep_float="auto",
-             write_manifest_file: bool = True, threads: int | None = None, target: str = "auto") -> Path:
+             write_manifest_file: bool = True, threads: int | None = None, target: str = "auto",
+             keep_image_convs: bool = True) -> Path:
     """Write an INT8 Q/DQ or FP16 variant of a hushframe fp32 ONNX model (atomically, with a manifest)."""
     import onnx
 
@@ -192,9 +207,11 @@ def quantize(onnx_path: str | Path, out_path: str | Path, precision: str, calibr
     else:
         if calibration_source is None:
             raise ExportError("int8 needs --calibration FOLDER_OR_VIDEO (the user's noisy frames)")
+        _check_image_convs(target, keep_image_convs)
         crops = calibration_crops(calibration_source, num_crops, crop_size, seed, int(settings["size_multiple"]))
         out, report = quantize_int8_model(model, crops, method=method, equalize=equalize, split_input=split_input,
-                                          keep_float=keep_float, threads=threads, target=target)
+                                          keep_float=keep_float, threads=threads, target=target,
+                                          keep_image_convs=keep_image_convs)
         new_settings["int8_target"] = report["target"]
         source["calibration"] = {"source": str(calibration_source), "crops": num_crops, "crop_size": crop_size, "seed": seed}
         extra = {"quantization": report}

@@ -47,6 +47,16 @@ def test_new_students_export_quantize_and_compile(tmp_path, arch, cfg, multiple)
     xml = compile_openvino(q, tmp_path / "s-int8.xml", "int8", latency_check=False)
     y = compiled_model(xml)({"input": x.numpy()})[0]
     assert y.shape == ref.shape and np.abs(y - ort_session(q).run(["output"], {"input": x.numpy()})[0]).mean() < 0.02
+    if arch == "student_cpu":  # --image-convs int8: the head reads the unshuffled frame as exact u8 codes
+        from hushframe.core.manifest import read_manifest
+
+        q8 = quantize(onnx_path, tmp_path / "s-int8i.onnx", "int8", calib, num_crops=32, crop_size=32,
+                      keep_image_convs=False)
+        rep = read_manifest(q8)["quantization"]
+        assert "/head/Conv" in rep["int8_convs"] and "/head/Conv" not in rep["float_convs"]
+        xml8 = compile_openvino(q8, tmp_path / "s-int8i.xml", "int8", latency_check=False)
+        y8 = compiled_model(xml8)({"input": x.numpy()})[0]
+        assert np.abs(y8 - ort_session(q8).run(["output"], {"input": x.numpy()})[0]).mean() < 0.02
 
 
 def test_cpu_student_starts_as_the_identity_and_is_cheap():

@@ -189,6 +189,9 @@ def test_bad_inputs_one_line_error_no_partial_file(tmp, student_onnx, calib_dir)
         (("quantize", student_onnx, "-c", bad / "small-calib", "-o", bad / "o6.onnx", "--crop-size", "64"), "too small"),
         (("quantize", student_onnx, "-c", calib_dir, "-o", bad / "o7.onnx", "--num-crops", "8"), "at least 32"),
         (("quantize", student_onnx, "-c", calib_dir, "-o", bad / "missing" / "o8.onnx"), "does not exist"),
+        (("quantize", student_onnx, "-c", calib_dir, "-o", bad / "o11.onnx", "--image-convs", "int4"), "--image-convs"),
+        (("quantize", student_onnx, "-c", calib_dir, "-o", bad / "o12.onnx", "--image-convs", "int8", "--target", "gpu"),
+         "CPU target only"),
         (("export", tmp / "student.safetensors", "-o", bad / "missing" / "o9.onnx"), "does not exist"),
         (("compile", "openvino", student_onnx, "-o", bad / "missing" / "o10.xml"), "does not exist"),
     ]

@@ -346,7 +346,7 @@ def test_parity_polyu_subset_onnxruntime_and_openvino(tmp_path):
 # ------------------------------------------------------------------ bench
 def test_bench_cli_table_and_json(assets, tmp_path):
     r = hf("bench", assets / "tiny.onnx", assets / "tiny.xml", "--backend", "all", "--size", "64x64", "--size",
-           "96x64", "--iterations", "2", "--json", tmp_path / "b.json")
+           "96x64", "--iterations", "2", "--duration", "0", "--json", tmp_path / "b.json")
     assert r.returncode == 0, r.stderr
     rows = json.loads((tmp_path / "b.json").read_text())["rows"]
     seen = {(x["artifact"], x["backend"], x["size"]) for x in rows}
