@@ -343,7 +343,7 @@ def plot(rows, path: Path, size):
     for r, tf, dp, text in bars:
         if r:
             ax.scatter(r["ms_1080p"] * tf, r["psnr"] + dp, marker="D", facecolors="none", edgecolors="tab:red")
-            ax.annotate(text, (r["ms_1080p"] * tf, r["psnr"] + dp), fontsize=6, color="tab:red", xytext=(4, -9),
+            ax.annotate(text, (r["ms_1080p"] * tf, r["psnr"] + dp), fontsize=6, color="tab:red", xytext=(4, 5),
                         textcoords="offset points")
     ax.set_xscale("log")
     from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator, ScalarFormatter
