@@ -31,6 +31,7 @@ def test_unknown_key_is_named(tmp_path):
     ("[teacher]\nwidth = \"wide\"", "teacher.width.*wrong type"),
     ("[distill]\nteachers = [0, 2]", "distill.teachers"),
     ("[distill]\nmode = \"median\"", "allowed: multi, mean"),
+    ("[distill]\nloss = \"huber\"", "allowed: l1, l2"),
     ("method = \"magic\"", "'method' = 'magic' is unknown"),
 ])
 def test_bad_values_name_the_key_and_allowed_values(tmp_path, line, err):

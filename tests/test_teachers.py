@@ -162,6 +162,10 @@ def test_two_step_distill_from_a_labels_folder(tmp_path):
     # resumable like every stage
     sec["iterations"] = 3
     distill_student(imgs, sec, f"labels:{tmp_path / 'lab'}", tmp_path / "run", resume=True, quiet=True)
+    # an L2 fine-tuning stage from those weights, recorded as such
+    out2 = distill_student(imgs, dict(sec, loss="l2", iterations=2), f"labels:{tmp_path / 'lab'}", tmp_path / "ft",
+                           init_weights=out, quiet=True)
+    assert json.loads(out2.with_name(out2.name + ".manifest.json").read_text())["settings"]["loss"] == "l2"
 
 
 def test_student_teacher_distills_into_a_smaller_student(tmp_path):
@@ -233,3 +237,15 @@ def test_a_deployed_student_artifact_is_a_frame_teacher(tmp_path):
     with pytest.raises(HushframeError, match="broken.onnx") as e:
         build_teacher(parse_teacher(f"student:{tmp_path / 'broken.onnx'}").terms[0]).check()
     assert len(str(e.value).splitlines()) == 1
+
+
+def test_l2_loss_is_refused_for_the_atbsn_multi_teacher_loss(tmp_path):
+    from hushframe.toolkit.models import create_model
+    from hushframe.toolkit.recipes import RecipeError
+    from hushframe.toolkit.training.stages import distill_student
+    from hushframe.toolkit.weights import save_model
+
+    t = save_model(create_model("atbsn", width=4, levels=2), tmp_path / "teacher.safetensors")
+    sec = dict(load_recipe("quick-cpu")["distill"], student="student_a", width=4, loss="l2")
+    with pytest.raises(RecipeError, match="paper's L1"):
+        distill_student([np.zeros((32, 32, 3), np.uint8)], sec, str(t), tmp_path / "run", quiet=True)

@@ -109,6 +109,9 @@ DISTILL = {
     "init_from_teacher": Key(bool, False, None, "true or false"),
     # hushframe adapt: share of the deployed student's own output in the target (0 = the teacher alone).
     "anchor": Key(float, 0.0, lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    # Loss to a teacher spec's labels: l1 (robust to label outliers), or l2 (what PSNR measures; a
+    # fine-tuning stage after l1). The AT-BSN multi-teacher loss is the paper's L1 whatever this says.
+    "loss": Key(str, "l1", lambda v: v in ("l1", "l2"), "l1, l2"),
     **_stage_keys(100_000, 128),
     **_LOOP_KEYS,
 }

@@ -76,11 +76,14 @@ def distill_from_teacher(images, section: dict, teacher_spec, run_dir: Path, *, 
     else:
         dataset = CropDataset(images, cfg.crop, cfg.seed)
 
+    loss_name = section.get("loss", "l1")
+    criterion = F.mse_loss if loss_name == "l2" else F.l1_loss
+
     def loss_fn(net, batch):
         noisy, target = split_pair(batch) if frames else (batch, torch.zeros_like(batch))
         for w, t in nets:
             target = target + w * t(noisy)
-        return F.l1_loss(run_padded(net, noisy, multiple), target)
+        return criterion(run_padded(net, noisy, multiple), target)
 
     validate = make_validator(val_pairs, "student", None, section.get("val_images", 16), dev)
     student.train()
@@ -88,6 +91,6 @@ def distill_from_teacher(images, section: dict, teacher_spec, run_dir: Path, *, 
                      device=dev, resume=resume, validate=validate, final_name="student.safetensors", quiet=quiet,
                      manifest={"command": "distill", "source": {"teacher": spec.text, **(source or {}),
                                                                 **({"init": str(init_weights)} if init_weights else {})},
-                               "teacher": spec.text, "loss": "l1",
+                               "teacher": spec.text, "loss": loss_name,
                                "teacher_terms": [{"spec": t.spec, "weight": t.weight} for t in spec.terms],
                                "label_sets": [info for _, _, info in frames]})

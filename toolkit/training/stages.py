@@ -102,6 +102,11 @@ def distill_student(images, section: dict, teacher, run_dir: Path, *, device="au
         return distill_from_teacher(images, section, spec, run_dir, device=device, resume=resume, val_pairs=val_pairs,
                                     init_weights=init_weights, source=source, quiet=quiet)
     teacher_path = Path(spec.terms[0].arg)
+    if section.get("loss", "l1") != "l1":
+        from ..recipes import RecipeError
+
+        raise RecipeError(f"distill.loss = {section['loss']!r}: an AT-BSN teacher distils with the paper's L1 "
+                          "multi-teacher loss; loss applies to teacher specs (ffmpeg:, student:, labels:, sums)")
 
     from ..data.datasets import CropDataset
     from ..methods.atbsn import distill_loss
