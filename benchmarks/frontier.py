@@ -188,7 +188,8 @@ def reproduce(students: list[str]) -> dict[str, Path]:
             # convs in int8 (input read exactly, scale 1/255). Chosen on the first 20 pairs plus bicycle_8 (the
             # image the default's x1.5 headroom exists for), INT8 drop against fp32 through ONNX Runtime:
             # cpu-fast 0.088 dB with the default ranges, 0.024 with mse (bicycle_8 0.073 -> 0.009); cpu-mid
-            # 0.039 -> 0.023, and no conv left in float. Image convs in int8: the same PSNR, 8 ms less (probes).
+            # 0.039 -> 0.023, and no conv left in float. Image convs in int8 cost no PSNR (probes); cpu-mid's head runs in
+            # int8 that way, while cpu-fast's stays float by the automatic choice (its largest int8 error).
             cpu = ["--image-convs", "int8", "--method", "mse"] if s.get("student") == "student_cpu" else []
             _hf("quantize", run / "student.onnx", "--calibration", photos, "-o", run / "student-int8.onnx", *cpu)
         if not ir.exists():

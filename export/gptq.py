@@ -46,7 +46,7 @@ def _patches(x: np.ndarray, kh: int, kw: int, stride, pads, n: int, rng) -> np.n
 
 class ConvInputHessians:
     """Accumulates, per conv node, H = X X^T / n over random output positions of the calibration crops
-    (float inputs); fed by ``qdq.calibration_pass``, so it can share the pass that measures ranges."""
+    (float inputs); fed by ``qdq.calibration_pass``, so it shares the pass that measures ranges."""
 
     def __init__(self, model, convs: list, positions_per_crop: int = 512, seed: int = 0):
         inits = _inits(model)
@@ -69,14 +69,6 @@ class ConvInputHessians:
 
     def result(self) -> dict[str, np.ndarray]:
         return {k: v / max(self._count, 1) for k, v in self._acc.items()}
-
-
-def conv_input_hessians(model, crops: np.ndarray, convs: list, positions_per_crop: int = 512, seed: int = 0,
-                        threads: int | None = None) -> dict[str, np.ndarray]:
-    """Per conv node: H = X X^T / n over random output positions of the calibration crops (float inputs)."""
-    acc = ConvInputHessians(model, convs, positions_per_crop, seed)
-    calibration_pass(model, crops, [acc], threads)
-    return acc.result()
 
 
 def gptq_codes(w: np.ndarray, hessian: np.ndarray, bits: int = 8, damp: float = 0.01) -> tuple[np.ndarray, np.ndarray]:

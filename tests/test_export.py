@@ -272,6 +272,16 @@ def test_equalize_and_split_are_exact_in_float(student_onnx, calib_dir):
     assert np.abs(_ort(m, x) - _ort(base, x)).max() <= 1e-4
 
 
+def test_keep_float_choice_skips_convs_that_remove_almost_nothing():
+    """The biggest error does not fit the MAC cap: small convs that fit are not kept float for nothing."""
+    from hushframe.export.quantize import choose_float_convs
+
+    errors = {"head": 3e-6, "dec": 2.7e-6, "tail": 2.5e-6, "small1": 2e-8, "small2": 1e-9}
+    share = {"head": 0.13, "dec": 0.13, "tail": 0.13, "small1": 0.05, "small2": 0.03}
+    assert choose_float_convs(errors, share, budget=1e-9, max_float_macs=0.25) == ["head"]
+    assert choose_float_convs({"last": 1e-5, "other": 1e-7}, {"last": 0.03, "other": 0.2}, budget=1e-6) == ["last"]
+
+
 def test_fp16_variant(tmp, student_onnx):
     from hushframe.export.quantize import quantize
 
