@@ -48,8 +48,8 @@ def main(argv=None):
 
     from hushframe.export.onnx_export import export_onnx, ort_session
     from hushframe.export.openvino_ir import compile_openvino, compiled_model
-    from hushframe.export.quantize import quantize, quantize_int8_model
-    from hushframe.export.calibration import calibration_crops
+    from hushframe.export.quantize import DEFAULT_METHOD, quantize, quantize_int8_model
+    from hushframe.export.calibration import DEFAULT_CROPS, calibration_crops
     from hushframe.export.contract import set_metadata, read_metadata
     from hushframe.export.sensitivity import pad_image
     from hushframe.toolkit.data.images import to_uint8
@@ -78,7 +78,7 @@ def main(argv=None):
 
     qrep = read_manifest(int8)["quantization"]
     # same recipe, nothing kept float except the image convs: prices the float part
-    crops = calibration_crops(calib, 32, 256)
+    crops = calibration_crops(calib, DEFAULT_CROPS, 256)
     allq, _ = quantize_int8_model(onnx.load(str(fp32)), crops, keep_float=(), threads=a.threads)
     set_metadata(allq, dict(read_metadata(onnx.load(str(fp32))), precision="int8"))
     onnx.save(allq, str(work / "student-c-int8-all.onnx"))
@@ -135,8 +135,8 @@ def main(argv=None):
         lines.append(f"| {name} | {db:.3f} | {db - ref:+.3f} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        f"INT8 recipe (`hushframe quantize`, {t_quant:.0f} s here): 32 crops 256x256 of polyu-train-noisy (seed 0); "
-        f"image convs split off and kept float; per-channel activation equalization; MSE activation ranges; "
+        f"INT8 recipe (`hushframe quantize`, {t_quant:.0f} s here): {DEFAULT_CROPS} crops 256x256 of polyu-train-noisy (seed 0); "
+        f"image convs split off and kept float; per-channel activation equalization; activation ranges {DEFAULT_METHOD}; "
         f"symmetric per-channel int8 weights; every Q/DQ zero point 0. Kept float: "
         + ", ".join(f"`{c}`" for c in qrep["float_convs"]) + f" = {100 * qrep['float_mac_share']:.1f}% of the MACs.",
         "OpenVINO on this CPU (avx512_bf16): fp32 and int8 IRs are compiled with INFERENCE_PRECISION_HINT=f32; the fp16 IR "

@@ -53,16 +53,16 @@ def drops(fp32, q, data, multiple: int) -> list[float]:
 
 
 def load_model(spec: str, calibration: str):
-    """``LABEL=fp32.onnx`` -> (label, model, size multiple, the quantizer's 32 calibration crops of 256 px)."""
+    """``LABEL=fp32.onnx`` -> (label, model, size multiple, the quantizer's default calibration crops)."""
     import onnx
 
-    from hushframe.export.calibration import calibration_crops
+    from hushframe.export.calibration import DEFAULT_CROP_SIZE, DEFAULT_CROPS, calibration_crops
     from hushframe.export.contract import onnx_settings
 
     label, _, path = spec.partition("=")
     model = onnx.load(path)
     multiple = int(onnx_settings(model, path)["size_multiple"])
-    return label, model, multiple, calibration_crops(calibration, 32, 256, 0, multiple)
+    return label, model, multiple, calibration_crops(calibration, DEFAULT_CROPS, DEFAULT_CROP_SIZE, 0, multiple)
 
 
 def main():
@@ -89,8 +89,8 @@ def main():
         f"Machine: {machine()}",
         f"Versions: {versions('onnx', 'onnxruntime', 'numpy')}",
         f"Tuning split: {len(data)} polyu-dev pairs (every fifth, plus bicycle_8). Drop = PSNR of the fp32 export minus "
-        "PSNR of the INT8 model, both through ONNX Runtime, target avx2 (7-bit weights), calibration: 32 crops of the "
-        "noisy training photos.", "", *table])
+        "PSNR of the INT8 model, both through ONNX Runtime, target avx2 (7-bit weights), calibration: the quantizer's "
+        "default crops of the noisy training photos.", "", *table])
     print(body)
     if not a.no_write:
         write_section("int8-kinds", "INT8 activation codes on the CPU students (issues 12, 13)", body)

@@ -3,7 +3,7 @@
     python benchmarks/int8_latency.py [--shared ../shared] [--reps 7] [--threads 2] [--work runs/int8-latency]
 
 Both IRs come from the same fp32 ONNX export of ``weights/aprrd-student-c-1.00m-sidd.pth`` and the
-same calibration crops of ``data/polyu-train-noisy`` (32 x 256x256, seed 0): ours from
+calibration photos ``data/polyu-train-noisy``: ours from
 ``hushframe quantize`` (default ``--target auto`` = avx2: 7-bit weights) then ``compile openvino
 --precision int8``; NNCF's from ``nncf.quantize(model, dataset)`` with every default. The machine
 is shared, so the two models are timed alternately (order flipped each round) in one process and

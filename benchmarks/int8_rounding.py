@@ -31,7 +31,8 @@ def main():
     ap.add_argument("--calibration", default=str(SHARED / "data" / "polyu-train-noisy"))
     ap.add_argument("--no-write", action="store_true")
     a = ap.parse_args()
-    from hushframe.export.quantize import quantize_int8_model
+    from hushframe.export.calibration import DEFAULT_CROPS
+    from hushframe.export.quantize import DEFAULT_METHOD, quantize_int8_model
     from hushframe.toolkit.data.pairs import find_pairs
 
     pairs = find_pairs(Path(a.pairs))
@@ -57,8 +58,8 @@ def main():
         f"Versions: {versions('onnx', 'onnxruntime', 'numpy')}",
         f"Drop = PSNR of the fp32 export minus PSNR of the INT8 model, both through ONNX Runtime, on {int(in_tune.sum())} "
         f"tuning pairs (every fifth, plus bicycle_8: where the default was chosen) and on all {len(pairs)} polyu-dev pairs. "
-        "Target avx2 (7-bit weight codes), ranges max x1.5, automatic keep-float, calibration: 32 crops of the noisy "
-        "training photos; only the rounding of the weight codes differs.", "", *table])
+        f"Target avx2 (7-bit weight codes), ranges {DEFAULT_METHOD}, automatic keep-float, calibration: {DEFAULT_CROPS} "
+        "crops of the noisy training photos (the quantizer's defaults); only the rounding of the weight codes differs.", "", *table])
     print(body)
     if not a.no_write:
         write_section("int8-rounding", "INT8 weight rounding: nearest against GPTQ (issue 13)", body)

@@ -33,6 +33,7 @@ def main():
     ap.add_argument("--every", type=int, default=1)
     ap.add_argument("--no-write", action="store_true")
     a = ap.parse_args()
+    from hushframe.runtime.cpu_isa import describe_cpu
     from hushframe.runtime.parity import run_parity
 
     w = Path(a.work)
@@ -53,21 +54,27 @@ def main():
     first = not ref_out.exists()
     rows = []
     for art, backend, label in ((fp32, "onnxruntime", "ONNX fp32"), (ov32, "openvino", "OpenVINO IR fp32"),
-                                (int8, "onnxruntime", "ONNX int8 Q/DQ"), (ov8, "openvino", "OpenVINO IR int8")):
+                                (int8, "onnxruntime", "ONNX int8 Q/DQ"), (int8, "openvino", "ONNX int8 Q/DQ"),
+                                (ov8, "openvino", "OpenVINO IR int8")):
         kw = dict(reference=st, save_reference_output=ref_out) if first else dict(reference_output=ref_out)
         first = False
-        r = run_parity(art, pairs=a.pairs, backend=backend, every=a.every, max_drop=0.10, **kw)
+        r = run_parity(art, pairs=a.pairs, backend=backend, every=a.every, max_drop=0.10, max_image_drop=0.30, **kw)
         s = r.summary
+        # "Any 12 pairs" passes the mean bound only if the 12 worst images do: their mean drop.
+        drops = sorted(i["psnr_drop"] for i in r.images if "psnr_drop" in i)
+        worst12 = sum(drops[-12:]) / len(drops[-12:])
+        ok = r.passed and worst12 <= 0.10
         rows.append(f"| {label} | {backend} | {s['reference_psnr']:.3f} | {s['artifact_psnr']:.3f} | {s['artifact_ssim']:.4f} "
                     f"| {s['psnr_drop']:.3f} | {s.get('worst_image_drop', float('nan')):.3f} ({s.get('worst_image', '-')}) "
-                    f"| {s['output_psnr']:.1f} | {'PASS' if r.passed else 'FAIL'} |")
+                    f"| {worst12:.3f} | {s['output_psnr']:.1f} | {'PASS' if ok else 'FAIL'} |")
         print(rows[-1], flush=True)
     body = "\n".join([
         f"Command: `{command_line()}` (commit {git_rev()})", f"Machine: {machine()}",
         f"Versions: {versions('torch', 'onnxruntime', 'openvino')}",
-        f"Published student C on `{a.pairs}` (every {a.every} pair(s)); reference: PyTorch fp32 outputs; gate: mean drop <= 0.10 dB and worst image <= 0.30 dB.", "",
-        "| artifact | backend | reference PSNR | artifact PSNR | artifact SSIM | mean drop (dB) | worst image drop (dB) | PSNR between outputs (dB) | gate |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |", *rows])
+        f"Published student C on `{a.pairs}` (every {a.every} pair(s)); reference: PyTorch fp32 outputs; gate: mean drop <= 0.10 dB and worst image <= 0.30 dB, and "
+        f"the mean of the 12 worst images <= 0.10 dB (so that any 12 of the pairs pass). CPU: {describe_cpu()}.", "",
+        "| artifact | backend | reference PSNR | artifact PSNR | artifact SSIM | mean drop (dB) | worst image drop (dB) | worst 12 (mean) | PSNR between outputs (dB) | gate |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |", *rows])
     print(body)
     if not a.no_write:
         write_section("parity", "Parity gate per backend and precision (issue 4)", body)

@@ -20,7 +20,7 @@ import zlib
 
 import numpy as np
 
-from .qdq import _attr, _inits, calibration_pass
+from .qdq import _attr, _inits
 
 
 def supported(node) -> bool:

@@ -7,6 +7,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from .calibration import DEFAULT_CROPS
 from .contract import INPUT_NAME, load_onnx_checked, onnx_settings
 from .errors import ExportError
 
@@ -36,7 +37,7 @@ def _check_multiple(shape, multiple: int, where="shape"):
 
 
 def compile_openvino(onnx_path: str | Path, out_xml: str | Path, precision: str = "fp32", calibration=None,
-                     shape=None, *, num_crops: int = 32, crop_size: int = 256, seed: int = 0,
+                     shape=None, *, num_crops: int = DEFAULT_CROPS, crop_size: int = 256, seed: int = 0,
                      latency_check: bool = True, latency_shape=None, threads: int | None = None) -> Path:
     """Compile an exported ONNX model to OpenVINO IR.
 

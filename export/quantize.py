@@ -9,8 +9,8 @@ INT8 recipe (why: see export/README.md, "INT8 accuracy"):
    targets) cost student C 0.3 dB on one image through its 7-bit image weights.
 2. ``equalize``: per-channel activation equalization (exact in float), so one per-tensor
    symmetric scale fits every channel.
-3. Ranges: per activation tensor, the largest calibration value x1.5 (``max*1.5``: headroom
-   for frames beyond the calibration crops), zero point 0; on CPU targets tensors non-negative by
+3. Ranges: per activation tensor, MSE-optimal over the calibration crops (``mse``; 128 crops by
+   default, enough to hold saturated colours), zero point 0; on CPU targets tensors non-negative by
    construction (after ReLU) are unsigned (twice the resolution); weights symmetric per channel.
 4. ``keep_float="auto"``: convs whose int8 output error (one at a time, on calibration crops)
    exceeds a budget stay float, within 25% of the MACs (student C: only the last conv); a conv
@@ -23,6 +23,9 @@ INT8 recipe (why: see export/README.md, "INT8 accuracy"):
 6. ``rounding="gptq"``: weight codes on the same per-channel grid, rounded column by column with
    each rounding error moved onto the columns not yet rounded (export/gptq.py), so each conv's
    output on calibration-like inputs moves less than with nearest rounding.
+7. ``finetune_steps``: optionally, quantization-aware fine-tuning of the codes, biases and float
+   weights end to end against the float model's own outputs on the calibration crops
+   (export/int8_finetune.py); ranges, grid and graph stay as above.
 Every zero point is 0; for ``gpu`` every Q/DQ is signed int8 (the form TensorRT consumes).
 """
 
@@ -36,9 +39,11 @@ from .calibration import DEFAULT_CROP_SIZE, DEFAULT_CROPS, calibration_crops
 from .contract import load_onnx_checked, onnx_settings, set_metadata
 from .errors import ExportError
 
-# Largest calibration value x1.5: MSE-optimal ranges clipped frames unlike the calibration crops
-# (saturated colours: 1.3 dB on one polyu-dev image); see export/README.md, "INT8 on every CPU".
-DEFAULT_METHOD = "max*1.5"
+# MSE-optimal ranges over the (128) calibration crops. The earlier default, the largest value of 32
+# crops x1.5, existed because 32 crops missed saturated colours (1.3 dB on one polyu-dev image with MSE
+# ranges); 128 crops cover them, and the finer steps halve the worst images' drops (export/README.md,
+# "Calibration coverage, not headroom").
+DEFAULT_METHOD = "mse"
 
 
 INT8_TARGETS = ("auto", "avx2", "vnni", "gpu")
@@ -107,7 +112,8 @@ def choose_float_convs(errors: dict[str, float], mac_share: dict[str, float], bu
 def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize: bool = True, split_input: bool = True,
                         keep_float="auto", alpha: float = 1.0, keep_image_convs: bool = True, unsigned_relu: bool = True,
                         threads: int | None = None, budget: float = AUTO_ERROR_BUDGET,
-                        max_float_macs: float = AUTO_MAX_FLOAT_MACS, target: str = "auto", rounding: str = "gptq"):
+                        max_float_macs: float = AUTO_MAX_FLOAT_MACS, target: str = "auto", rounding: str = "gptq",
+                        finetune_steps: int = 0, progress=None):
     """In-memory recipe: returns (qdq model, report dict).
 
     keep_float: conv node names to keep in float, or "auto" (measure each conv's int8 output error
@@ -117,6 +123,7 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
     unsigned_relu: on CPU targets, unsigned codes for tensors non-negative by construction (step 3);
     False keeps signed codes everywhere (benchmarks/int8_kinds.py measures the difference).
     rounding: ``gptq`` (error-compensating, export/gptq.py) or ``nearest`` for the weight codes (step 6).
+    finetune_steps: quantization-aware fine-tuning steps after rounding (step 7; 0 = none).
     """
     import onnx
 
@@ -182,6 +189,10 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
               "auto_output_mse": {k: float(f"{v:.3g}") for k, v in errors.items()},
               "activation_thresholds": {k: round(float(v), 6) for k, v in thresholds.items()},
               "activation_kinds": {k: kinds[k] for k in thresholds}}
+    if finetune_steps:
+        from .int8_finetune import finetune_int8
+
+        out, report["finetune"] = finetune_int8(out, model, crops, steps=finetune_steps, threads=threads, progress=progress)
     return out, report
 
 
@@ -189,7 +200,7 @@ def quantize(onnx_path: str | Path, out_path: str | Path, precision: str, calibr
              num_crops: int = DEFAULT_CROPS, crop_size: int = DEFAULT_CROP_SIZE, seed: int = 0, method: str = DEFAULT_METHOD,
              equalize: bool = True, split_input: bool = True, keep_float="auto",
              write_manifest_file: bool = True, threads: int | None = None, target: str = "auto",
-             keep_image_convs: bool = True) -> Path:
+             keep_image_convs: bool = True, finetune_steps: int = 0, progress=None) -> Path:
     """Write an INT8 Q/DQ or FP16 variant of a hushframe fp32 ONNX model (atomically, with a manifest)."""
     import onnx
 
@@ -217,7 +228,8 @@ def quantize(onnx_path: str | Path, out_path: str | Path, precision: str, calibr
         crops = calibration_crops(calibration_source, num_crops, crop_size, seed, int(settings["size_multiple"]))
         out, report = quantize_int8_model(model, crops, method=method, equalize=equalize, split_input=split_input,
                                           keep_float=keep_float, threads=threads, target=target,
-                                          keep_image_convs=keep_image_convs)
+                                          keep_image_convs=keep_image_convs, finetune_steps=finetune_steps,
+                                          progress=progress)
         new_settings["int8_target"] = report["target"]
         source["calibration"] = {"source": str(calibration_source), "crops": num_crops, "crop_size": crop_size, "seed": seed}
         extra = {"quantization": report}

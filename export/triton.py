@@ -29,7 +29,7 @@ DEFAULT_NAME = "hushframe_denoiser"
 def render_config(name: str, backend: str, max_batch_size: int, settings: dict, instances: int = 1,
                   max_queue_delay_us: int = 2000) -> str:
     kind = "KIND_GPU" if backend == "tensorrt_plan" else "KIND_CPU"
-    head = f'platform: "tensorrt_plan"' if backend == "tensorrt_plan" else f'backend: "{backend}"'
+    head = 'platform: "tensorrt_plan"' if backend == "tensorrt_plan" else f'backend: "{backend}"'
     params = "\n".join(
         f'parameters {{ key: "{k}" value: {{ string_value: "{v}" }} }}' for k, v in sorted(settings.items())
         if k in ("size_multiple", "model_kind", "precision", "arch", "blind_spot"))

@@ -192,6 +192,9 @@ def test_bad_inputs_one_line_error_no_partial_file(tmp, student_onnx, calib_dir)
         (("quantize", student_onnx, "-c", calib_dir, "-o", bad / "o11.onnx", "--image-convs", "int4"), "--image-convs"),
         (("quantize", student_onnx, "-c", calib_dir, "-o", bad / "o12.onnx", "--image-convs", "int8", "--target", "gpu"),
          "CPU target only"),
+        (("quantize", student_onnx, "-c", calib_dir, "-o", bad / "o13.onnx", "--finetune-steps", "-5"), "--finetune-steps"),
+        (("quantize", student_onnx, "--precision", "fp16", "-o", bad / "o14.onnx", "--finetune-steps", "10"),
+         "int8 only"),
         (("export", tmp / "student.safetensors", "-o", bad / "missing" / "o9.onnx"), "does not exist"),
         (("compile", "openvino", student_onnx, "-o", bad / "missing" / "o10.xml"), "does not exist"),
     ]
@@ -224,6 +227,28 @@ def test_calibration_crops_reproducible_from_folder_and_video(tmp, calib_dir):
             c.mux(pkt)
     v = calibration_crops(video, 32, 64, seed=0)
     assert v.shape == (32, 3, 64, 64) and np.array_equal(v, calibration_crops(video, 32, 64, seed=0))
+
+
+def test_calibration_crops_cover_the_frames_saturated_colours(tmp):
+    """A quarter of the crops sit on the most saturated regions, so a rare saturated patch reaches the
+    statistics whatever the seed (the INT8 ranges and equalization must see it)."""
+    from hushframe.export.calibration import calibration_crops
+    from hushframe.toolkit.data.images import write_image
+
+    folder = tmp / "sat-calib"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(3):
+        img = np.clip(0.5 + rng.normal(0, 0.02, (256, 384, 3)), 0, 1).astype(np.float32)
+        if k == 1:
+            img[160:192, 288:320] = (0.05, 0.1, 0.95)  # one small saturated blue patch in one frame
+        write_image(folder / f"f{k}.png", img)
+    for seed in (0, 1, 2):
+        c = calibration_crops(folder, 32, 64, seed=seed)
+        chroma = (c.max(axis=1) - c.min(axis=1)).reshape(len(c), -1).max(axis=1)
+        assert chroma[-8:].max() > 0.8  # the last quarter: the saturated region, for every seed
+    plain = calibration_crops(folder, 32, 64, seed=0, extreme_share=0)
+    assert np.array_equal(plain[:24], calibration_crops(folder, 32, 64, seed=0)[:24])  # random part unchanged
 
 
 def test_int8_is_explicit_symmetric_qdq_per_channel(student_onnx, student_int8, calib_dir):
@@ -270,6 +295,15 @@ def test_equalize_and_split_are_exact_in_float(student_onnx, calib_dir):
     assert qdq.equalize(m, st) == len(groups) > 5
     x = np.random.default_rng(2).random((1, 3, 64, 96), dtype=np.float32)
     assert np.abs(_ort(m, x) - _ort(base, x)).max() <= 1e-4
+
+
+def test_quantize_finetune_steps_from_the_cli(tmp, student_onnx, calib_dir):
+    out = tmp / "student-int8-ft.onnx"
+    rc, err = _run_cli("quantize", student_onnx, "-c", calib_dir, "-o", out, "--num-crops", "32", "--crop-size", "64",
+                       "--finetune-steps", "3")
+    assert rc == 0, err
+    ft = read_manifest(out, required=True)["quantization"]["finetune"]
+    assert ft["steps"] == 3 and ft["loss_last"] is not None
 
 
 def test_keep_float_choice_skips_convs_that_remove_almost_nothing():

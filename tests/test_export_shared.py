@@ -1,7 +1,8 @@
 """The published student C on ../shared: real-frame parity of the ONNX export and the INT8 accuracy bar.
 
 Subset for speed: every third polyu-dev pair (20 images); the full 60-image figures are computed
-by benchmarks/export_latency.py. Calibration: 32 crops (256x256, seed 0) of polyu-train-noisy.
+by benchmarks/parity_table.py. Calibration: the quantizer's default (128 crops of 256x256, seed 0) of
+polyu-train-noisy.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def test_onnx_matches_pytorch_on_real_frames(published, subset):
 
 def test_int8_within_0_10_db_of_fp32_on_polyu_dev_subset(published, subset, shared, tmp_path):
     """Our INT8 against the float model on every installed CPU backend, whatever the CPU (AVX2 without
-    VNNI included): mean drop <= 0.10 dB; the worst image is bounded by 0.30 dB (xfail: open)."""
+    VNNI included): mean drop <= 0.10 dB; the worst image is bounded by 0.30 dB (xfail while over: open)."""
     from hushframe.export.openvino_ir import compile_openvino
     from hushframe.export.quantize import quantize
     from hushframe.runtime.backends.base import available_backends
@@ -88,8 +89,8 @@ def test_int8_within_0_10_db_of_fp32_on_polyu_dev_subset(published, subset, shar
               f"drop {s['psnr_drop']:.3f} dB, worst image {s['worst_image_drop']:.3f} dB ({s['worst_image']})")
         assert s["psnr_drop"] <= INT8_BAR_DB, (backend, art.name, res.failures, describe_cpu())
         worst.append((s["worst_image_drop"], f"{s['worst_image']} via {backend}"))
-    # Known gap (issue 13, export/README.md): on images where the float model is most accurate the
-    # recipe's INT8 noise costs up to ~0.5 dB (7-bit weights, ranges x1.5). Reported, not hidden.
+    # Known gap (issue 13, export/README.md "Calibration coverage, not headroom"): printer_14, where the
+    # float model is most accurate, drops ~0.32 dB (0.25 after --finetune-steps 300). Reported, not hidden.
     w, where = max(worst)
     if w > WORST_IMAGE_DB:
         pytest.xfail(f"worst image {w:.3f} dB > {WORST_IMAGE_DB} dB ({where}); open in issue 13")
