@@ -103,6 +103,30 @@ def test_video_frames_are_training_data(tmp_path):
     assert len(imgs) == 3 and imgs[0].shape == (48, 64, 3)
 
 
+def test_video_whose_sample_table_claims_gigabytes_is_one_error_naming_it(tmp_path):
+    """Found by the fuzz test: an .mp4 whose first sample claims ~1 GB made the demuxer raise ENOMEM
+    (av.error.MemoryError) past the reader."""
+    av = pytest.importorskip("av", reason="PyAV not installed")
+    from hushframe.toolkit.data.video import read_video_frames
+
+    path = tmp_path / "clip.mp4"
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("mpeg4", rate=10)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        for i in range(4):
+            for pkt in s.encode(av.VideoFrame.from_ndarray(_rgb(48, 64, i), format="rgb24")):
+                out.mux(pkt)
+        for pkt in s.encode():
+            out.mux(pkt)
+    data = bytearray(path.read_bytes())
+    k = data.find(b"stsz")
+    data[k + 16:k + 24] = b"99999999"  # the first two sample sizes: ~960 MB each
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(ImageError, match="bad.mp4"):
+        read_video_frames(bad, max_frames=8)
+
+
 def test_crops_are_deterministic_and_use_all_8_transforms():
     a = np.arange(4 * 4 * 3, dtype=np.uint8).reshape(4, 4, 3)
     outs = {augment8(a, c).tobytes() for c in range(8)}

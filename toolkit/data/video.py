@@ -14,7 +14,8 @@ def is_video(path) -> bool:
 
 
 def read_video_frames(path, every: int = 1, max_frames: int | None = None) -> list[np.ndarray]:
-    """Decode every ``every``-th frame; corrupt packets are skipped, not fatal."""
+    """Decode every ``every``-th frame; corrupt packets are skipped, not fatal; a container that breaks
+    while demuxing ends the video there (or is one error naming the file, if nothing decoded yet)."""
     import av
 
     from .images import ImageError
@@ -29,7 +30,16 @@ def read_video_frames(path, every: int = 1, max_frames: int | None = None) -> li
             raise ImageError(f"{path}: no video stream")
         stream = container.streams.video[0]
         i = 0
-        for packet in container.demux(stream):
+        packets = container.demux(stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                break
+            except av.error.FFmpegError as e:  # e.g. a sample table claiming gigabytes: ENOMEM from the demuxer
+                if frames:
+                    break
+                raise ImageError(f"{path}: cannot read video ({e.__class__.__name__}: {str(e)[:100]})") from None
             try:
                 decoded = packet.decode()
             except Exception:  # av.error.InvalidDataError and friends: skip the packet
