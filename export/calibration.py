@@ -79,7 +79,9 @@ def _saturated_positions(img: np.ndarray, size: int, peaks: int = 4) -> list[tup
     hb, wb = h // b, w // b
     if hb == 0 or wb == 0:
         return []
-    chroma = (img.max(axis=2) - img.min(axis=2))[:hb * b, :wb * b]
+    c = img[:hb * b, :wb * b]
+    r, g, bl = c[..., 0], c[..., 1], c[..., 2]  # per-channel maxima: a max over axis 2 of size 3 is ~10x slower
+    chroma = np.maximum(np.maximum(r, g), bl) - np.minimum(np.minimum(r, g), bl)
     blocks = chroma.reshape(hb, b, wb, b).mean(axis=(1, 3))
     out, apart = [], size // b
     for _ in range(peaks):

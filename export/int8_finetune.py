@@ -42,7 +42,7 @@ class QDQGraph:
     parameters. ``codes()`` reads back the int8 codes to write into the ONNX model.
     """
 
-    def __init__(self, model):
+    def __init__(self, model, weight_bits: int | None = None):
         import torch
         from onnx import numpy_helper
 
@@ -63,8 +63,10 @@ class QDQGraph:
             dq = dq_of.get(w)
             if dq is not None and dq.input[0] in init and init[dq.input[0]].dtype == np.int8:
                 codes, scale = init[dq.input[0]], init[dq.input[1]].astype(np.float32)
-                top = int(np.abs(codes).max()) if codes.size else 127
-                top = 63 if top <= 63 else 127  # the artifact's grid: 7-bit (avx2) or 8-bit codes
+                if weight_bits:
+                    top = 2 ** (weight_bits - 1) - 1
+                else:  # read off the codes: the quantizer puts each channel's largest weight on the grid's edge
+                    top = 63 if int(np.abs(codes).max(initial=0)) <= 63 else 127
                 latent = codes.astype(np.float32) * scale.reshape(-1, *([1] * (codes.ndim - 1)))
                 self.params[w] = torch.nn.Parameter(torch.from_numpy(latent))
                 self.weight_q[w] = (dq.input[0], torch.from_numpy(scale), -top, top)
@@ -192,15 +194,17 @@ class QDQGraph:
 
 
 def finetune_int8(qmodel, float_model, crops: np.ndarray, *, steps: int = 200, batch: int = 4, size: int = 128,
-                  lr: float = 2e-5, seed: int = 0, threads: int | None = None, progress=None):
-    """Return (fine-tuned Q/DQ model, report). ``crops``: N x 3 x H x W calibration crops in [0, 1]."""
+                  lr: float = 2e-5, seed: int = 0, threads: int | None = None, weight_bits: int | None = None,
+                  progress=None):
+    """Return (fine-tuned Q/DQ model, report). ``crops``: N x 3 x H x W calibration crops in [0, 1];
+    ``weight_bits``: the codes' grid (7 for the avx2 target, 8 otherwise; default: read off the codes)."""
     import torch
 
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    student, target = QDQGraph(qmodel), QDQGraph(float_model)
+    student, target = QDQGraph(qmodel, weight_bits), QDQGraph(float_model)
     opt = torch.optim.Adam(student.parameters(), lr=lr)
     # A short linear warm-up: Adam's first steps move every weight by about ``lr`` at once, which
     # on a 7-bit grid is a large share of a code step (the loss first rose at 1e-4 without it).

@@ -192,7 +192,8 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
     if finetune_steps:
         from .int8_finetune import finetune_int8
 
-        out, report["finetune"] = finetune_int8(out, model, crops, steps=finetune_steps, threads=threads, progress=progress)
+        out, report["finetune"] = finetune_int8(out, model, crops, steps=finetune_steps, threads=threads,
+                                                weight_bits=wbits, progress=progress)
     return out, report
 
 

@@ -1,8 +1,8 @@
 """The published student C on ../shared: real-frame parity of the ONNX export and the INT8 accuracy bar.
 
 Subset for speed: every third polyu-dev pair (20 images); the full 60-image figures are computed
-by benchmarks/parity_table.py. Calibration: the quantizer's default (128 crops of 256x256, seed 0) of
-polyu-train-noisy.
+by benchmarks/parity_table.py with the quantizer's default calibration (128 crops of 256x256). Here 64 crops
+(48 random, 16 on saturated colours) of polyu-train-noisy keep the suite within its time.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def test_int8_within_0_10_db_of_fp32_on_polyu_dev_subset(published, subset, shar
     from hushframe.toolkit.data.images import write_image
 
     _, onnx_path, d = published
-    int8 = quantize(onnx_path, d / "student-c-int8.onnx", "int8", shared / "data" / "polyu-train-noisy")
+    int8 = quantize(onnx_path, d / "student-c-int8.onnx", "int8", shared / "data" / "polyu-train-noisy", num_crops=64)
     pairs = tmp_path / "pairs"
     pairs.mkdir()
     for i, (noisy, clean) in enumerate(subset):
