@@ -138,7 +138,7 @@ def quantize_cmd(
 
       hushframe quantize student.onnx -c frames/ -o student-int8.onnx --image-convs int8   # CPU students
 
-      hushframe quantize student.onnx -c frames/ -o student-int8.onnx --finetune-steps 400   # tighter INT8
+      hushframe quantize student.onnx -c frames/ -o student-int8.onnx --finetune-steps 300   # tighter INT8
 
       hushframe quantize student.onnx --precision fp16 -o student-fp16.onnx
     """
