@@ -16,6 +16,7 @@ app = typer.Typer()  # this module's commands; toolkit/cli/main.py registers the
 
 from . import errors as _errors  # noqa: F401  (registers the user-error classes)
 from .calibration import DEFAULT_CROPS
+from .quantize import DEFAULT_METHOD
 
 OVERWRITE = typer.Option(False, "--overwrite", "-y", help="Replace an existing output (as FFmpeg's -y); without "
                                                           "it an existing output is refused.")
@@ -115,7 +116,7 @@ def quantize_cmd(
                                                      "hold your frames' rare extremes (saturated colours)."),
     crop_size: int = typer.Option(256, help="Crop side in pixels (a multiple of the model's size multiple)."),
     seed: int = typer.Option(0, help="Seed of the crop positions."),
-    method: str = typer.Option("mse", help="Activation range: mse | max | percentile[:99.99], optionally "
+    method: str = typer.Option(DEFAULT_METHOD, help="Activation range: mse | max | percentile[:99.99], optionally "
                                             "*HEADROOM such as max*1.5 (default: MSE-optimal over the crops)."),
     equalize: bool = typer.Option(True, "--equalize/--no-equalize", help="Per-channel activation equalization (exact in float)."),
     keep_float: List[str] = typer.Option([], "--keep-float", help="Conv node names to keep in float (repeatable); default: chosen automatically."),

@@ -88,17 +88,22 @@ def test_sidd_validation_mat_blocks(tmp_path):
     assert np.array_equal(n, noisy[1, 1]) and np.array_equal(c, noisy[0, 1])
 
 
-def test_video_frames_are_training_data(tmp_path):
+def _write_video(path, codec, pix_fmt, frames):
+    """A 64x48 clip of ``frames`` frames (PyAV), for the video readers."""
     av = pytest.importorskip("av", reason="PyAV not installed")
-    path = tmp_path / "clip.mkv"
     with av.open(str(path), "w") as out:
-        s = out.add_stream("ffv1", rate=10)
-        s.width, s.height, s.pix_fmt = 64, 48, "yuv444p"
-        for i in range(12):
+        s = out.add_stream(codec, rate=10)
+        s.width, s.height, s.pix_fmt = 64, 48, pix_fmt
+        for i in range(frames):
             for pkt in s.encode(av.VideoFrame.from_ndarray(_rgb(48, 64, i), format="rgb24")):
                 out.mux(pkt)
         for pkt in s.encode():
             out.mux(pkt)
+    return path
+
+
+def test_video_frames_are_training_data(tmp_path):
+    path = _write_video(tmp_path / "clip.mkv", "ffv1", "yuv444p", 12)
     imgs = load_noisy_images([path], video_every=4)
     assert len(imgs) == 3 and imgs[0].shape == (48, 64, 3)
 
@@ -106,18 +111,9 @@ def test_video_frames_are_training_data(tmp_path):
 def test_video_whose_sample_table_claims_gigabytes_is_one_error_naming_it(tmp_path):
     """Found by the fuzz test: an .mp4 whose first sample claims ~1 GB made the demuxer raise ENOMEM
     (av.error.MemoryError) past the reader."""
-    av = pytest.importorskip("av", reason="PyAV not installed")
     from hushframe.toolkit.data.video import read_video_frames
 
-    path = tmp_path / "clip.mp4"
-    with av.open(str(path), "w") as out:
-        s = out.add_stream("mpeg4", rate=10)
-        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
-        for i in range(4):
-            for pkt in s.encode(av.VideoFrame.from_ndarray(_rgb(48, 64, i), format="rgb24")):
-                out.mux(pkt)
-        for pkt in s.encode():
-            out.mux(pkt)
+    path = _write_video(tmp_path / "clip.mp4", "mpeg4", "yuv420p", 4)
     data = bytearray(path.read_bytes())
     k = data.find(b"stsz")
     data[k + 16:k + 24] = b"99999999"  # the first two sample sizes: ~960 MB each
