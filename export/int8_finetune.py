@@ -25,7 +25,8 @@ import numpy as np
 from .errors import ExportError
 
 SUPPORTED_OPS = {"Conv", "Relu", "LeakyRelu", "MaxPool", "Resize", "Concat", "Add", "QuantizeLinear", "DequantizeLinear",
-                 "Reshape", "Transpose", "Unsqueeze", "Squeeze", "DepthToSpace", "SpaceToDepth", "Identity", "Constant"}
+                 "Reshape", "Transpose", "Unsqueeze", "Squeeze", "DepthToSpace", "SpaceToDepth", "Identity", "Constant",
+                 "Shape", "Div", "Tile", "Slice"}  # the last four build the dither pattern (export/dither.py)
 
 
 def _attrs(node) -> dict:
@@ -164,6 +165,20 @@ class QDQGraph:
                 y = F.pixel_unshuffle(get(ins[0]), a["blocksize"])
             elif op == "Identity":
                 y = get(ins[0])
+            elif op == "Shape":  # the dither pattern's size (export/dither.py)
+                y = torch.tensor(get(ins[0]).shape[a.get("start", 0):a.get("end", None)], dtype=torch.int64)
+            elif op == "Div":
+                num, den = get(ins[0]), get(ins[1])
+                y = torch.div(num, den, rounding_mode="floor") if not num.is_floating_point() else num / den
+            elif op == "Tile":
+                y = get(ins[0]).repeat(*[int(r) for r in get(ins[1]).tolist()])
+            elif op == "Slice":
+                y = get(ins[0])
+                steps = get(ins[4]).tolist() if len(ins) > 4 and ins[4] else None
+                if steps and any(s != 1 for s in steps):
+                    raise ExportError(f"int8 fine-tuning: Slice {n.name} with steps")
+                for st, en, ax in zip(get(ins[1]).tolist(), get(ins[2]).tolist(), get(ins[3]).tolist()):
+                    y = y.narrow(int(ax), int(st), int(min(en, y.shape[int(ax)]) - st))
             elif op == "Constant":
                 from onnx import numpy_helper
 
@@ -200,6 +215,9 @@ def finetune_int8(qmodel, float_model, crops: np.ndarray, *, steps: int = 200, b
     ``weight_bits``: the codes' grid (7 for the avx2 target, 8 otherwise; default: read off the codes)."""
     import torch
 
+    if any(n.name.endswith("_dither_Add") for n in qmodel.graph.node):
+        # the compensation convs are made from the int8 weights: training the codes would leave them stale
+        raise ExportError("int8 fine-tuning: the model is already dithered; fine-tune first (quantize does)")
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(seed)

@@ -26,6 +26,9 @@ INT8 recipe (why: see export/README.md, "INT8 accuracy"):
 7. ``finetune_steps``: optionally, quantization-aware fine-tuning of the codes, biases and float
    weights end to end against the float model's own outputs on the calibration crops
    (export/int8_finetune.py); ranges, grid and graph stay as above.
+8. ``dither``: subtractive ordered dither on the decoder's activations (export/dither.py), so the
+   rounding of flat, denoised regions no longer adds up to a colour shift; removed exactly after
+   each int8 conv by a 1-channel float conv. ``auto``: the decoder on CPU targets, none for gpu.
 Every zero point is 0; for ``gpu`` every Q/DQ is signed int8 (the form TensorRT consumes).
 """
 
@@ -113,7 +116,7 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
                         keep_float="auto", alpha: float = 1.0, keep_image_convs: bool = True, unsigned_relu: bool = True,
                         threads: int | None = None, budget: float = AUTO_ERROR_BUDGET,
                         max_float_macs: float = AUTO_MAX_FLOAT_MACS, target: str = "auto", rounding: str = "gptq",
-                        finetune_steps: int = 0, progress=None):
+                        finetune_steps: int = 0, dither: str = "auto", progress=None):
     """In-memory recipe: returns (qdq model, report dict).
 
     keep_float: conv node names to keep in float, or "auto" (measure each conv's int8 output error
@@ -124,12 +127,16 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
     False keeps signed codes everywhere (benchmarks/int8_kinds.py measures the difference).
     rounding: ``gptq`` (error-compensating, export/gptq.py) or ``nearest`` for the weight codes (step 6).
     finetune_steps: quantization-aware fine-tuning steps after rounding (step 7; 0 = none).
+    dither: auto | decoder | all | none (step 8).
     """
     import onnx
 
     from . import qdq
 
+    from .dither import add_dither, dither_tensors, resolve_mode
+
     target = resolve_target(target)
+    dither = resolve_mode(dither, target)
     wbits = WEIGHT_BITS[target]
     cpu = target != "gpu"
     _check_image_convs(target, keep_image_convs)
@@ -194,6 +201,11 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
 
         out, report["finetune"] = finetune_int8(out, model, crops, steps=finetune_steps, threads=threads,
                                                 weight_bits=wbits, progress=progress)
+    # Last: the compensation convs are made from the final int8 weights (after fine-tuning).
+    dithered = dither_tensors(out, kinds, dither)
+    if dithered:
+        out = add_dither(out, dithered)
+    report["dither"] = {"mode": dither, "tensors": dithered}
     return out, report
 
 
@@ -201,7 +213,7 @@ def quantize(onnx_path: str | Path, out_path: str | Path, precision: str, calibr
              num_crops: int = DEFAULT_CROPS, crop_size: int = DEFAULT_CROP_SIZE, seed: int = 0, method: str = DEFAULT_METHOD,
              equalize: bool = True, split_input: bool = True, keep_float="auto",
              write_manifest_file: bool = True, threads: int | None = None, target: str = "auto",
-             keep_image_convs: bool = True, finetune_steps: int = 0, progress=None) -> Path:
+             keep_image_convs: bool = True, finetune_steps: int = 0, dither: str = "auto", progress=None) -> Path:
     """Write an INT8 Q/DQ or FP16 variant of a hushframe fp32 ONNX model (atomically, with a manifest)."""
     import onnx
 
@@ -226,11 +238,14 @@ def quantize(onnx_path: str | Path, out_path: str | Path, precision: str, calibr
         if calibration_source is None:
             raise ExportError("int8 needs --calibration FOLDER_OR_VIDEO (the user's noisy frames)")
         _check_image_convs(target, keep_image_convs)
+        from .dither import resolve_mode
+
+        resolve_mode(dither, resolve_target(target))  # a bad --dither fails before calibration
         crops = calibration_crops(calibration_source, num_crops, crop_size, seed, int(settings["size_multiple"]))
         out, report = quantize_int8_model(model, crops, method=method, equalize=equalize, split_input=split_input,
                                           keep_float=keep_float, threads=threads, target=target,
                                           keep_image_convs=keep_image_convs, finetune_steps=finetune_steps,
-                                          progress=progress)
+                                          dither=dither, progress=progress)
         new_settings["int8_target"] = report["target"]
         source["calibration"] = {"source": str(calibration_source), "crops": num_crops, "crop_size": crop_size, "seed": seed}
         extra = {"quantization": report}

@@ -11,6 +11,7 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 from onnx import numpy_helper  # noqa: E402
+from hushframe.export.errors import ExportError  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +32,11 @@ def tiny(tmp_path_factory):
         torch.manual_seed(0)
         path = export_onnx(save_model(create_model(name, **kw).eval(), tmp / f"{name}.safetensors"), tmp / f"{name}.onnx")
         m = onnx.load(str(path))
-        q, _ = quantize_int8_model(m, crops.astype(np.float32), keep_float=[])
+        q, _ = quantize_int8_model(m, crops.astype(np.float32), keep_float=[], dither="none")
         out[name] = (m, q)
+        q, rep = quantize_int8_model(m, crops.astype(np.float32), keep_float=[])  # default: decoder dithered
+        assert rep["dither"]["tensors"]
+        out[f"{name}_dithered"] = (m, q)
     return out, crops.astype(np.float32)
 
 
@@ -44,7 +48,7 @@ def _ort(model, x, optimize=True):
         ["output"], {"input": x})[0]
 
 
-@pytest.mark.parametrize("name", ["student_c", "student_cpu"])
+@pytest.mark.parametrize("name", ["student_c", "student_cpu", "student_c_dithered"])
 def test_interpreter_runs_float_and_qdq_graphs_as_onnx_runtime(tiny, name):
     from hushframe.export.int8_finetune import QDQGraph
 
@@ -85,3 +89,5 @@ def test_finetune_changes_only_what_the_artifact_stores_and_lowers_the_error(tin
     x = crops  # the frames it was tuned on (a random tiny net says nothing about other frames)
     ref = _ort(m, x)
     assert np.mean((_ort(ft, x) - ref) ** 2) < np.mean((_ort(q, x) - ref) ** 2)
+    with pytest.raises(ExportError, match="already dithered"):  # its compensation would go stale
+        finetune_int8(models["student_c_dithered"][1], m, crops, steps=1)

@@ -33,7 +33,8 @@ def _zero_point_types(model) -> dict[str, str]:
     from onnx import numpy_helper
 
     inits = {i.name: i for i in model.graph.initializer}
-    return {n.input[0]: str(numpy_helper.to_array(inits[n.input[2]]).dtype)
+    # a dithered tensor t is quantized as t + pattern, named t_dithered (export/dither.py)
+    return {n.input[0].removesuffix("_dithered"): str(numpy_helper.to_array(inits[n.input[2]]).dtype)
             for n in model.graph.node if n.op_type == "QuantizeLinear"}
 
 

@@ -1,0 +1,209 @@
+"""Subtractive ordered dither for the INT8 activations of a Q/DQ graph.
+
+Why: in the flat regions of a denoised image the decoder's activations are nearly constant over
+many pixels, so rounding them to the int8 grid makes the *same* error over the whole region. The
+next convs sum those errors coherently into a low-frequency colour shift that can point the same
+way as the float model's own error: on polyu-dev that, not the size of the int8 step, made the
+worst images' drops (printer_14: 0.33 dB, with only 0.30 grey RMS of INT8 error; the drop moved
+between 0.10 and 0.33 dB when only one tensor's scale was changed by x0.8..x1.6).
+
+What: each quantized activation tensor ``x`` (scale ``s``) is quantized as ``Q(x + d)`` where
+``d`` is a fixed 4x4 Bayer pattern in (-s/2, s/2), tiled over the image, the same for every
+channel. The rounding error of ``x + d`` is then uniform and independent of ``x`` (subtractive
+dither, Schuchman's condition holds for a pattern covering one step), so flat regions no longer
+share one error. The pattern is removed after the int8 conv, exactly and in float:
+
+    Conv_int8(Q(x + d)) - Conv(d, W)        (Conv is linear; the pattern is zero-padded like x)
+
+and because ``d`` is one channel, ``Conv(d, W) = Conv(d, sum_c W[:, c])`` is a 1-input-channel conv:
+under 2% of the int8 conv's multiply-accumulates. The weights used are the int8 weights'
+dequantized values, so the subtraction matches what the int8 conv added.
+
+The pattern map is built at run time from the tensor's shape (Shape, Tile, Slice), so the graph
+keeps its dynamic height and width. The image tensors (scale 1/255, exact) are never dithered.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+BAYER4 = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]], np.float32)
+# In units of one int8 step: 16 levels centred on 0, inside (-1/2, 1/2).
+UNIT_PATTERN = (BAYER4 + 0.5) / 16.0 - 0.5
+
+DITHER_OPS = {"Shape", "Tile", "Slice", "Div", "Mul"}  # what add_dither adds besides Conv, Add, Concat
+
+
+DITHER_MODES = ("auto", "decoder", "all", "none")
+UPSAMPLING_OPS = {"Resize", "Upsample", "DepthToSpace", "ConvTranspose"}
+
+
+def resolve_mode(mode: str, target: str) -> str:
+    """``auto`` -> ``decoder`` on CPU targets, ``none`` for ``gpu``: the dithered graph ran on ONNX
+    Runtime and OpenVINO only (TensorRT could not be installed where it was made)."""
+    from .errors import ExportError
+
+    m = (mode or "auto").lower()
+    if m not in DITHER_MODES:
+        raise ExportError(f"--dither {mode!r}: expected one of {', '.join(DITHER_MODES)}")
+    if m == "auto":
+        return "none" if target == "gpu" else "decoder"
+    return m
+
+
+def decoder_tensors(model) -> set[str]:
+    """Tensors computed from an upsampled one: a UNet's decoder. Its features are the denoised,
+    smooth ones; the encoder's still carry the frame's own noise, which dithers their rounding
+    already (dithering them as well only added noise: export/README.md, "Dithered rounding")."""
+    out: set[str] = set()
+    for n in model.graph.node:  # ONNX graphs are topologically sorted
+        if n.op_type in UPSAMPLING_OPS or any(t in out for t in n.input):
+            out.update(n.output)
+    return out
+
+
+def dither_tensors(model, kinds: dict[str, str], mode: str = "decoder") -> list[str]:
+    """Activation tensors to dither: those with a QuantizeLinear of a rounded kind (s8, u8: not the
+    exact image), all of them or (``decoder``) those downstream of an upsampling op."""
+    ts = {n.input[0] for n in model.graph.node
+          if n.op_type == "QuantizeLinear" and kinds.get(n.input[0], "image") != "image"}
+    if mode == "none":
+        return []
+    if mode == "decoder":
+        ts &= decoder_tensors(model)
+    return sorted(ts)
+
+
+def add_dither(model, tensors: list[str]):
+    """Return a copy of the Q/DQ ``model`` with subtractive ordered dither on ``tensors``."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    from .qdq import _array, _consumers, _inits
+
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    inits = _inits(m)
+    cons = _consumers(m)
+    before: dict[str, list] = {}  # node output -> nodes to insert before the node that reads it
+    after: dict[str, list] = {}   # conv output -> nodes to insert right after that conv
+    renames: dict[int, tuple[int, str]] = {}
+    consts = []
+
+    def const(name, arr):
+        consts.append(numpy_helper.from_array(np.asarray(arr), name))
+        return name
+
+    for t in tensors:
+        q = next(n for n in m.graph.node if n.op_type == "QuantizeLinear" and n.input[0] == t)
+        scale = float(_array(inits[q.input[1]]))
+        p = f"{t}_dither"
+        nodes = [
+            helper.make_node("Shape", [t], [f"{p}_hw"], name=f"{p}_Shape", start=2),
+            helper.make_node("Add", [f"{p}_hw", const(f"{p}_three", np.array([3, 3], np.int64))], [f"{p}_hw3"], name=f"{p}_Add3"),
+            helper.make_node("Div", [f"{p}_hw3", const(f"{p}_four", np.array([4, 4], np.int64))], [f"{p}_reps_hw"], name=f"{p}_Div"),
+            # batch N: the pattern also becomes an input channel of a float conv (below), beside the image
+            helper.make_node("Shape", [t], [f"{p}_n"], name=f"{p}_ShapeN", end=1),
+            helper.make_node("Concat", [f"{p}_n", const(f"{p}_one", np.array([1], np.int64)), f"{p}_reps_hw"], [f"{p}_reps"],
+                             name=f"{p}_Reps", axis=0),
+            helper.make_node("Tile", [const(f"{p}_tile", (UNIT_PATTERN * scale)[None, None].astype(np.float32)), f"{p}_reps"],
+                             [f"{p}_tiled"], name=f"{p}_Tile"),
+            helper.make_node("Slice", [f"{p}_tiled", const(f"{p}_zero_zero", np.array([0, 0], np.int64)), f"{p}_hw",
+                                       const(f"{p}_axes", np.array([2, 3], np.int64))], [p], name=f"{p}_Slice"),
+            helper.make_node("Add", [t, p], [f"{t}_dithered"], name=f"{p}_Add"),
+        ]
+        before.setdefault(q.name, []).extend(nodes)
+        renames[id(q)] = (0, f"{t}_dithered")
+        dq = next(n for n, _ in cons[q.output[0]] if n.op_type == "DequantizeLinear")
+        for conv, idx in cons.get(dq.output[0], []):
+            if conv.op_type != "Conv" or idx != 0:
+                raise ValueError(f"dither: {dq.output[0]} feeds {conv.op_type} {conv.name}, expected only convs")
+            w = _dequantized_weight(m, conv.input[1], inits)
+            if _attr(conv, "group", 1) != 1:
+                raise ValueError(f"dither: grouped conv {conv.name} is not supported")
+            w_sum = -w.sum(axis=1, keepdims=True).astype(np.float32)
+            sibling = _float_sibling(m, conv, cons, inits)
+            if sibling is not None:
+                # Conv(features) + Conv(image) (export/qdq.split_input_convs): the pattern becomes one
+                # more input channel of the float image conv, so no full-size sum is added.
+                sib_w = _array(inits[sibling.input[1]])
+                sibling.input[0] = _concat_input(sibling, p, before)
+                sibling.input[1] = const(f"{sibling.name}_dither_w", np.concatenate([sib_w, w_sum], axis=1).astype(np.float32))
+                continue
+            out = conv.output[0]
+            comp = helper.make_node("Conv", [p, const(f"{conv.name}_dither_w", w_sum)], [f"{out}_undither"],
+                                    name=f"{conv.name}_undither")
+            comp.attribute.extend([a for a in conv.attribute if a.name != "group"])
+            add = helper.make_node("Add", [f"{out}_pre_undither", f"{out}_undither"], [out], name=f"{conv.name}_undither_Add")
+            after.setdefault(out, []).extend([comp, add])
+
+    new = []
+    for n in m.graph.node:
+        new.extend(before.get(n.name, []))
+        if id(n) in renames:
+            i, name = renames[id(n)]
+            n.input[i] = name
+        if n.op_type == "Conv" and n.output[0] in after:
+            out = n.output[0]
+            n.output[0] = f"{out}_pre_undither"
+            new.append(n)
+            new.extend(after[out])
+            continue
+        new.append(n)
+    del m.graph.node[:]
+    m.graph.node.extend(new)
+    m.graph.initializer.extend(consts)
+    onnx.checker.check_model(m)
+    return m
+
+
+def _float_sibling(m, conv, cons, inits):
+    """The float conv whose output is added to ``conv``'s (same kernel and attributes), or None."""
+    users = cons.get(conv.output[0], [])
+    if len(users) != 1 or users[0][0].op_type != "Add":
+        return None
+    add = users[0][0]
+    other = add.input[1 - users[0][1]]
+    prod = next((n for n in m.graph.node if other in n.output), None)
+    if prod is None or prod.op_type != "Conv" or prod.input[1] not in inits or len(cons.get(prod.input[0], [])) < 1:
+        return None
+    same = {a.name: a for a in conv.attribute if a.name != "group"} == {a.name: a for a in prod.attribute if a.name != "group"}
+    k_conv = [d for d in _shape_of(m, conv.input[1], inits)[2:]]
+    k_prod = list(inits[prod.input[1]].dims[2:])
+    return prod if same and k_conv == k_prod and _attr(prod, "group", 1) == 1 else None
+
+
+def _shape_of(m, name, inits):
+    if name in inits:
+        return list(inits[name].dims)
+    dq = next(n for n in m.graph.node if n.output[0] == name)
+    return list(inits[dq.input[0]].dims)
+
+
+def _concat_input(sibling, pattern: str, before: dict) -> str:
+    from onnx import helper
+
+    out = f"{sibling.name}_with_dither"
+    before.setdefault(sibling.name, []).append(
+        helper.make_node("Concat", [sibling.input[0], pattern], [out], name=f"{sibling.name}_dither_Concat", axis=1))
+    return out
+
+
+def _dequantized_weight(m, name: str, inits) -> np.ndarray:
+    from .qdq import _array
+
+    if name in inits:
+        return _array(inits[name]).astype(np.float64)
+    dq = next(n for n in m.graph.node if n.output[0] == name)
+    codes = _array(inits[dq.input[0]]).astype(np.float64)
+    scale = _array(inits[dq.input[1]]).astype(np.float64)
+    return codes * scale.reshape(-1, *([1] * (codes.ndim - 1)))
+
+
+def _attr(node, name, default):
+    import onnx
+
+    for a in node.attribute:
+        if a.name == name:
+            return onnx.helper.get_attribute_value(a)
+    return default

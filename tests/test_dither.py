@@ -1,0 +1,111 @@
+"""Subtractive ordered dither of INT8 activations (export/dither.py): exact in float, decoder only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+
+@pytest.fixture(scope="module")
+def student_c(tmp_path_factory):
+    """(fp32 model, INT8 model without dither, INT8 model with the default dither, report) of a tiny student C."""
+    from hushframe.export.onnx_export import export_onnx
+    from hushframe.export.quantize import quantize_int8_model
+    from hushframe.toolkit.models import create_model
+    from hushframe.toolkit.weights import save_model
+
+    tmp = tmp_path_factory.mktemp("dither")
+    torch.manual_seed(0)
+    path = export_onnx(save_model(create_model("student_c", width=8, levels=2).eval(), tmp / "c.safetensors"), tmp / "c.onnx")
+    m = onnx.load(str(path))
+    crops = np.random.default_rng(0).random((32, 3, 32, 32), dtype=np.float32)
+    plain, _ = quantize_int8_model(m, crops, keep_float=[], dither="none")
+    dithered, rep = quantize_int8_model(m, crops, keep_float=[])
+    return m, plain, dithered, rep
+
+
+def _run(model, x):
+    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(["output"], {"input": x})[0]
+
+
+def _without_activation_rounding(model):
+    """The same graph with every activation QuantizeLinear -> DequantizeLinear pair removed."""
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    qs = {n.output[0]: n.input[0] for n in m.graph.node if n.op_type == "QuantizeLinear"}
+    dqs = {n.output[0]: qs[n.input[0]] for n in m.graph.node if n.op_type == "DequantizeLinear" and n.input[0] in qs}
+    keep = [n for n in m.graph.node if n.output[0] not in qs and n.output[0] not in dqs]
+    for n in keep:
+        for i, t in enumerate(n.input):
+            if t in dqs:
+                n.input[i] = dqs[t]
+    del m.graph.node[:]
+    m.graph.node.extend(keep)
+    return m
+
+
+def test_the_pattern_is_removed_exactly_after_each_conv(student_c):
+    """Without the rounding in between, Conv(x + d) - Conv(d) must be Conv(x): at the borders (the
+    pattern is zero-padded like x), through the float image conv that carries one compensation, for
+    a batch, and at sizes whose deepest level is not a multiple of the 4x4 tile."""
+    _, plain, dithered, rep = student_c
+    assert rep["dither"]["mode"] == "decoder" and rep["dither"]["tensors"]
+    x = np.random.default_rng(1).random((2, 3, 36, 20), dtype=np.float32)
+    a = _run(_without_activation_rounding(plain), x)
+    b = _run(_without_activation_rounding(dithered), x)
+    assert np.abs(a - b).max() < 1e-5
+    # and with the rounding, a dithered model is still the same network, a rounding error away
+    assert np.abs(_run(dithered, x) - _run(plain, x)).mean() < 0.02
+
+
+def test_only_the_decoder_is_dithered_and_never_the_image(student_c):
+    from hushframe.export.dither import decoder_tensors
+
+    m, plain, dithered, rep = student_c
+    dec = decoder_tensors(plain)
+    quantized = {n.input[0] for n in plain.graph.node if n.op_type == "QuantizeLinear"}
+    assert set(rep["dither"]["tensors"]) == {t for t in quantized if t in dec and rep["activation_kinds"].get(t) != "image"}
+    assert set(rep["dither"]["tensors"]) < quantized  # the encoder's tensors carry the frame's noise already
+    assert "input" not in rep["dither"]["tensors"]
+    # the compensation for the conv beside the image is one more input channel of the float image conv
+    assert any(n.name.endswith("_dither_Concat") for n in dithered.graph.node)
+
+
+def test_dither_mode_is_checked_and_gpu_is_left_undithered(student_c):
+    from hushframe.export.dither import resolve_mode
+    from hushframe.export.errors import ExportError
+
+    assert resolve_mode("auto", "avx2") == "decoder" and resolve_mode("auto", "gpu") == "none"
+    with pytest.raises(ExportError, match="--dither 'sometimes'"):
+        resolve_mode("sometimes", "avx2")
+
+
+def test_flat_regions_no_longer_share_one_rounding_error():
+    """What the dither is for, on one conv: a constant input a quarter step off the grid. Rounded
+    alone, every pixel makes the same error (a bias of 1/4 step); dithered, the errors average out
+    over each 4x4 tile (the interior's mean error is ~0)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    from hushframe.export.dither import add_dither
+
+    w = np.ones((1, 1, 3, 3), np.float32) / 9
+    step = np.float32(0.1)
+    g = helper.make_graph(
+        [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["xq"], name="q"),
+         helper.make_node("DequantizeLinear", ["xq", "s", "z"], ["xd"], name="dq"),
+         helper.make_node("Conv", ["xd", "w"], ["output"], name="conv", pads=[1, 1, 1, 1])],
+        "one_conv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 16, 16])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 1, 16, 16])],
+        [numpy_helper.from_array(np.array(step), "s"), numpy_helper.from_array(np.array(0, np.int8), "z"),
+         numpy_helper.from_array(w, "w")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    x = np.full((1, 1, 16, 16), 0.3 + step / 4, np.float32)
+    exact = 0.3 + step / 4
+    run = lambda model: ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(  # noqa: E731
+        ["output"], {"x": x})[0][0, 0, 2:-2, 2:-2]
+    assert abs(run(m).mean() - exact) > step / 5
+    assert abs(run(add_dither(m, ["x"])).mean() - exact) < step / 20
