@@ -136,7 +136,9 @@ def quantize_cmd(
 
     INT8: symmetric per-channel int8 weights, zero-point-0 activations (unsigned after ReLU on CPU
     targets, signed int8 everywhere for --target gpu), as explicit QuantizeLinear/DequantizeLinear
-    pairs; convs reading the image stay in float.
+    pairs; convs reading the image stay in float. On CPU targets the decoder's activations are
+    rounded with a fixed dither pattern, removed again after each conv (--dither), so flat regions
+    do not pick up a colour shift.
 
       hushframe quantize student.onnx --calibration my-noisy-frames/ -o student-int8.onnx
 

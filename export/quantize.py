@@ -74,9 +74,12 @@ AUTO_MAX_FLOAT_MACS = 0.25  # never keep more than this share of the multiply-ac
 AUTO_NEGLIGIBLE = 0.02  # a conv whose int8 error is under 2% of the total is never worth keeping in float
 
 
-def _output_mse_per_conv(m, candidates, thresholds, crops, threads=None, weight_bits=8, act_kinds=None) -> dict[str, float]:
-    """Output MSE vs float when only one conv (input activation + weights) is int8, on 4 crops (<=128 px)."""
+def _output_mse_per_conv(m, candidates, thresholds, crops, threads=None, weight_bits=8, act_kinds=None,
+                         dithered=frozenset()) -> dict[str, float]:
+    """Output MSE vs float when only one conv (input activation + weights) is int8, on 4 crops (<=128 px);
+    its input dithered as in the artifact when it is in ``dithered``."""
     from . import qdq
+    from .dither import add_dither
     from .onnx_export import ort_session
 
     side = min(128, crops.shape[2], crops.shape[3])
@@ -86,6 +89,8 @@ def _output_mse_per_conv(m, candidates, thresholds, crops, threads=None, weight_
     for c in candidates:
         q = qdq.insert_qdq(m, {c.input[0]: thresholds[c.input[0]]}, {c.name}, act_convs={c.name},
                            weight_bits=weight_bits, act_kinds=act_kinds)
+        if c.input[0] in dithered:
+            q = add_dither(q, [c.input[0]])
         y = ort_session(q, threads).run(["output"], {"input": x})[0]
         out[c.name] = float(np.mean((y - ref) ** 2))
     return out
@@ -133,7 +138,7 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
 
     from . import qdq
 
-    from .dither import add_dither, dither_tensors, resolve_mode
+    from .dither import add_dither, decoder_tensors, dither_tensors, resolve_mode
 
     target = resolve_target(target)
     dither = resolve_mode(dither, target)
@@ -177,7 +182,11 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
     share = {k: v / total for k, v in macs.items()}
     errors = {}
     if auto:
-        errors = _output_mse_per_conv(m, q_convs, thresholds, crops, threads, wbits, kinds)
+        # measured as the artifact will round: dithered where it will be (a decoder conv's coherent
+        # rounding error would otherwise keep it in float for an error the dither removes)
+        rounded = {a for a in acts if kinds[a] != "image"}
+        dithered = frozenset(rounded if dither == "all" else rounded & decoder_tensors(m) if dither == "decoder" else ())
+        errors = _output_mse_per_conv(m, q_convs, thresholds, crops, threads, wbits, kinds, dithered)
         chosen = choose_float_convs(errors, share, budget, max_float_macs)
         float_convs |= set(chosen)
         q_convs = [c for c in q_convs if c.name not in float_convs]

@@ -57,7 +57,7 @@ def test_onnx_matches_pytorch_on_real_frames(published, subset):
 
 def test_int8_within_0_10_db_of_fp32_on_polyu_dev_subset(published, subset, shared, tmp_path):
     """Our INT8 against the float model on every installed CPU backend, whatever the CPU (AVX2 without
-    VNNI included): mean drop <= 0.10 dB; the worst image is bounded by 0.30 dB (xfail while over: open)."""
+    VNNI included): mean drop <= 0.10 dB, worst image <= 0.30 dB, and any 12 pairs <= 0.10 dB on average."""
     from hushframe.export.openvino_ir import compile_openvino
     from hushframe.export.quantize import quantize
     from hushframe.runtime.backends.base import available_backends
@@ -78,7 +78,6 @@ def test_int8_within_0_10_db_of_fp32_on_polyu_dev_subset(published, subset, shar
                  (int8, "openvino", 4)]
     print(f"\nCPU: {describe_cpu()}")
     ref_out = tmp_path / "ref"
-    worst = []
     for k, (art, backend, limit) in enumerate(runs):
         kw = {"reference": onnx_path, "reference_backend": "onnxruntime", "save_reference_output": ref_out} if k == 0 \
             else {"reference_output": ref_out}
@@ -87,10 +86,8 @@ def test_int8_within_0_10_db_of_fp32_on_polyu_dev_subset(published, subset, shar
         s = res.summary
         print(f"{art.name} via {backend}: fp32 {s['reference_psnr']:.3f} dB, int8 {s['artifact_psnr']:.3f} dB, "
               f"drop {s['psnr_drop']:.3f} dB, worst image {s['worst_image_drop']:.3f} dB ({s['worst_image']})")
-        assert s["psnr_drop"] <= INT8_BAR_DB, (backend, art.name, res.failures, describe_cpu())
-        worst.append((s["worst_image_drop"], f"{s['worst_image']} via {backend}"))
-    # Known gap (issue 13, export/README.md "Calibration coverage, not headroom"): printer_14, where the
-    # float model is most accurate, drops ~0.32 dB (0.25 after --finetune-steps 300). Reported, not hidden.
-    w, where = max(worst)
-    if w > WORST_IMAGE_DB:
-        pytest.xfail(f"worst image {w:.3f} dB > {WORST_IMAGE_DB} dB ({where}); open in issue 13")
+        # both bounds of the gate (mean, worst image), and "any 12 of the pairs": the mean of the worst 12
+        assert res.passed, (backend, art.name, res.failures, describe_cpu())
+        drops = sorted(r["psnr_drop"] for r in res.images)
+        if len(drops) >= 12:
+            assert np.mean(drops[-12:]) <= INT8_BAR_DB, (backend, art.name, drops[-12:], describe_cpu())
