@@ -127,9 +127,9 @@ def quantize_cmd(
     finetune_steps: int = typer.Option(0, help="Quantization-aware fine-tuning steps against the float model's own "
                                                "outputs on the calibration crops (0 = none; student C: ~1 s a step on "
                                                "2 CPU cores). Same graph, ranges and speed; only codes and biases move."),
-    dither: str = typer.Option("auto", help="Subtractive ordered dither of the activations' rounding: auto (= decoder "
-                                            "on CPU targets, none for gpu) | decoder | all | none. Removes the colour "
-                                            "shifts int8 rounding makes on flat regions; ~1.5% slower."),
+    dither: str = typer.Option("auto", help="Subtractive ordered dither of the activations' rounding: auto (= last on "
+                                            "CPU targets, none for gpu) | last (the decoder's finest level) | decoder | all "
+                                            "| none. Removes the colour shifts int8 rounding makes on flat regions."),
     overwrite: bool = OVERWRITE,
 ):
     """Make an INT8 or FP16 variant of an exported model.

@@ -34,12 +34,12 @@ UNIT_PATTERN = (BAYER4 + 0.5) / 16.0 - 0.5
 DITHER_OPS = {"Shape", "Tile", "Slice", "Div", "Mul"}  # what add_dither adds besides Conv, Add, Concat
 
 
-DITHER_MODES = ("auto", "decoder", "all", "none")
+DITHER_MODES = ("auto", "last", "decoder", "all", "none")
 UPSAMPLING_OPS = {"Resize", "Upsample", "DepthToSpace", "ConvTranspose"}
 
 
 def resolve_mode(mode: str, target: str) -> str:
-    """``auto`` -> ``decoder`` on CPU targets, ``none`` for ``gpu``: the dithered graph ran on ONNX
+    """``auto`` -> ``last`` on CPU targets, ``none`` for ``gpu``: the dithered graph ran on ONNX
     Runtime and OpenVINO only (TensorRT could not be installed where it was made)."""
     from .errors import ExportError
 
@@ -47,7 +47,7 @@ def resolve_mode(mode: str, target: str) -> str:
     if m not in DITHER_MODES:
         raise ExportError(f"--dither {mode!r}: expected one of {', '.join(DITHER_MODES)}")
     if m == "auto":
-        return "none" if target == "gpu" else "decoder"
+        return "none" if target == "gpu" else "last"
     return m
 
 
@@ -62,16 +62,54 @@ def decoder_tensors(model) -> set[str]:
     return out
 
 
-def dither_tensors(model, kinds: dict[str, str], mode: str = "decoder") -> list[str]:
-    """Activation tensors to dither: those with a QuantizeLinear of a rounded kind (s8, u8: not the
-    exact image), all of them or (``decoder``) those downstream of an upsampling op."""
-    ts = {n.input[0] for n in model.graph.node
-          if n.op_type == "QuantizeLinear" and kinds.get(n.input[0], "image") != "image"}
+def spatial_scales(model) -> dict[str, float]:
+    """Each tensor's height relative to the input's (pooling halves it, upsampling multiplies it)."""
+    from .contract import INPUT_NAME
+    from .qdq import _array, _inits
+
+    inits = _inits(model)
+    sc = {INPUT_NAME: 1.0}
+    for n in model.graph.node:
+        ins = [sc[t] for t in n.input if t in sc]
+        if not ins:
+            continue
+        s = ins[0]
+        if n.op_type in ("MaxPool", "AveragePool"):
+            s /= _attr(n, "strides", _attr(n, "kernel_shape", [1]))[0]
+        elif n.op_type == "Conv":
+            s /= _attr(n, "strides", [1])[0]
+        elif n.op_type == "Resize" and len(n.input) > 2 and n.input[2] in inits and inits[n.input[2]].dims:
+            s *= float(_array(inits[n.input[2]])[2])
+        elif n.op_type == "SpaceToDepth":
+            s /= _attr(n, "blocksize", 1)
+        elif n.op_type == "DepthToSpace":
+            s *= _attr(n, "blocksize", 1)
+        for o in n.output:
+            sc[o] = s
+    return sc
+
+
+def select(model, tensors, mode: str) -> list[str]:
+    """Which of ``tensors`` (rounded activations) to dither: ``all``; ``decoder`` (downstream of an
+    upsampling op); ``last`` (the decoder's tensors at its finest level, the resolution of its
+    last convs: where features are smoothest and nearest the output); ``none``."""
+    ts = set(tensors)
     if mode == "none":
         return []
-    if mode == "decoder":
+    if mode in ("decoder", "last"):
         ts &= decoder_tensors(model)
+    if mode == "last" and ts:
+        sc = spatial_scales(model)
+        finest = max(sc.get(t, 0.0) for t in ts)
+        ts = {t for t in ts if sc.get(t) == finest}
     return sorted(ts)
+
+
+def dither_tensors(model, kinds: dict[str, str], mode: str = "last") -> list[str]:
+    """The Q/DQ ``model``'s activation tensors to dither: those with a QuantizeLinear of a rounded
+    kind (s8, u8: not the exact image), chosen by ``mode`` (``select``)."""
+    return select(model, {n.input[0] for n in model.graph.node
+                          if n.op_type == "QuantizeLinear" and kinds.get(n.input[0], "image") != "image"}, mode)
 
 
 def add_dither(model, tensors: list[str]):

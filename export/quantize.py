@@ -28,7 +28,8 @@ INT8 recipe (why: see export/README.md, "INT8 accuracy"):
    (export/int8_finetune.py); ranges, grid and graph stay as above.
 8. ``dither``: subtractive ordered dither on the decoder's activations (export/dither.py), so the
    rounding of flat, denoised regions no longer adds up to a colour shift; removed exactly after
-   each int8 conv by a 1-channel float conv. ``auto``: the decoder on CPU targets, none for gpu.
+   each int8 conv by a 1-channel float conv (or one more channel of the float image conv beside
+   it). ``auto``: ``last`` (the decoder's finest level) on CPU targets, none for gpu.
 Every zero point is 0; for ``gpu`` every Q/DQ is signed int8 (the form TensorRT consumes).
 """
 
@@ -132,13 +133,13 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
     False keeps signed codes everywhere (benchmarks/int8_kinds.py measures the difference).
     rounding: ``gptq`` (error-compensating, export/gptq.py) or ``nearest`` for the weight codes (step 6).
     finetune_steps: quantization-aware fine-tuning steps after rounding (step 7; 0 = none).
-    dither: auto | decoder | all | none (step 8).
+    dither: auto | last | decoder | all | none (step 8).
     """
     import onnx
 
     from . import qdq
 
-    from .dither import add_dither, decoder_tensors, dither_tensors, resolve_mode
+    from .dither import add_dither, dither_tensors, resolve_mode, select
 
     target = resolve_target(target)
     dither = resolve_mode(dither, target)
@@ -184,8 +185,7 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
     if auto:
         # measured as the artifact will round: dithered where it will be (a decoder conv's coherent
         # rounding error would otherwise keep it in float for an error the dither removes)
-        rounded = {a for a in acts if kinds[a] != "image"}
-        dithered = frozenset(rounded if dither == "all" else rounded & decoder_tensors(m) if dither == "decoder" else ())
+        dithered = frozenset(select(m, {a for a in acts if kinds[a] != "image"}, dither))
         errors = _output_mse_per_conv(m, q_convs, thresholds, crops, threads, wbits, kinds, dithered)
         chosen = choose_float_convs(errors, share, budget, max_float_macs)
         float_convs |= set(chosen)

@@ -28,6 +28,19 @@ def student_c(tmp_path_factory):
     return m, plain, dithered, rep
 
 
+def test_every_mode_removes_its_pattern_exactly(student_c):
+    """The decoder and all-tensors modes add compensation convs (and sums) after plain int8 convs."""
+    from hushframe.export.dither import add_dither, dither_tensors
+
+    _, plain, _, rep = student_c
+    x = np.random.default_rng(2).random((1, 3, 20, 28), dtype=np.float32)
+    a = _run(_without_activation_rounding(plain), x)
+    for mode in ("decoder", "all"):
+        d = add_dither(plain, dither_tensors(plain, rep["activation_kinds"], mode))
+        assert any(n.name.endswith("_undither") for n in d.graph.node)
+        assert np.abs(_run(_without_activation_rounding(d), x) - a).max() < 1e-5, mode
+
+
 def _run(model, x):
     return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(["output"], {"input": x})[0]
 
@@ -53,7 +66,7 @@ def test_the_pattern_is_removed_exactly_after_each_conv(student_c):
     pattern is zero-padded like x), through the float image conv that carries one compensation, for
     a batch, and at sizes whose deepest level is not a multiple of the 4x4 tile."""
     _, plain, dithered, rep = student_c
-    assert rep["dither"]["mode"] == "decoder" and rep["dither"]["tensors"]
+    assert rep["dither"]["mode"] == "last" and rep["dither"]["tensors"]
     x = np.random.default_rng(1).random((2, 3, 36, 20), dtype=np.float32)
     a = _run(_without_activation_rounding(plain), x)
     b = _run(_without_activation_rounding(dithered), x)
@@ -63,13 +76,19 @@ def test_the_pattern_is_removed_exactly_after_each_conv(student_c):
 
 
 def test_only_the_decoder_is_dithered_and_never_the_image(student_c):
-    from hushframe.export.dither import decoder_tensors
+    from hushframe.export.dither import decoder_tensors, dither_tensors, spatial_scales
 
     m, plain, dithered, rep = student_c
     dec = decoder_tensors(plain)
+    kinds = rep["activation_kinds"]
     quantized = {n.input[0] for n in plain.graph.node if n.op_type == "QuantizeLinear"}
-    assert set(rep["dither"]["tensors"]) == {t for t in quantized if t in dec and rep["activation_kinds"].get(t) != "image"}
-    assert set(rep["dither"]["tensors"]) < quantized  # the encoder's tensors carry the frame's noise already
+    in_decoder = {t for t in quantized if t in dec and kinds.get(t) != "image"}
+    assert set(dither_tensors(plain, kinds, "decoder")) == in_decoder
+    assert in_decoder < quantized  # the encoder's tensors carry the frame's noise already
+    # the default: the decoder's finest level only (here the input of the full-resolution decoder conv)
+    sc = spatial_scales(plain)
+    assert rep["dither"]["tensors"] and all(sc[t] == 1.0 for t in rep["dither"]["tensors"])
+    assert set(rep["dither"]["tensors"]) == {t for t in in_decoder if sc[t] == 1.0}
     assert "input" not in rep["dither"]["tensors"]
     # the compensation for the conv beside the image is one more input channel of the float image conv
     assert any(n.name.endswith("_dither_Concat") for n in dithered.graph.node)
@@ -79,7 +98,7 @@ def test_dither_mode_is_checked_and_gpu_is_left_undithered(student_c):
     from hushframe.export.dither import resolve_mode
     from hushframe.export.errors import ExportError
 
-    assert resolve_mode("auto", "avx2") == "decoder" and resolve_mode("auto", "gpu") == "none"
+    assert resolve_mode("auto", "avx2") == "last" and resolve_mode("auto", "gpu") == "none"
     with pytest.raises(ExportError, match="--dither 'sometimes'"):
         resolve_mode("sometimes", "avx2")
 
