@@ -117,7 +117,7 @@ def add_dither(model, tensors: list[str]):
     import onnx
     from onnx import helper, numpy_helper
 
-    from .qdq import _array, _consumers, _inits
+    from .qdq import _array, _consumers, _drop_unused_initializers, _inits
 
     m = onnx.ModelProto()
     m.CopyFrom(model)
@@ -191,6 +191,7 @@ def add_dither(model, tensors: list[str]):
     del m.graph.node[:]
     m.graph.node.extend(new)
     m.graph.initializer.extend(consts)
+    _drop_unused_initializers(m)  # the float image conv's weight before it took the pattern channel
     onnx.checker.check_model(m)
     return m
 

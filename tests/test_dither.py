@@ -128,3 +128,22 @@ def test_flat_regions_no_longer_share_one_rounding_error():
         ["output"], {"x": x})[0][0, 0, 2:-2, 2:-2]
     assert abs(run(m).mean() - exact) > step / 5
     assert abs(run(add_dither(m, ["x"])).mean() - exact) < step / 20
+
+
+def test_narrow_float_convs_are_padded_to_8_outputs_exactly(student_c):
+    """Step 9 of the recipe: a float conv with 3 outputs (student C's last) gets 5 zero filters and a Slice."""
+    from hushframe.export import qdq
+    from hushframe.export.quantize import quantize_int8_model
+
+    m = student_c[0]
+    last = qdq.conv_nodes(m)[-1].name
+    padded = onnx.ModelProto()
+    padded.CopyFrom(m)
+    assert qdq.pad_output_channels(padded, [last]) == [last]
+    x = np.random.default_rng(3).random((1, 3, 24, 32), dtype=np.float32)
+    assert np.array_equal(_run(padded, x), _run(m, x))
+    crops = np.random.default_rng(0).random((32, 3, 32, 32), dtype=np.float32)
+    _, rep = quantize_int8_model(m, crops, keep_float=[last])
+    assert rep["padded_convs"] == [last]
+    _, rep = quantize_int8_model(m, crops, keep_float=[last], target="gpu")  # TensorRT's form is left alone
+    assert "padded_convs" not in rep
