@@ -218,6 +218,14 @@ def _channel_counts(model) -> dict[str, int]:
 
 
 # ------------------------------------------------------------------ narrow float convs
+def onnx_copy(node):
+    from onnx import NodeProto
+
+    c = NodeProto()
+    c.CopyFrom(node)
+    return c
+
+
 def pad_output_channels(model, conv_names, multiple: int = 8) -> list[str]:
     """Give each named float conv with fewer than ``multiple`` output channels zero filters up to
     ``multiple`` and slice its output back (exact). Why: OpenVINO's CPU kernels block output channels
@@ -226,7 +234,7 @@ def pad_output_channels(model, conv_names, multiple: int = 8) -> list[str]:
     from onnx import helper, numpy_helper
 
     inits = _inits(model)
-    done = []
+    done, slices = [], {}
     for conv in [n for n in conv_nodes(model) if n.name in set(conv_names)]:
         if conv.input[1] not in inits or _attr(conv, "group", 1) != 1:
             continue
@@ -235,22 +243,31 @@ def pad_output_channels(model, conv_names, multiple: int = 8) -> list[str]:
             continue
         pad = np.zeros((multiple,) + w.shape[1:], w.dtype)
         pad[:w.shape[0]] = w
-        _set_array(model, conv.input[1], pad)
+        # new names: the exporter shares identical initializers between convs (all-zero biases)
+        _set_array(model, f"{conv.input[1]}_pad{multiple}", pad)
+        conv.input[1] = f"{conv.input[1]}_pad{multiple}"
         if len(conv.input) > 2 and conv.input[2]:
             b = _array(inits[conv.input[2]])
-            _set_array(model, conv.input[2], np.concatenate([b, np.zeros(multiple - len(b), b.dtype)]))
+            _set_array(model, f"{conv.input[2]}_pad{multiple}", np.concatenate([b, np.zeros(multiple - len(b), b.dtype)]))
+            conv.input[2] = f"{conv.input[2]}_pad{multiple}"
         out = conv.output[0]
         conv.output[0] = f"{out}_padded"
         names = [f"{conv.name}_slice_{k}" for k in ("starts", "ends", "axes")]
         for name, v in zip(names, (0, w.shape[0], 1)):
             model.graph.initializer.append(numpy_helper.from_array(np.array([v], np.int64), name))
-        nodes = list(model.graph.node)
-        nodes.insert(nodes.index(conv) + 1, helper.make_node("Slice", [conv.output[0], *names], [out],
-                                                             name=f"{conv.name}_unpad"))
-        del model.graph.node[:]
-        model.graph.node.extend(nodes)
+        slices[conv.name] = helper.make_node("Slice", [conv.output[0], *names], [out], name=f"{conv.name}_unpad")
         inits = _inits(model)
         done.append(conv.name)
+    if slices:  # one rebuild at the end: node references taken above stay attached until then
+        nodes = []
+        for n in model.graph.node:
+            nodes.append(n)
+            if n.name in slices:
+                nodes.append(slices[n.name])
+        nodes = [onnx_copy(n) for n in nodes]
+        del model.graph.node[:]
+        model.graph.node.extend(nodes)
+        _drop_unused_initializers(model)
     return done
 
 
