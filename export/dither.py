@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .qdq import _attr
+
 BAYER4 = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]], np.float32)
 # In units of one int8 step: 16 levels centred on 0, inside (-1/2, 1/2).
 UNIT_PATTERN = (BAYER4 + 0.5) / 16.0 - 0.5
@@ -237,12 +239,3 @@ def _dequantized_weight(m, name: str, inits) -> np.ndarray:
     codes = _array(inits[dq.input[0]]).astype(np.float64)
     scale = _array(inits[dq.input[1]]).astype(np.float64)
     return codes * scale.reshape(-1, *([1] * (codes.ndim - 1)))
-
-
-def _attr(node, name, default):
-    import onnx
-
-    for a in node.attribute:
-        if a.name == name:
-            return onnx.helper.get_attribute_value(a)
-    return default
