@@ -27,14 +27,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .qdq import _attr
+from .qdq import _array, _attr, _consumers, _drop_unused_initializers, _inits
 
 BAYER4 = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]], np.float32)
 # In units of one int8 step: 16 levels centred on 0, inside (-1/2, 1/2).
 UNIT_PATTERN = (BAYER4 + 0.5) / 16.0 - 0.5
-
-DITHER_OPS = {"Shape", "Tile", "Slice", "Div", "Mul"}  # what add_dither adds besides Conv, Add, Concat
-
 
 DITHER_MODES = ("auto", "last", "decoder", "all", "none")
 UPSAMPLING_OPS = {"Resize", "Upsample", "DepthToSpace", "ConvTranspose"}
@@ -67,7 +64,6 @@ def decoder_tensors(model) -> set[str]:
 def spatial_scales(model) -> dict[str, float]:
     """Each tensor's height relative to the input's (pooling halves it, upsampling multiplies it)."""
     from .contract import INPUT_NAME
-    from .qdq import _array, _inits
 
     inits = _inits(model)
     sc = {INPUT_NAME: 1.0}
@@ -118,8 +114,6 @@ def add_dither(model, tensors: list[str]):
     """Return a copy of the Q/DQ ``model`` with subtractive ordered dither on ``tensors``."""
     import onnx
     from onnx import helper, numpy_helper
-
-    from .qdq import _array, _consumers, _drop_unused_initializers, _inits
 
     m = onnx.ModelProto()
     m.CopyFrom(model)
@@ -206,12 +200,11 @@ def _float_sibling(m, conv, cons, inits):
     add = users[0][0]
     other = add.input[1 - users[0][1]]
     prod = next((n for n in m.graph.node if other in n.output), None)
-    if prod is None or prod.op_type != "Conv" or prod.input[1] not in inits or len(cons.get(prod.input[0], [])) < 1:
+    if prod is None or prod.op_type != "Conv" or prod.input[1] not in inits:
         return None
     same = {a.name: a for a in conv.attribute if a.name != "group"} == {a.name: a for a in prod.attribute if a.name != "group"}
-    k_conv = [d for d in _shape_of(m, conv.input[1], inits)[2:]]
-    k_prod = list(inits[prod.input[1]].dims[2:])
-    return prod if same and k_conv == k_prod and _attr(prod, "group", 1) == 1 else None
+    same_kernel = _shape_of(m, conv.input[1], inits)[2:] == list(inits[prod.input[1]].dims[2:])
+    return prod if same and same_kernel and _attr(prod, "group", 1) == 1 else None
 
 
 def _shape_of(m, name, inits):
@@ -231,8 +224,6 @@ def _concat_input(sibling, pattern: str, before: dict) -> str:
 
 
 def _dequantized_weight(m, name: str, inits) -> np.ndarray:
-    from .qdq import _array
-
     if name in inits:
         return _array(inits[name]).astype(np.float64)
     dq = next(n for n in m.graph.node if n.output[0] == name)

@@ -218,14 +218,6 @@ def _channel_counts(model) -> dict[str, int]:
 
 
 # ------------------------------------------------------------------ narrow float convs
-def onnx_copy(node):
-    from onnx import NodeProto
-
-    c = NodeProto()
-    c.CopyFrom(node)
-    return c
-
-
 def pad_output_channels(model, conv_names, multiple: int = 8) -> list[str]:
     """Give each named float conv with fewer than ``multiple`` output channels zero filters up to
     ``multiple`` and slice its output back (exact). Why: OpenVINO's CPU kernels block output channels
@@ -234,8 +226,9 @@ def pad_output_channels(model, conv_names, multiple: int = 8) -> list[str]:
     from onnx import helper, numpy_helper
 
     inits = _inits(model)
+    names = set(conv_names)
     done, slices = [], {}
-    for conv in [n for n in conv_nodes(model) if n.name in set(conv_names)]:
+    for conv in [n for n in conv_nodes(model) if n.name in names]:
         if conv.input[1] not in inits or _attr(conv, "group", 1) != 1:
             continue
         w = _array(inits[conv.input[1]])
@@ -252,19 +245,17 @@ def pad_output_channels(model, conv_names, multiple: int = 8) -> list[str]:
             conv.input[2] = f"{conv.input[2]}_pad{multiple}"
         out = conv.output[0]
         conv.output[0] = f"{out}_padded"
-        names = [f"{conv.name}_slice_{k}" for k in ("starts", "ends", "axes")]
-        for name, v in zip(names, (0, w.shape[0], 1)):
+        ranges = [f"{conv.name}_slice_{k}" for k in ("starts", "ends", "axes")]
+        for name, v in zip(ranges, (0, w.shape[0], 1)):
             model.graph.initializer.append(numpy_helper.from_array(np.array([v], np.int64), name))
-        slices[conv.name] = helper.make_node("Slice", [conv.output[0], *names], [out], name=f"{conv.name}_unpad")
-        inits = _inits(model)
+        slices[conv.name] = helper.make_node("Slice", [conv.output[0], *ranges], [out], name=f"{conv.name}_unpad")
         done.append(conv.name)
-    if slices:  # one rebuild at the end: node references taken above stay attached until then
+    if slices:  # one rebuild at the end, after every edit of the nodes above
         nodes = []
         for n in model.graph.node:
             nodes.append(n)
             if n.name in slices:
                 nodes.append(slices[n.name])
-        nodes = [onnx_copy(n) for n in nodes]
         del model.graph.node[:]
         model.graph.node.extend(nodes)
         _drop_unused_initializers(model)

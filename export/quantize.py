@@ -140,7 +140,6 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
     import onnx
 
     from . import qdq
-
     from .dither import add_dither, dither_tensors, resolve_mode, select
 
     target = resolve_target(target)

@@ -78,7 +78,7 @@ def test_the_pattern_is_removed_exactly_after_each_conv(student_c):
 def test_only_the_decoder_is_dithered_and_never_the_image(student_c):
     from hushframe.export.dither import decoder_tensors, dither_tensors, spatial_scales
 
-    m, plain, dithered, rep = student_c
+    _, plain, dithered, rep = student_c
     dec = decoder_tensors(plain)
     kinds = rep["activation_kinds"]
     quantized = {n.input[0] for n in plain.graph.node if n.op_type == "QuantizeLinear"}
@@ -124,7 +124,7 @@ def test_flat_regions_no_longer_share_one_rounding_error():
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
     x = np.full((1, 1, 16, 16), 0.3 + step / 4, np.float32)
     exact = 0.3 + step / 4
-    run = lambda model: ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(  # noqa: E731
+    run = lambda model: ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
         ["output"], {"x": x})[0][0, 0, 2:-2, 2:-2]
     assert abs(run(m).mean() - exact) > step / 5
     assert abs(run(add_dither(m, ["x"])).mean() - exact) < step / 20
