@@ -61,6 +61,28 @@ def test_backends_agree_and_describe(assets):
         np.testing.assert_allclose(y, ref, atol=2e-4, err_msg=str(k))
 
 
+def test_openvino_compiles_static_copies_per_shape(assets, monkeypatch):
+    """A dynamic IR runs on static-shape copies (faster in OpenVINO's CPU plugin), the same outputs as
+    the dynamic model, the least recently used shape dropped; HUSHFRAME_OV_STATIC_SHAPES=0 opts out."""
+    from hushframe.runtime.backends import open_backend
+    from hushframe.runtime.backends import openvino as ovb
+
+    rng = np.random.default_rng(1)
+    xs = [rng.random(s, dtype=np.float32) for s in ((1, 3, 64, 96), (2, 3, 32, 64), (1, 3, 96, 64))]
+    monkeypatch.setenv("HUSHFRAME_OV_STATIC_SHAPES", "0")
+    with open_backend(assets / "tiny.xml", backend="openvino") as be:
+        assert be.info.detail["shapes"] == "dynamic" and be._static is None
+        ref = [be.infer(x) for x in xs]
+    monkeypatch.delenv("HUSHFRAME_OV_STATIC_SHAPES")
+    with open_backend(assets / "tiny.xml", backend="openvino") as be:
+        assert be.info.detail["shapes"] == "static per input shape"
+        for x, r in zip(xs + xs[:1], ref + ref[:1]):
+            np.testing.assert_allclose(be.infer(x), r, atol=1e-5)
+        assert list(be._static) == [xs[2].shape, xs[0].shape][-ovb.STATIC_SHAPES:]
+        req, _ = be._static[xs[0].shape]
+        assert req is not be.request and tuple(req.get_input_tensor().shape) == xs[0].shape
+
+
 def test_auto_selection_and_errors(assets, tmp_path):
     from hushframe.runtime.backends import open_backend, select_backend
     from hushframe.runtime.artifact import load_artifact

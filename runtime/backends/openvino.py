@@ -1,8 +1,19 @@
-"""OpenVINO backend: IR (.xml + .bin) or ONNX read directly; CPU by default, GPU/NPU by name."""
+"""OpenVINO backend: IR (.xml + .bin) or ONNX read directly; CPU by default, GPU/NPU by name.
+
+A model saved with dynamic height and width (what ``hushframe compile openvino`` writes without
+``--shape``) is compiled again for each input shape it is given, as a static-shape copy, and the
+last ``STATIC_SHAPES`` of those are kept. Why: OpenVINO's CPU plugin fuses less in a dynamic graph
+(the dithered INT8 student C: 7% slower per 1080p frame than the same IR reshaped to 1080p; BENCHMARKS
+``int8-latency``), and a new shape costs the dynamic model more than the copy does (one 1080p
+measurement: 1.6 s extra on its first inference, against 0.14 s to compile the copy plus 0.5 s extra on
+the copy's first). A video stream has one shape, so it runs on one static model. CPU only; ``HUSHFRAME_OV_STATIC_SHAPES=0``
+turns it off.
+"""
 
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 
 import numpy as np
 
@@ -10,6 +21,9 @@ from hushframe.core.contract import DEFAULT_MULTIPLE
 
 from ..errors import ArtifactError, BackendUnavailable
 from .base import Backend, BackendInfo, default_threads
+
+
+STATIC_SHAPES = 2  # compiled static-shape copies kept (a stream's frames, and one other size)
 
 
 class OpenVINOBackend(Backend):
@@ -78,6 +92,10 @@ class OpenVINOBackend(Backend):
         self.request = self.compiled.create_infer_request()
         self._out = self.compiled.output(self.output_name)
         self._variant_args = (core, model, dev, config)
+        dynamic = not (pshape.rank.is_static and all(d.is_static for d in pshape))
+        # CPU only: a GPU compile takes seconds per shape, and was not measured here
+        static = dev == "CPU" and os.environ.get("HUSHFRAME_OV_STATIC_SHAPES", "1") != "0"
+        self._static = OrderedDict() if dynamic and static else None
         prec = a.precision
         if not a.manifest:
             ops = {op.get_type_name() for op in model.get_ops()}
@@ -86,15 +104,41 @@ class OpenVINOBackend(Backend):
         return BackendInfo(self.name, dev, prec, mult, min_hw=max_hw or (mult, mult), max_hw=max_hw,
                            max_batch=max_batch, input_name=self.input_name, output_name=self.output_name,
                            detail={"threads": config["INFERENCE_NUM_THREADS"], "openvino": ov.get_version(),
+                                   "shapes": "static per input shape" if self._static is not None else
+                                             "dynamic" if dynamic else "static",
                                    "inference_precision": str(self.compiled.get_property("INFERENCE_PRECISION_HINT"))})
+
+    def _request_for(self, shape: tuple):
+        """The infer request and output port for ``shape``: a static-shape copy of a dynamic model
+        (compiled on first use, least recently used dropped), else the model as loaded."""
+        if self._static is None:
+            return self.request, self._out
+        if shape in self._static:
+            self._static.move_to_end(shape)
+            return self._static[shape]
+        import openvino as ov
+
+        core, model, dev, config = self._variant_args
+        try:
+            m = model.clone()
+            m.reshape({self.input_name: ov.PartialShape(list(shape))})
+            compiled = core.compile_model(m, dev, config)
+            entry = (compiled.create_infer_request(), compiled.output(self.output_name))
+        except Exception:  # a graph that cannot be made static still runs as loaded
+            entry = (self.request, self._out)
+        self._static[shape] = entry
+        while len(self._static) > STATIC_SHAPES:
+            self._static.popitem(last=False)
+        return entry
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         try:
-            res = self.request.infer({self.input_name: batch}, share_inputs=True)
+            request, out = self._request_for(tuple(batch.shape))
+            res = request.infer({self.input_name: batch}, share_inputs=True)
         except Exception as e:
             raise BackendUnavailable(f"{self.artifact.name}: OpenVINO failed on a "
                                      f"{'x'.join(map(str, batch.shape))} batch ({str(e).splitlines()[0][:160]})") from None
-        y = res[self._out]
+        y = res[out]
         return np.array(y, dtype=np.float32, copy=True)
 
     def compile_variant(self, build):
@@ -108,6 +152,7 @@ class OpenVINOBackend(Backend):
                                 f"({_ov_msg(e)})") from None
 
     def _release(self):
+        self._static = None
         self.request = None
         self.compiled = None
         self._variant_args = None
