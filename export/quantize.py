@@ -178,6 +178,8 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
         hessians = gptq.ConvInputHessians(m, [c for c in q_convs if gptq.supported(c)])
     qdq.calibration_pass(m, crops, [stats] + ([hessians] if hessians else []), threads)
     st = stats.result()
+    # u8 tensors too are searched on the signed grid (T/127): the real u8 grid clipped less and the
+    # output got worse on the tuning split (export/README.md, "Tried on the way, not adopted")
     thresholds = {a: 1.0 if kinds[a] == "image" else qdq.range_for(st[a], method) for a in acts}
     macs = qdq.conv_macs(m, 512, 512)
     total = sum(macs.values())
