@@ -8,10 +8,11 @@ worst images' drops (printer_14: 0.33 dB, with only 0.30 grey RMS of INT8 error;
 between 0.10 and 0.33 dB when only one tensor's scale was changed by x0.8..x1.6).
 
 What: each quantized activation tensor ``x`` (scale ``s``) is quantized as ``Q(x + d)`` where
-``d`` is a fixed 4x4 Bayer pattern in (-s/2, s/2), tiled over the image, the same for every
-channel. The rounding error of ``x + d`` is then uniform and independent of ``x`` (subtractive
-dither, Schuchman's condition holds for a pattern covering one step), so flat regions no longer
-share one error. The pattern is removed after the int8 conv, exactly and in float:
+``d`` is a fixed pattern in (-s/2, s/2), the same for every channel: 4x4 Bayer blocks whose levels
+are shifted by a random offset per block (``unit_pattern``), a 64x64 tile repeated over the image.
+The rounding error of ``x + d`` is then uniform and independent of ``x`` (subtractive dither,
+Schuchman's condition holds for a pattern covering one step), so flat regions no longer share one
+error. The pattern is removed after the int8 conv, exactly and in float:
 
     Conv_int8(Q(x + d)) - Conv(d, W)        (Conv is linear; the pattern is zero-padded like x)
 
@@ -30,8 +31,24 @@ import numpy as np
 from .qdq import _array, _attr, _consumers, _drop_unused_initializers, _inits
 
 BAYER4 = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]], np.float32)
-# In units of one int8 step: 16 levels centred on 0, inside (-1/2, 1/2).
-UNIT_PATTERN = (BAYER4 + 0.5) / 16.0 - 0.5
+TILE = 64  # the pattern's period in pixels
+
+
+def unit_pattern(tile: int = TILE, seed: int = 0) -> np.ndarray:
+    """The dither in units of one int8 step: 16 levels centred on 0, inside (-1/2, 1/2).
+
+    Each 4x4 block is the Bayer matrix with its levels shifted by a block's own random offset (mod
+    16). The shift keeps what makes Bayer work here: every 4x4 block holds all 16 levels, and every
+    2x2 sub-block four levels 4 apart (a nearest 2x upsampling makes 2x2 blocks of one value). What
+    it removes is the 4x4 period: with one Bayer tile everywhere, each of the 16 phases kept a mean
+    error of its own over flat regions, a faint fixed texture (vertical stripes in the INT8 - float
+    difference of printer_14); with the offsets varying from block to block, that becomes noise."""
+    if tile % 4:
+        raise ValueError(f"dither tile {tile}: expected a multiple of 4")
+    n = tile // 4
+    offsets = np.random.default_rng(seed).integers(0, 16, size=(n, n))
+    levels = (BAYER4[None, :, None, :] + offsets[:, None, :, None]) % 16  # (block y, y, block x, x)
+    return ((levels.reshape(tile, tile) + 0.5) / 16.0 - 0.5).astype(np.float32)
 
 DITHER_MODES = ("auto", "last", "decoder", "all", "none")
 UPSAMPLING_OPS = {"Resize", "Upsample", "DepthToSpace", "ConvTranspose"}
@@ -134,13 +151,16 @@ def add_dither(model, tensors: list[str]):
         p = f"{t}_dither"
         nodes = [
             helper.make_node("Shape", [t], [f"{p}_hw"], name=f"{p}_Shape", start=2),
-            helper.make_node("Add", [f"{p}_hw", const(f"{p}_three", np.array([3, 3], np.int64))], [f"{p}_hw3"], name=f"{p}_Add3"),
-            helper.make_node("Div", [f"{p}_hw3", const(f"{p}_four", np.array([4, 4], np.int64))], [f"{p}_reps_hw"], name=f"{p}_Div"),
+            # reps = ceil(hw / TILE)
+            helper.make_node("Add", [f"{p}_hw", const(f"{p}_tile_m1", np.array([TILE - 1] * 2, np.int64))], [f"{p}_hw_up"],
+                             name=f"{p}_AddTile"),
+            helper.make_node("Div", [f"{p}_hw_up", const(f"{p}_tile_hw", np.array([TILE] * 2, np.int64))], [f"{p}_reps_hw"],
+                             name=f"{p}_Div"),
             # batch N: the pattern also becomes an input channel of a float conv (below), beside the image
             helper.make_node("Shape", [t], [f"{p}_n"], name=f"{p}_ShapeN", end=1),
             helper.make_node("Concat", [f"{p}_n", const(f"{p}_one", np.array([1], np.int64)), f"{p}_reps_hw"], [f"{p}_reps"],
                              name=f"{p}_Reps", axis=0),
-            helper.make_node("Tile", [const(f"{p}_tile", (UNIT_PATTERN * scale)[None, None].astype(np.float32)), f"{p}_reps"],
+            helper.make_node("Tile", [const(f"{p}_tile", (unit_pattern() * scale)[None, None].astype(np.float32)), f"{p}_reps"],
                              [f"{p}_tiled"], name=f"{p}_Tile"),
             helper.make_node("Slice", [f"{p}_tiled", const(f"{p}_zero_zero", np.array([0, 0], np.int64)), f"{p}_hw",
                                        const(f"{p}_axes", np.array([2, 3], np.int64))], [p], name=f"{p}_Slice"),

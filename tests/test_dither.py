@@ -130,6 +130,24 @@ def test_flat_regions_no_longer_share_one_rounding_error():
     assert abs(run(add_dither(m, ["x"])).mean() - exact) < step / 20
 
 
+def test_the_pattern_has_every_level_in_each_block_and_no_4x4_period():
+    """Each 4x4 block holds all 16 levels and each 2x2 sub-block four levels 4 apart (so a nearest 2x
+    upsampled tensor's 2x2 blocks of one value still round evenly), while the 16 phases of a 4x4 grid
+    no longer each carry one level (the fixed texture a single Bayer tile left: export/README.md)."""
+    from hushframe.export.dither import TILE, unit_pattern
+
+    p = unit_pattern()
+    assert p.shape == (TILE, TILE) and -0.5 < p.min() and p.max() < 0.5 and abs(p.mean()) < 1e-6
+    lv = np.rint((p + 0.5) * 16 - 0.5).astype(int)
+    blocks = lv.reshape(TILE // 4, 4, TILE // 4, 4).transpose(0, 2, 1, 3).reshape(-1, 16)
+    assert all(sorted(b) == list(range(16)) for b in blocks)
+    quads = lv.reshape(TILE // 2, 2, TILE // 2, 2).transpose(0, 2, 1, 3).reshape(-1, 4)
+    assert all(sorted(q % 4) == [q[0] % 4] * 4 and len(set(q)) == 4 for q in quads)
+    phase_levels = {(i, j): set(lv[i::4, j::4].ravel()) for i in range(4) for j in range(4)}
+    assert all(len(v) > 8 for v in phase_levels.values())
+    assert np.array_equal(unit_pattern(), p)  # deterministic: the same artifact from the same inputs
+
+
 def test_narrow_float_convs_are_padded_to_8_outputs_exactly(student_c):
     """Step 9 of the recipe: a float conv with 3 outputs (student C's last) gets 5 zero filters and a Slice."""
     from hushframe.export import qdq
