@@ -45,7 +45,9 @@ def versions(*names: str) -> str:
 
 
 def command_line() -> str:
-    return "python " + " ".join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])
+    import shlex
+
+    return "python " + shlex.join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])  # pastes back into a shell
 
 
 def write_section(name: str, title: str, body: str, path: Path = BENCHMARKS_MD) -> None:
