@@ -2,12 +2,12 @@
 
 A model saved with dynamic height and width (what ``hushframe compile openvino`` writes without
 ``--shape``) is compiled again for each input shape it is given, as a static-shape copy, and the
-last ``STATIC_SHAPES`` of those are kept. Why: OpenVINO's CPU plugin fuses less in a dynamic graph
-(the dithered INT8 student C: 7% slower per 1080p frame than the same IR reshaped to 1080p; BENCHMARKS
-``int8-latency``), and a new shape costs the dynamic model more than the copy does (one 1080p
-measurement: 1.6 s extra on its first inference, against 0.14 s to compile the copy plus 0.5 s extra on
-the copy's first). A video stream has one shape, so it runs on one static model. CPU only; ``HUSHFRAME_OV_STATIC_SHAPES=0``
-turns it off.
+last ``STATIC_SHAPES`` of those are kept. Why: OpenVINO's CPU plugin fuses less in a dynamic
+graph (the dithered INT8 student C: 7% slower per 1080p frame than the same IR reshaped to 1080p;
+BENCHMARKS ``int8-latency``), and a new shape costs the dynamic model more than the copy does (one
+1080p measurement: 1.6 s extra on its first inference, against 0.14 s to compile the copy plus 0.5 s
+extra on the copy's first). A video stream has one shape, so it runs on one static model. CPU only;
+``HUSHFRAME_OV_STATIC_SHAPES=0`` turns it off.
 """
 
 from __future__ import annotations
