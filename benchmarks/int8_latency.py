@@ -1,12 +1,12 @@
 """1080p CPU latency of the published student C: our INT8 IR against NNCF's default INT8, interleaved.
 
-    python benchmarks/int8_latency.py [--shared ../shared] [--reps 9] [--threads 2] [--work runs/int8-latency]
+    python benchmarks/int8_latency.py [--shared ../shared] [--reps 7] [--threads 2] [--work runs/int8-latency]
 
 Three IRs from the same fp32 ONNX export of ``weights/aprrd-student-c-1.00m-sidd.pth`` and the
 calibration photos ``data/polyu-train-noisy``: ours from ``hushframe quantize`` (the defaults:
 target avx2 = 7-bit weights, the decoder's rounding dithered) then ``compile openvino --precision
 int8``; ours again with ``--dither none`` (what the dither costs); NNCF's from
-``nncf.quantize(model, dataset)`` with every default. Each is timed twice: as saved (dynamic
+``nncf.quantize(model, dataset)`` with every default. Each is timed three ways: as saved (dynamic
 height and width, what ``hushframe compile openvino`` writes without ``--shape``) compiled as it is,
 reshaped to the fixed 1080p input before compiling (what ``--shape 1920x1088`` writes), and run by
 hushframe's OpenVINO backend (``runtime``: which compiles a static copy per input shape, so a video

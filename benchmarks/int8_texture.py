@@ -27,12 +27,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import ROOT, command_line, git_rev, machine, versions, write_section  # noqa: E402
 
 
-def run(path: str, x: np.ndarray) -> np.ndarray:
+def session(path: str):
     import onnxruntime as ort
 
     so = ort.SessionOptions()
     so.log_severity_level = 3
-    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"]).run(None, {"input": x})[0][0]
+    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+
+
+def run(sess, x: np.ndarray) -> np.ndarray:
+    return sess.run(None, {"input": x})[0][0]
 
 
 def texture(diff: np.ndarray) -> dict:
@@ -62,16 +66,17 @@ def main(argv=None):
     pairs = [p for p in find_pairs(Path(a.pairs)) if any(n in p.name for n in names)]
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
+    ref_sess, sessions = session(a.reference), [(label, session(path)) for label, path in models]
     rows = []
     for pair in pairs:
         noisy, _ = pair.load()
         x = noisy.astype(np.float32) / (255.0 if noisy.dtype == np.uint8 else 1.0)
         h, w = x.shape[0] // 32 * 32, x.shape[1] // 32 * 32
         x = np.ascontiguousarray(np.transpose(x[:h, :w], (2, 0, 1))[None])
-        ref = run(a.reference, x)
+        ref = run(ref_sess, x)
         tiles = []
-        for label, path in models:
-            d = (run(path, x) - ref) * 255.0
+        for label, sess in sessions:
+            d = (run(sess, x) - ref) * 255.0
             t = texture(d)
             rows.append(f"| {pair.name} | {label} | {t['rms']:.3f} | {' / '.join(f'{v:+.3f}' for v in t['channel_means'])} "
                         f"| {t['phase_range']:.3f} |")

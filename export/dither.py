@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .qdq import _array, _attr, _consumers, _drop_unused_initializers, _inits
+from .qdq import _array, _attr, _consumers, _drop_unused_initializers, _inits, spatial_scales
 
 BAYER4 = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]], np.float32)
 TILE = 64  # the pattern's period in pixels
@@ -76,32 +76,6 @@ def decoder_tensors(model) -> set[str]:
         if n.op_type in UPSAMPLING_OPS or any(t in out for t in n.input):
             out.update(n.output)
     return out
-
-
-def spatial_scales(model) -> dict[str, float]:
-    """Each tensor's height relative to the input's (pooling halves it, upsampling multiplies it)."""
-    from .contract import INPUT_NAME
-
-    inits = _inits(model)
-    sc = {INPUT_NAME: 1.0}
-    for n in model.graph.node:
-        ins = [sc[t] for t in n.input if t in sc]
-        if not ins:
-            continue
-        s = ins[0]
-        if n.op_type in ("MaxPool", "AveragePool"):
-            s /= _attr(n, "strides", _attr(n, "kernel_shape", [1]))[0]
-        elif n.op_type == "Conv":
-            s /= _attr(n, "strides", [1])[0]
-        elif n.op_type == "Resize" and len(n.input) > 2 and n.input[2] in inits and inits[n.input[2]].dims:
-            s *= float(_array(inits[n.input[2]])[2])
-        elif n.op_type == "SpaceToDepth":
-            s /= _attr(n, "blocksize", 1)
-        elif n.op_type == "DepthToSpace":
-            s *= _attr(n, "blocksize", 1)
-        for o in n.output:
-            sc[o] = s
-    return sc
 
 
 def select(model, tensors, mode: str) -> list[str]:

@@ -96,40 +96,40 @@ def _set_array(model, name: str, arr: np.ndarray) -> None:
     model.graph.initializer.append(numpy_helper.from_array(arr, name))
 
 
+def spatial_scales(model) -> dict[str, float]:
+    """Each tensor's height relative to the input's: pooling and strided convs divide it, upsampling
+    multiplies it (a Resize whose scales are not a constant is taken as 2x, as in every UNet here)."""
+    inits = _inits(model)
+    sc = {INPUT_NAME: 1.0}
+    for n in model.graph.node:
+        ins = [sc[t] for t in n.input if t in sc]
+        if not ins:
+            continue
+        s = ins[0]
+        if n.op_type in ("MaxPool", "AveragePool"):
+            s /= _attr(n, "strides", _attr(n, "kernel_shape", [1]))[0]
+        elif n.op_type == "Conv":
+            s /= _attr(n, "strides", [1])[0]
+        elif n.op_type == "ConvTranspose":
+            s *= _attr(n, "strides", [1])[0]
+        elif n.op_type == "Resize":
+            known = len(n.input) > 2 and n.input[2] in inits and inits[n.input[2]].dims
+            s *= float(_array(inits[n.input[2]])[2]) if known else 2.0
+        elif n.op_type == "SpaceToDepth":
+            s /= _attr(n, "blocksize", 1)
+        elif n.op_type == "DepthToSpace":
+            s *= _attr(n, "blocksize", 1)
+        for o in n.output:
+            sc[o] = s
+    return sc
+
+
 def conv_macs(model, height: int, width: int) -> dict[str, float]:
     """Multiply-accumulates per Conv at one input size (for the speed-cost statement)."""
-    import onnx
-
-    m = onnx.shape_inference.infer_shapes(model)
-    shapes = {}
-    for v in list(m.graph.value_info) + list(m.graph.output) + list(m.graph.input):
-        dims = [d.dim_value if d.HasField("dim_value") else None for d in v.type.tensor_type.shape.dim]
-        shapes[v.name] = dims
     inits = _inits(model)
-    # spatial scale of each conv output relative to the input, via MaxPool/Resize counting
-    prod = _producers(model)
-    memo = {INPUT_NAME: 1.0}
-
-    def scale(t):
-        if t in memo:
-            return memo[t]
-        n = prod.get(t)
-        if n is None:
-            memo[t] = 1.0
-        elif n.op_type == "MaxPool":
-            memo[t] = scale(n.input[0]) / 2
-        elif n.op_type == "Resize":
-            memo[t] = scale(n.input[0]) * 2
-        else:
-            memo[t] = scale(n.input[0])
-        return memo[t]
-
-    out = {}
-    for n in conv_nodes(model):
-        w = inits[n.input[1]].dims
-        s = scale(n.input[0])
-        out[n.name] = float(np.prod(w)) * (height * s) * (width * s)
-    return out
+    sc = spatial_scales(model)
+    return {n.name: float(np.prod(inits[n.input[1]].dims)) * (height * sc.get(n.output[0], 1.0)) * (width * sc.get(n.output[0], 1.0))
+            for n in conv_nodes(model)}
 
 
 # ------------------------------------------------------------------ input split
