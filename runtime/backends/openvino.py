@@ -1,12 +1,13 @@
 """OpenVINO backend: IR (.xml + .bin) or ONNX read directly; CPU by default, GPU/NPU by name.
 
 A model saved with dynamic height and width (what ``hushframe compile openvino`` writes without
-``--shape``) is compiled again for each input shape it is given, as a static-shape copy, and the
-last ``STATIC_SHAPES`` of those are kept. Why: OpenVINO's CPU plugin fuses less in a dynamic
-graph (the dithered INT8 student C: 7% slower per 1080p frame than the same IR reshaped to 1080p;
-BENCHMARKS ``int8-latency``), and a new shape costs the dynamic model more than the copy does (one
-1080p measurement: 1.6 s extra on its first inference, against 0.14 s to compile the copy plus 0.5 s
-extra on the copy's first). A video stream has one shape, so it runs on one static model. CPU only;
+``--shape``) is compiled again, as a static-shape copy, for each input shape it is given a second
+time, and the last ``STATIC_SHAPES`` copies are kept. Why: OpenVINO's CPU plugin fuses less in a
+dynamic graph (the dithered INT8 student C ran 3-11% slower per 1080p frame than the same IR
+reshaped to 1080p, over three runs; BENCHMARKS ``int8-latency``). A shape seen once runs on the dynamic model,
+because the copy's compile and first inference cost more than the dynamic model's first inference
+(+3.5 s against +1.2 s at 1080p in that benchmark): a folder of photos of many sizes pays nothing,
+and a video stream, one shape, runs the static copy from its second frame. CPU only;
 ``HUSHFRAME_OV_STATIC_SHAPES=0`` turns it off.
 """
 
@@ -24,6 +25,7 @@ from .base import Backend, BackendInfo, default_threads
 
 
 STATIC_SHAPES = 2  # compiled static-shape copies kept (a stream's frames, and one other size)
+SEEN_SHAPES = 16  # shapes remembered as seen once (a copy is compiled on the second sight)
 
 
 class OpenVINOBackend(Backend):
@@ -96,6 +98,7 @@ class OpenVINOBackend(Backend):
         # CPU only: a GPU compile takes seconds per shape, and was not measured here
         static = dev == "CPU" and os.environ.get("HUSHFRAME_OV_STATIC_SHAPES", "1") != "0"
         self._static = OrderedDict() if dynamic and static else None
+        self._seen: OrderedDict = OrderedDict()
         prec = a.precision
         if not a.manifest:
             ops = {op.get_type_name() for op in model.get_ops()}
@@ -110,12 +113,18 @@ class OpenVINOBackend(Backend):
 
     def _request_for(self, shape: tuple):
         """The infer request and output port for ``shape``: a static-shape copy of a dynamic model
-        (compiled on first use, least recently used dropped), else the model as loaded."""
+        (compiled when the shape comes a second time, least recently used dropped), else the model
+        as loaded."""
         if self._static is None:
             return self.request, self._out
         if shape in self._static:
             self._static.move_to_end(shape)
             return self._static[shape]
+        if shape not in self._seen:  # first sight: the dynamic model (a one-off size compiles nothing)
+            self._seen[shape] = None
+            while len(self._seen) > SEEN_SHAPES:
+                self._seen.popitem(last=False)
+            return self.request, self._out
         import openvino as ov
 
         core, model, dev, config = self._variant_args
