@@ -23,6 +23,43 @@ def shared() -> Path:
     return SHARED
 
 
+@pytest.fixture(scope="session")
+def published_student(shared, tmp_path_factory):
+    """The published SIDD student C, made once for every test that needs it: imported by the real
+    ``hushframe import-weights``, exported to ONNX, and its fp32 outputs on all 60 polyu-dev pairs
+    (``ref``: PNGs named as ``hushframe parity --reference-output`` reads them), run by the fastest
+    installed CPU engine (OpenVINO pinned to f32, else ONNX Runtime). The anchor-PSNR check, the INT8
+    gate and the runtime's parity test all read these: computing them once saves about 90 s of a
+    suite that has to fit in 10 minutes on 2 cores."""
+    from types import SimpleNamespace
+
+    from hushframe.export.onnx_export import export_onnx
+    from hushframe.runtime.backends.base import available_backends, open_backend
+    from hushframe.runtime.frames import denoise_image
+    from hushframe.runtime.parity import _safe_name
+    from hushframe.toolkit.data.images import write_image
+    from hushframe.toolkit.data.pairs import find_pairs
+
+    pth = shared / "weights" / "aprrd-student-c-1.00m-sidd.pth"
+    if not pth.exists():
+        pytest.skip(f"published student C weights not found at {pth}")
+    d = tmp_path_factory.mktemp("published")
+    weights = d / "student-c.safetensors"
+    run_cli("import-weights", pth, "-o", weights)
+    onnx_path = export_onnx(weights, d / "student-c.onnx")
+    engine = "openvino" if available_backends().get("openvino") == "" else "onnxruntime"
+    ref = d / "ref"
+    ref.mkdir()
+    pairs = find_pairs(shared / "data" / "polyu-dev")
+    be = open_backend(onnx_path, backend=engine)
+    try:
+        for p in pairs:
+            write_image(ref / f"{_safe_name(p.name)}.png", denoise_image(be, p.load()[0]))
+    finally:
+        be.close()
+    return SimpleNamespace(weights=weights, onnx=onnx_path, dir=d, ref=ref, engine=engine, pairs=pairs)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _threads():
     try:

@@ -223,18 +223,9 @@ def test_tiling_seams_match_untiled(assets):
 
 
 @pytest.mark.shared
-def test_tiling_seams_real_student(assets, tmp_path):
-    if not (SHARED / "weights").is_dir():
-        pytest.skip(f"{SHARED} not present (shared material)")
-    from hushframe.toolkit.data.pairs import find_pairs
-
-    r = hf("import-weights", SHARED / "weights/aprrd-student-c-1.00m-sidd.pth", "-o", tmp_path / "sc.safetensors")
-    assert r.returncode == 0, r.stderr
-    from hushframe.toolkit.weights import load_model
-
-    T.export_onnx(load_model(tmp_path / "sc.safetensors"), tmp_path / "sc.onnx")
-    noisy, _ = find_pairs(SHARED / "data/polyu-dev")[0].load()
-    blended, hard, maxdiff = _tiling_check(tmp_path / "sc.onnx", noisy[:320, :384], tile=(192, 192), overlap=32,
+def test_tiling_seams_real_student(assets, published_student):
+    noisy, _ = published_student.pairs[0].load()
+    blended, hard, maxdiff = _tiling_check(published_student.onnx, noisy[:320, :384], tile=(192, 192), overlap=32,
                                            backend="openvino")
     assert blended >= 55.0 and blended > hard + 3.0 and maxdiff <= 2, (blended, hard, maxdiff)
 
@@ -351,20 +342,15 @@ def test_parity_on_video_frames(assets, tmp_path):
 
 
 @pytest.mark.shared
-def test_parity_polyu_subset_onnxruntime_and_openvino(tmp_path):
-    if not (SHARED / "data/polyu-dev").is_dir():
-        pytest.skip(f"{SHARED} not present (shared material)")
+def test_parity_polyu_subset_onnxruntime_and_openvino(published_student, tmp_path):
     from hushframe.runtime.parity import run_parity
-    from hushframe.toolkit.weights import load_model
 
-    r = hf("import-weights", SHARED / "weights/aprrd-student-c-1.00m-sidd.pth", "-o", tmp_path / "sc.safetensors")
-    assert r.returncode == 0, r.stderr
-    T.export_onnx(load_model(tmp_path / "sc.safetensors"), tmp_path / "sc.onnx")
-    res = run_parity(tmp_path / "sc.onnx", pairs=SHARED / "data/polyu-dev", reference=tmp_path / "sc.safetensors",
+    sc = published_student
+    res = run_parity(sc.onnx, pairs=SHARED / "data/polyu-dev", reference=sc.weights,
                      backend="openvino", every=12, save_reference_output=tmp_path / "ref")
     assert res.summary["count"] == 5 and res.passed and abs(res.summary["psnr_drop"]) < 0.05
     assert res.summary["output_psnr"] > 50
-    res2 = run_parity(tmp_path / "sc.onnx", pairs=SHARED / "data/polyu-dev", reference_output=tmp_path / "ref",
+    res2 = run_parity(sc.onnx, pairs=SHARED / "data/polyu-dev", reference_output=tmp_path / "ref",
                       backend="onnxruntime", every=12)
     assert res2.passed and res2.summary["output_psnr"] > 60
 

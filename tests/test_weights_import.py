@@ -76,27 +76,33 @@ def _anchor(shared, row_start):
 
 
 @pytest.mark.shared
-def test_imported_student_matches_anchor_psnr(shared, tmp_path):
-    out = tmp_path / "student-c-sidd.safetensors"
-    run_cli("import-weights", shared / "weights" / "aprrd-student-c-1.00m-sidd.pth", "-o", out)
-    assert (tmp_path / "student-c-sidd.safetensors.manifest.json").exists()
-    from hushframe.toolkit.data.images import to_uint8
-    from hushframe.toolkit.data.pairs import find_pairs
+def test_imported_student_matches_anchor_psnr(published_student, shared):
+    """The CLI-imported weights reproduce the anchor: mean PSNR on all 60 polyu-dev pairs within 0.01 dB.
+
+    The 60 outputs come from the session fixture (the ONNX export run by OpenVINO in f32, or ONNX
+    Runtime; the export is checked against PyTorch in test_export_shared.py); here PyTorch itself
+    runs the imported .safetensors on two of the pairs and must agree with them, so the check is on
+    the imported model, not only on its export."""
+    from hushframe.runtime.parity import _safe_name
+    from hushframe.toolkit.data.images import read_uint8, to_uint8
     from hushframe.toolkit.eval.metrics import psnr
 
-    model = load_model(out)
-    pairs = find_pairs(shared / "data" / "polyu-dev")
-    assert len(pairs) == 60
-    data = [p.load() for p in pairs]
-    assert {n.shape for n, _ in data} == {(512, 512, 3)}  # a multiple of 32: no padding, so batches of 6
-    scores = []
-    for i in range(0, len(data), 6):  # batched: 25% less CPU time than one image at a time
-        x = torch.from_numpy(np.stack([n for n, _ in data[i:i + 6]]).astype(np.float32) / 255).permute(0, 3, 1, 2)
-        with torch.inference_mode():
-            y = model(x).permute(0, 2, 3, 1).numpy()
-        scores += [psnr(clean, to_uint8(out)) for (_, clean), out in zip(data[i:i + 6], y)]
+    ps = published_student
+    assert ps.weights.with_name(ps.weights.name + ".manifest.json").exists()
+    assert len(ps.pairs) == 60
+    scores, model = [], load_model(ps.weights)
+    for i, pair in enumerate(ps.pairs):
+        noisy, clean = pair.load()
+        out = read_uint8(ps.ref / f"{_safe_name(pair.name)}.png")
+        scores.append(psnr(clean, out))
+        if i in (0, 37):  # PyTorch on the imported weights: the same image, to the rounding of a level
+            assert noisy.shape[0] % 32 == 0 and noisy.shape[1] % 32 == 0  # no padding
+            x = torch.from_numpy(noisy.astype(np.float32) / 255).permute(2, 0, 1)[None]
+            with torch.inference_mode():
+                y = to_uint8(model(x)[0].permute(1, 2, 0).numpy())
+            assert np.abs(y.astype(int) - out).max() <= 1, pair.name
     anchor = _anchor(shared, "| published SIDD-trained student C")
-    print(f"imported student C on polyu-dev: {np.mean(scores):.4f} dB (anchor {anchor})")
+    print(f"imported student C on polyu-dev ({ps.engine}): {np.mean(scores):.4f} dB (anchor {anchor})")
     assert abs(np.mean(scores) - anchor) <= 0.01
 
 
