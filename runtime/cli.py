@@ -299,7 +299,12 @@ def bench_cmd(
 
 @app.command("backends", rich_help_panel=PANEL)
 def backends_cmd(artifact: Optional[Path] = typer.Argument(None, help="Show what can run this artifact.")):
-    """List the inference backends installed here (and which one `--backend auto` picks)."""
+    """List the inference backends installed here (and which one `--backend auto` picks).
+
+      hushframe backends
+
+      hushframe backends student-int8.xml   # can it run here, and on which engine
+    """
     from .artifact import load_artifact
     from .backends.base import available_backends, select_backend
 

@@ -25,6 +25,41 @@ def test_every_command_has_examples(cmd):
     assert "hushframe " + cmd.split()[0] in r.stdout or "Example" in r.stdout
 
 
+def _all_commands(t, prefix=()):
+    for c in t.registered_commands:
+        yield prefix + (c.name,)
+    for g in t.registered_groups:
+        if isinstance(g.name, str):
+            yield prefix + (g.name,)
+        yield from _all_commands(g.typer_instance, prefix + ((g.name,) if isinstance(g.name, str) else ()))
+
+
+def test_help_prose_reflows_and_examples_keep_their_indent():
+    """At 80 columns prose wraps as one paragraph (not at the source's line breaks) and the indented
+    example lines stay indented (Typer's dedent once stripped them where every line after the first
+    paragraph was an example)."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from hushframe.toolkit.cli.help_text import dedent_docstring, reflow
+    from hushframe.toolkit.cli.main import app
+
+    assert reflow(dedent_docstring("Sum.\n\n    prose a\n    prose b\n\n      hushframe x\n\n      hushframe y\n    ")) == \
+        "Sum.\n\nprose a prose b\n\n\u200b  hushframe x\n\n  hushframe y"
+    assert reflow(dedent_docstring("Sum.\n\n      hushframe x\n    ")) == "Sum.\n\n\u200b  hushframe x"
+    assert reflow("Sum.\n\nprose\n\nExamples:\n\n  a\n  b\n\n- one\n- two") == "Sum.\n\nprose\n\nExamples:\n\n  a\n  b\n\n- one\n- two"
+    runner, checked = CliRunner(), 0  # every command, with an example each
+    for cmd in _all_commands(app):
+        r = runner.invoke(app, [*cmd, "--help"], env={"COLUMNS": "80", "TERMINAL_WIDTH": "80"})
+        assert r.exit_code == 0, (cmd, r.output)
+        examples = [ln for ln in r.output.splitlines() if re.match(r"^ \u200b?\s*hushframe [a-z]", ln)]
+        assert all(re.match(r"^ \u200b?  hushframe ", ln) for ln in examples), (cmd, examples)
+        assert examples or re.search(r"^ \u200b?  GST_PLUGIN_PATH=", r.output, re.M), (cmd, "no example")
+        checked += 1
+    assert checked >= 15, checked
+
+
 def _paired(tmp_path, n=2, size=40):
     d = tmp_path / "pairs"
     d.mkdir()

@@ -19,6 +19,7 @@ from hushframe.runtime.teacher import ArtifactTeacher
 from ..teachers import use_artifact_teacher
 from . import adapt_cmd, demo_cmd, eval_cmds, info_cmd, label_cmd, train_cmds, weights_cmds
 from .errors import run_guarded
+from .help_text import reflow_commands
 
 app = typer.Typer(
     name="hushframe",
@@ -61,6 +62,7 @@ GROUPS = (demo_cmd, train_cmds, adapt_cmd, label_cmd, eval_cmds, weights_cmds, i
           gstreamer_cli)
 for _group in GROUPS:
     _group.register(app)
+reflow_commands(app)  # docstring prose wraps to the terminal, not at the source's line breaks
 
 # A deployed student as a teacher (`--teacher student:model.onnx`) runs through the runtime, which
 # the toolkit below may not import: the wiring happens here, at the top.

@@ -19,7 +19,9 @@ def import_weights(
     """Convert a published checkpoint into hushframe's safetensors format.
 
     The file is read with torch.load(weights_only=True): a pickle that would run code is
-    refused. Examples:
+    refused.
+
+    Examples:
 
       hushframe import-weights aprrd-student-c-1.00m-sidd.pth -o student-c-sidd.safetensors
 
