@@ -122,8 +122,9 @@ def quantize_cmd(
     keep_float: List[str] = typer.Option([], "--keep-float", help="Conv node names to keep in float (repeatable); default: chosen automatically."),
     target: str = typer.Option("auto", help="INT8 hardware: auto (= avx2) | avx2 (7-bit weights: exact on every CPU) "
                                             "| vnni (AVX-512 VNNI/AVX-VNNI/AMX CPUs) | gpu (TensorRT: signed int8 only)."),
-    image_convs: str = typer.Option("float", help="Convs reading the image: float (default) | int8 (their input read "
-                                                  "exactly, scale 1/255, CPU targets; faster, check the parity gate)."),
+    image_convs: str = typer.Option("auto", help="Convs reading the image: auto (int8 with their input read exactly, "
+                                                 "scale 1/255, on CPU targets, except the one carrying the dither's "
+                                                 "compensation; float for gpu) | float | int8."),
     finetune_steps: int = typer.Option(0, help="Quantization-aware fine-tuning steps against the float model's own "
                                                "outputs on the calibration crops (0 = none; student C: ~1 s a step on "
                                                "2 CPU cores). Same graph, ranges and speed; only codes and biases move."),
@@ -136,13 +137,13 @@ def quantize_cmd(
 
     INT8: symmetric per-channel int8 weights, zero-point-0 activations (unsigned after ReLU on CPU
     targets, signed int8 everywhere for --target gpu), as explicit QuantizeLinear/DequantizeLinear
-    pairs; convs reading the image stay in float. On CPU targets the decoder's activations are
-    rounded with a fixed dither pattern, removed again after each conv (--dither), so flat regions
-    do not pick up a colour shift.
+    pairs. On CPU targets the convs reading the image read it exactly (scale 1/255: 8-bit frames are
+    k/255), and the decoder's activations are rounded with a fixed dither pattern, removed again
+    after each conv (--dither), so flat regions do not pick up a colour shift.
 
       hushframe quantize student.onnx --calibration my-noisy-frames/ -o student-int8.onnx
 
-      hushframe quantize student.onnx -c frames/ -o student-int8.onnx --image-convs int8   # CPU students
+      hushframe quantize student.onnx -c frames/ -o student-int8.onnx --target vnni   # VNNI / AMX CPUs only
 
       hushframe quantize student.onnx -c frames/ -o student-int8.onnx --finetune-steps 300   # tighter INT8
 
@@ -151,8 +152,6 @@ def quantize_cmd(
     from .errors import ExportError
     from .quantize import quantize
 
-    if image_convs not in ("float", "int8"):
-        raise ExportError(f"--image-convs {image_convs!r}: expected float or int8")
     if finetune_steps < 0 or (finetune_steps and precision != "int8"):
         raise ExportError(f"--finetune-steps {finetune_steps}: a number of steps >= 0, for --precision int8 only")
     _new_output(output, overwrite=overwrite)
@@ -164,7 +163,7 @@ def quantize_cmd(
     try:
         out = quantize(model, output, precision, calibration, num_crops=num_crops, crop_size=crop_size, seed=seed,
                        method=method, equalize=equalize, keep_float=tuple(keep_float) if keep_float else "auto",
-                       target=target, keep_image_convs=image_convs == "float", finetune_steps=finetune_steps,
+                       target=target, keep_image_convs=image_convs, finetune_steps=finetune_steps,
                        dither=dither, progress=(lambda step, total, loss: bar.update(step, loss * 255**2)) if bar else None)
     finally:
         if bar:

@@ -3,10 +3,13 @@
 INT8 recipe (why: see export/README.md, "INT8 accuracy"):
 1. ``split_input_convs``: the decoder conv that sees Concat(features, image) is split into a
    feature conv and a 3-channel image conv, so the image never passes through a coarse shared
-   int8 scale. Every conv reading the image (the input, or a pixel-unshuffle of it) stays float:
-   a signed int8 scale over the image's range costs ~3 grey levels per step, and even the exact
-   alternative (unsigned, scale 1/255: 8-bit frames are k/255, ``keep_image_convs=False`` on CPU
-   targets) cost student C 0.3 dB on one image through its 7-bit image weights.
+   int8 scale. ``image_convs``: on CPU targets (``auto``) the convs reading the image (the input,
+   or a pixel-unshuffle of it) run in int8 with their input read exactly (unsigned codes, scale
+   1/255: 8-bit frames are k/255), except a split-off image conv beside a dithered feature conv:
+   that one stays float because it carries the dither's compensation as one more input channel
+   for free (in int8 the compensation became a float conv and an Add of its own, and the IR ran
+   slower than with both image convs float). For ``gpu`` they stay float (a signed int8 scale over
+   the image's range costs ~3 grey levels per step). ``float`` / ``int8`` force either way.
 2. ``equalize``: per-channel activation equalization (exact in float), so one per-tensor
    symmetric scale fits every channel.
 3. Ranges: per activation tensor, MSE-optimal over the calibration crops (``mse``; 128 crops by
@@ -66,10 +69,35 @@ def resolve_target(target: str) -> str:
     return "avx2" if t == "auto" else t
 
 
-def _check_image_convs(target: str, keep_image_convs: bool) -> None:
-    if not keep_image_convs and resolve_target(target) == "gpu":
-        raise ExportError("--image-convs int8 reads the image as unsigned codes (scale 1/255): a CPU target only; "
-                          "--target gpu keeps them float")
+IMAGE_CONV_MODES = ("auto", "float", "int8")
+
+
+def resolve_image_convs(mode, target: str) -> str:
+    """``auto`` | ``float`` | ``int8`` (True / False: the older keep_image_convs flag) -> float or int8
+    for ``gpu`` targets, and for CPU targets ``float``, ``int8`` or ``auto`` (int8 but for the
+    image convs that carry a dither compensation: recipe step 1)."""
+    if isinstance(mode, bool):
+        mode = "float" if mode else "int8"
+    m = str(mode or "auto").lower()
+    if m not in IMAGE_CONV_MODES:
+        raise ExportError(f"--image-convs {mode!r}: expected one of {', '.join(IMAGE_CONV_MODES)}")
+    if resolve_target(target) == "gpu":
+        if m == "int8":
+            raise ExportError("--image-convs int8 reads the image as unsigned codes (scale 1/255): a CPU target only; "
+                              "--target gpu keeps them float")
+        return "float"
+    return m
+
+
+def _dither_hosts(m, image_convs: list[str], images: set[str], dither: str) -> set[str]:
+    """The split-off image convs whose feature conv reads a tensor the dither will cover."""
+    from . import qdq
+    from .dither import select
+
+    convs = {c.name: c for c in qdq.conv_nodes(m)}
+    dithered = set(select(m, {c.input[0] for c in convs.values() if c.input[0] not in images}, dither))
+    return {name for name in image_convs
+            if name.endswith(qdq.INPUT_PART) and convs[name[:-len(qdq.INPUT_PART)]].input[0] in dithered}
 
 
 AUTO_ERROR_BUDGET = (0.5 / 255) ** 2  # predicted output MSE left by int8 (about 0.03 dB at 36 dB PSNR)
@@ -121,7 +149,7 @@ def choose_float_convs(errors: dict[str, float], mac_share: dict[str, float], bu
 
 
 def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize: bool = True, split_input: bool = True,
-                        keep_float="auto", alpha: float = 1.0, keep_image_convs: bool = True, unsigned_relu: bool = True,
+                        keep_float="auto", alpha: float = 1.0, keep_image_convs="auto", unsigned_relu: bool = True,
                         threads: int | None = None, budget: float = AUTO_ERROR_BUDGET,
                         max_float_macs: float = AUTO_MAX_FLOAT_MACS, target: str = "auto", rounding: str = "gptq",
                         finetune_steps: int = 0, dither: str = "auto", progress=None):
@@ -129,8 +157,9 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
 
     keep_float: conv node names to keep in float, or "auto" (measure each conv's int8 output error
     on calibration crops and keep the worst in float within ``max_float_macs``).
-    keep_image_convs: convs reading the image (or a pixel-unshuffle of it) stay float; False
-    quantizes them too, their input exactly on CPU targets (step 1).
+    keep_image_convs: the convs reading the image (or a pixel-unshuffle of it): ``auto`` (int8, their
+    input read exactly, on CPU targets but where they carry a dither compensation; float for gpu),
+    ``float`` (True) or ``int8`` (False) (step 1).
     unsigned_relu: on CPU targets, unsigned codes for tensors non-negative by construction (step 3);
     False keeps signed codes everywhere (benchmarks/int8_kinds.py measures the difference).
     rounding: ``gptq`` (error-compensating, export/gptq.py) or ``nearest`` for the weight codes (step 6).
@@ -146,7 +175,7 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
     dither = resolve_mode(dither, target)
     wbits = WEIGHT_BITS[target]
     cpu = target != "gpu"
-    _check_image_convs(target, keep_image_convs)
+    image_mode = resolve_image_convs(keep_image_convs, target)
     m = onnx.ModelProto()
     m.CopyFrom(model)
     image_convs = qdq.split_input_convs(m) if split_input else []
@@ -159,9 +188,11 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
     auto = isinstance(keep_float, str) and keep_float == "auto"
     float_convs = set() if auto else set(keep_float)
     images = qdq.image_tensors(m)
-    if keep_image_convs:
+    if image_mode == "float":
         float_convs |= set(image_convs)
         float_convs |= {c.name for c in convs if c.input[0] in images}
+    elif image_mode == "auto":
+        float_convs |= _dither_hosts(m, image_convs, images, dither)
     q_convs = [c for c in convs if c.name not in float_convs]
     acts = sorted({c.input[0] for c in q_convs})
     nonneg = qdq.nonnegative_tensors(m) if cpu and unsigned_relu else set()
@@ -202,7 +233,7 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
         codes = {c.name: gptq.gptq_codes(qdq._array(inits[c.input[1]]), hess[c.name], wbits)
                  for c in q_convs if c.name in hess}
     out = qdq.insert_qdq(m, thresholds, q_names, act_convs=q_names, weight_bits=wbits, act_kinds=kinds, weight_codes=codes)
-    report = {"target": target, "weight_bits": wbits, "weight_rounding": rounding, "method": method, "equalized_producers": n_eq, "split_image_convs": image_convs,
+    report = {"target": target, "image_convs": image_mode, "weight_bits": wbits, "weight_rounding": rounding, "method": method, "equalized_producers": n_eq, "split_image_convs": image_convs,
               "float_convs": sorted(float_convs), "int8_convs": [c.name for c in q_convs],
               "float_mac_share": round(sum(share[c] for c in float_convs if c in share), 4),
               "auto_output_mse": {k: float(f"{v:.3g}") for k, v in errors.items()},
@@ -227,7 +258,7 @@ def quantize(onnx_path: str | Path, out_path: str | Path, precision: str, calibr
              num_crops: int = DEFAULT_CROPS, crop_size: int = DEFAULT_CROP_SIZE, seed: int = 0, method: str = DEFAULT_METHOD,
              equalize: bool = True, split_input: bool = True, keep_float="auto",
              write_manifest_file: bool = True, threads: int | None = None, target: str = "auto",
-             keep_image_convs: bool = True, finetune_steps: int = 0, dither: str = "auto", progress=None) -> Path:
+             keep_image_convs="auto", finetune_steps: int = 0, dither: str = "auto", progress=None) -> Path:
     """Write an INT8 Q/DQ or FP16 variant of a hushframe fp32 ONNX model (atomically, with a manifest)."""
     import onnx
 
@@ -251,7 +282,7 @@ def quantize(onnx_path: str | Path, out_path: str | Path, precision: str, calibr
     else:
         if calibration_source is None:
             raise ExportError("int8 needs --calibration FOLDER_OR_VIDEO (the user's noisy frames)")
-        _check_image_convs(target, keep_image_convs)
+        resolve_image_convs(keep_image_convs, target)  # a bad --image-convs fails before calibration
         from .dither import resolve_mode
 
         resolve_mode(dither, resolve_target(target))  # a bad --dither fails before calibration

@@ -38,10 +38,12 @@ def _zero_point_types(model) -> dict[str, str]:
             for n in model.graph.node if n.op_type == "QuantizeLinear"}
 
 
-def test_unshuffled_image_conv_stays_float_and_relu_outputs_are_unsigned_on_cpu(cpu_student_onnx):
+def test_unshuffled_image_conv_reads_the_image_exactly_and_relu_outputs_are_unsigned_on_cpu(cpu_student_onnx):
     """The pixel-unshuffled image feeds the first conv through Reshape/Transpose only: it is the image
     (once quantized with a signed scale over [-1.5, 1.5], ~3 grey levels a step: a CPU student lost
-    0.33 dB). ReLU outputs are non-negative by construction: unsigned codes, twice the resolution."""
+    0.33 dB). On a CPU target it is read exactly (unsigned, scale 1/255) or, with --image-convs float,
+    the head stays float; for gpu it stays float. ReLU outputs are non-negative by construction:
+    unsigned codes, twice the resolution."""
     from hushframe.export import qdq
     from hushframe.export.quantize import quantize_int8_model
 
@@ -49,14 +51,18 @@ def test_unshuffled_image_conv_stays_float_and_relu_outputs_are_unsigned_on_cpu(
     images = qdq.image_tensors(model)
     heads = [n.name for n in model.graph.node if n.op_type == "Conv" and n.input[0] in images]
     assert len(heads) == 1 and heads[0] != "input"
-    q, rep = quantize_int8_model(model, _crops(), keep_float=[], target="avx2")
-    assert heads[0] in rep["float_convs"] and heads[0] not in rep["int8_convs"]
+    f, rep_f = quantize_int8_model(model, _crops(), keep_float=[], target="avx2", keep_image_convs="float")
+    assert heads[0] in rep_f["float_convs"] and heads[0] not in rep_f["int8_convs"]
+    q, rep = quantize_int8_model(model, _crops(), keep_float=[], target="avx2")  # --image-convs auto
+    assert heads[0] in rep["int8_convs"] and rep["image_convs"] == "auto"
     kinds = rep["activation_kinds"]
     relus = qdq.nonnegative_tensors(model)
-    assert kinds and all(kinds[t] == ("u8" if t in relus else "s8") for t in kinds)
+    assert "image" in kinds.values()
+    assert all(kinds[t] == ("image" if t in images else "u8" if t in relus else "s8") for t in kinds)
     assert any(k == "u8" for k in kinds.values())
-    assert {t: z for t, z in _zero_point_types(q).items()} == {t: ("uint8" if k == "u8" else "int8") for t, k in kinds.items()}
+    assert {t: z for t, z in _zero_point_types(q).items()} == {t: ("int8" if k == "s8" else "uint8") for t, k in kinds.items()}
     g, rep_g = quantize_int8_model(model, _crops(), keep_float=[], target="gpu")
+    assert heads[0] in rep_g["float_convs"] and rep_g["image_convs"] == "float"
     assert set(rep_g["activation_kinds"].values()) == {"s8"} and qdq.qdq_violations(g) == []
 
 
