@@ -24,8 +24,9 @@ from _report import ROOT, command_line, git_rev, machine, versions, write_sectio
 SHARED = ROOT.parent / "shared"
 RECIPES = {  # label -> quantize_int8_model keywords
     "signed codes everywhere": dict(unsigned_relu=False),
-    "unsigned after ReLU, image convs int8 (exact input)": dict(keep_image_convs=False),
-    "unsigned after ReLU, image convs float (default)": {},
+    "unsigned after ReLU, image convs int8 (exact input)": dict(keep_image_convs="int8"),
+    "unsigned after ReLU, image convs float": dict(keep_image_convs="float"),
+    "unsigned after ReLU, image convs auto (default: int8 but where a dither compensation rides on them)": {},
 }
 
 
