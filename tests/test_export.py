@@ -418,6 +418,15 @@ def test_int8_targets_weight_codes_manifest_and_runtime_warning(tmp, student_onn
     if cpu_int8_kind() == "avx2":  # this CPU: the runtime says the VNNI artifact was not made for it
         with pytest.warns(Int8TargetWarning, match="no VNNI"):
             open_backend(vnni_path, backend="onnxruntime", device="cpu").close()
+    # `hushframe info` says where each runs exactly, and whether this CPU is such a CPU
+    from hushframe.toolkit.cli.info_cmd import describe
+
+    text = "\n".join(describe(vnni_path))
+    assert "target vnni (8-bit weights: exact on VNNI/AMX CPUs)" in text and "image convs auto" in text
+    assert ("may saturate" in text) == (cpu_int8_kind() == "avx2")
+    if avx2 is not None:
+        text = "\n".join(describe(tmp / "student-int8.onnx"))
+        assert "target avx2 (7-bit weights: exact on every x86 CPU)\n" in text and "dither last" in text
 
 
 # ------------------------------------------------------------------ Triton

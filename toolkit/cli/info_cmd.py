@@ -96,6 +96,27 @@ def _openvino_summary(p: Path) -> dict:
     return {"inputs": [io(v) for v in m.inputs], "outputs": [io(v) for v in m.outputs], "constants": params}
 
 
+INT8_WHERE = {"avx2": "7-bit weights: exact on every x86 CPU", "vnni": "8-bit weights: exact on VNNI/AMX CPUs",
+              "gpu": "8-bit weights, signed codes: made for TensorRT"}
+
+
+def _int8_lines(settings: dict, q: dict) -> list[str]:
+    """Where an INT8 artifact runs exactly (and whether this CPU is one), and what its quantizer chose."""
+    from hushframe.runtime.cpu_isa import int8_target_problem
+
+    target = settings.get("int8_target")
+    line = f"  int8        target {target or '?'} ({INT8_WHERE.get(target, 'made before targets were recorded: 8-bit weights')})"
+    if int8_target_problem(target):
+        line += "; this CPU has no VNNI/AMX: its int8 sums may saturate (`hushframe quantize --target avx2` runs everywhere)"
+    lines = [line]
+    if q:
+        dither = q.get("dither") or {}
+        lines.append(f"  quantizer   {q.get('float_mac_share', 0):.1%} of MACs float ({len(q.get('float_convs', []))} convs), "
+                     f"image convs {q.get('image_convs', 'float')}, dither {dither.get('mode', 'none')}, "
+                     f"{q.get('weight_rounding', 'nearest')} rounding")
+    return lines
+
+
 def describe(path: Path) -> list[str]:
     from hushframe.core.manifest import read_manifest
 
@@ -136,6 +157,8 @@ def describe(path: Path) -> list[str]:
     for key, label in (("inputs", "input"), ("outputs", "output")):
         for v in facts.get(key, []):
             lines.append(f"  {label:<11} {v}")
+    if prec == "int8":
+        lines += _int8_lines(st, doc.get("quantization") or {})
     n = facts.get("parameters") or doc.get("parameters")
     if n:
         lines.append(f"  parameters  {n:,}")
