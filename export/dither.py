@@ -54,14 +54,22 @@ DITHER_MODES = ("auto", "last", "decoder", "all", "none")
 UPSAMPLING_OPS = {"Resize", "Upsample", "DepthToSpace", "ConvTranspose"}
 
 
-def resolve_mode(mode: str, target: str) -> str:
+def resolve_mode(mode: str, target: str, model_kind: str = "student") -> str:
     """``auto`` -> ``last`` on CPU targets, ``none`` for ``gpu``: the dithered graph ran on ONNX
-    Runtime and OpenVINO only (TensorRT could not be installed where it was made)."""
+    Runtime and OpenVINO only (TensorRT could not be installed where it was made). Teachers are
+    never dithered: the dither exists for a student's decoder, and on an AT-BSN teacher (its finest
+    tensors come after the blind-spot branches) OpenVINO refused the pattern's shape arithmetic,
+    then, with that worked around, failed on a non-square frame."""
     from .errors import ExportError
 
     m = (mode or "auto").lower()
     if m not in DITHER_MODES:
         raise ExportError(f"--dither {mode!r}: expected one of {', '.join(DITHER_MODES)}")
+    if model_kind == "teacher":
+        if m not in ("auto", "none"):
+            raise ExportError(f"--dither {m}: the dither is for a student's decoder; a teacher is quantized "
+                              "without it (--dither none)")
+        return "none"
     if m == "auto":
         return "none" if target == "gpu" else "last"
     return m

@@ -75,7 +75,10 @@ def compile_openvino(onnx_path: str | Path, out_xml: str | Path, precision: str 
                                 crop_size=crop_size, seed=seed, write_manifest_file=False)
         elif precision != "int8" and src_precision == "int8":
             raise ExportError(f"{onnx_path}: is an INT8 Q/DQ model; compile the fp32 ONNX for {precision}")
-        ov_model = ov.convert_model(str(src_path))
+        try:
+            ov_model = ov.convert_model(str(src_path))
+        except Exception as e:  # the frontend's report runs to pages: one line of it names the op
+            raise ExportError(f"{onnx_path}: OpenVINO cannot convert it ({_first_line(e)})") from None
         if fixed:
             ov_model.reshape({INPUT_NAME: ov.PartialShape(list(fixed))})
         else:
@@ -86,12 +89,17 @@ def compile_openvino(onnx_path: str | Path, out_xml: str | Path, precision: str 
         stage.mkdir()
         ov.save_model(ov_model, str(stage / out_xml.name), compress_to_fp16=(precision == "fp16"))
         staged_xml, staged_bin = stage / out_xml.name, stage / (out_xml.stem + ".bin")
+        lat = None
+        if latency_check:  # on the staged IR: one that does not run never replaces anything
+            try:
+                lat = cpu_latency_ms(staged_xml, latency_shape or fixed or (1, 3, 512, 512), threads=threads,
+                                     precision=precision)
+            except Exception as e:
+                raise ExportError(f"{onnx_path}: OpenVINO converted it but cannot run it ({_first_line(e)}); "
+                                  f"nothing written") from None
         # Both files land with a rename each; the .bin first so the .xml never names a missing .bin.
         os.replace(staged_bin, out_xml.with_suffix(".bin"))
         os.replace(staged_xml, out_xml)
-    lat = None
-    if latency_check:
-        lat = cpu_latency_ms(out_xml, latency_shape or fixed or (1, 3, 512, 512), threads=threads, precision=precision)
     new_settings = dict(settings, precision=precision, shape=list(fixed) if fixed else "dynamic",
                         cpu_inference_precision_hint=cpu_precision_hint(precision) or "plugin default")
     extra = {"cpu_latency_ms": lat} if lat else None
@@ -141,3 +149,14 @@ def cpu_latency_ms(xml: str | Path, shape=(1, 3, 512, 512), runs: int = 3, threa
         req.infer({0: x})
         ts.append((time.perf_counter() - t) * 1000)
     return {"shape": list(shape), "median_ms": round(float(np.median(ts)), 1), "runs": runs}
+
+
+GENERIC = ("Check '", "Exception from src/", "FrontEnd API failed", "Model wasn't fully converted",
+           "Failed operations detailed log", "-- ")
+
+
+def _first_line(e: Exception) -> str:
+    """The first informative line of an OpenVINO exception (its reports open with generic lines)."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    useful = [ln for ln in lines if not ln.startswith(GENERIC)]
+    return ((useful or lines or [type(e).__name__])[0])[:200]

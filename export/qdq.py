@@ -20,6 +20,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from .contract import INPUT_NAME, OUTPUT_NAME
@@ -483,6 +485,9 @@ def insert_qdq(model, act_thresholds: dict[str, float], weight_convs: set[str], 
     inits = _inits(m)
     new_nodes = []
     act_done: dict[str, str] = {}
+    # a weight several convs share (an AT-BSN teacher's two branches) gets codes per conv: GPTQ rounds
+    # each conv against its own inputs, and initializer names must stay unique
+    uses = Counter(n.input[1] for n in m.graph.node if n.op_type == "Conv" and n.name in weight_convs)
     for n in m.graph.node:
         if n.op_type == "Conv":
             t = n.input[0]
@@ -498,8 +503,8 @@ def insert_qdq(model, act_thresholds: dict[str, float], weight_convs: set[str], 
                     act_done[t] = dq
                 n.input[0] = act_done[t]
             if n.name in weight_convs:
-                wname = n.input[1]
-                w = _array(inits[wname])
+                w = _array(inits[n.input[1]])
+                wname = n.input[1] if uses[n.input[1]] == 1 else f"{n.input[1]}.{n.name}"
                 qw, ws = (weight_codes or {}).get(n.name) or quantize_weight_per_channel(w, weight_bits)
                 qname = f"{wname}_int8"
                 m.graph.initializer.append(numpy_helper.from_array(qw, qname))

@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from .calibration import DEFAULT_CROP_SIZE, DEFAULT_CROPS, calibration_crops
-from .contract import load_onnx_checked, onnx_settings, set_metadata
+from .contract import load_onnx_checked, onnx_settings, read_metadata, set_metadata
 from .errors import ExportError
 
 # MSE-optimal ranges over the (128) calibration crops. The earlier default, the largest value of 32
@@ -172,7 +172,7 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
     from .dither import add_dither, dither_tensors, resolve_mode, select
 
     target = resolve_target(target)
-    dither = resolve_mode(dither, target)
+    dither = resolve_mode(dither, target, read_metadata(model).get("model_kind", "student"))
     wbits = WEIGHT_BITS[target]
     cpu = target != "gpu"
     image_mode = resolve_image_convs(keep_image_convs, target)
@@ -285,7 +285,7 @@ def quantize(onnx_path: str | Path, out_path: str | Path, precision: str, calibr
         resolve_image_convs(keep_image_convs, target)  # a bad --image-convs fails before calibration
         from .dither import resolve_mode
 
-        resolve_mode(dither, resolve_target(target))  # a bad --dither fails before calibration
+        resolve_mode(dither, resolve_target(target), settings.get("model_kind", "student"))  # fails before calibration
         crops = calibration_crops(calibration_source, num_crops, crop_size, seed, int(settings["size_multiple"]))
         out, report = quantize_int8_model(model, crops, method=method, equalize=equalize, split_input=split_input,
                                           keep_float=keep_float, threads=threads, target=target,

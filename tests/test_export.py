@@ -6,6 +6,7 @@ student lives in test_export_shared.py, TensorRT builds in test_export_tensorrt.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -123,6 +124,49 @@ def test_teacher_export_at_fixed_blind_spot(tmp):
         assert np.abs(_ort(out, x.numpy()) - ref).max() <= 1e-4
     rc, err = _run_cli("export", w, "-o", tmp / "bad-k.onnx", "--blind-spot", "2")
     assert rc == 2 and "blind spot" in err and not (tmp / "bad-k.onnx").exists()
+
+
+def test_teacher_int8_runs_on_every_cpu_backend_and_a_failing_ir_is_one_line(tmp, calib_dir):
+    """A teacher exported at a fixed blind spot quantizes (its two blind-spot branches share weights:
+    each conv gets codes of its own), without dither (refused when asked: it is for a student's
+    decoder), and runs alike through ONNX Runtime and OpenVINO on a non-square frame. An IR OpenVINO
+    cannot convert, or converts but cannot run, is one line and writes nothing."""
+    import onnx as onnx_mod
+
+    from hushframe.export.dither import add_dither, dither_tensors
+    from hushframe.export.onnx_export import export_onnx
+    from hushframe.export.quantize import quantize
+    from hushframe.runtime.backends import open_backend
+
+    torch.manual_seed(0)
+    w = save_model(create_model("atbsn", width=4, levels=2).eval(), tmp / "t8.safetensors")
+    fp32 = export_onnx(w, tmp / "t8.onnx", blind_spot=3)
+    q = quantize(fp32, tmp / "t8-int8.onnx", "int8", calib_dir, num_crops=32, crop_size=64)
+    assert read_manifest(q)["quantization"]["dither"] == {"mode": "none", "tensors": []}
+    rc, err = _run_cli("quantize", fp32, "-c", calib_dir, "-o", tmp / "t8-d.onnx", "--dither", "last")
+    assert rc == 2 and "teacher" in err and err.count("\n") == 1 and not (tmp / "t8-d.onnx").exists()
+    from hushframe.export.calibration import calibration_crops
+
+    c = calibration_crops(calib_dir, 32, 64, seed=5)[:2]  # frames like the calibration set, made non-square
+    x = np.concatenate([c[:1], c[1:]], axis=3)
+    outs = []
+    for path, backend in [(fp32, "onnxruntime"), (q, "onnxruntime"), (q, "openvino")]:
+        if backend == "openvino" and importlib.util.find_spec("openvino") is None:
+            continue
+        be = open_backend(path, backend=backend)
+        outs.append(be.infer(x))
+        be.close()
+    assert np.abs(outs[1] - outs[0]).mean() < 0.05 * np.abs(outs[0]).mean()
+    if len(outs) == 3:
+        assert np.abs(outs[2] - outs[1]).mean() < 0.02
+        # the dithered teacher (made by hand): OpenVINO's frontend refuses it -> one line, nothing written
+        m = onnx_mod.load(str(q))
+        kinds = {n.input[0]: "s8" for n in m.graph.node if n.op_type == "QuantizeLinear" and n.input[0] != "input"}
+        onnx_mod.save(add_dither(m, dither_tensors(m, kinds, "last")), str(tmp / "t8-dith.onnx"))
+        (tmp / "t8-dith.onnx.manifest.json").write_text((tmp / "t8-int8.onnx.manifest.json").read_text())
+        rc, err = _run_cli("compile", "openvino", tmp / "t8-dith.onnx", "-o", tmp / "t8-dith.xml", "--precision", "int8")
+        assert rc == 2 and err.count("\n") == 1 and "OpenVINO" in err and "Traceback" not in err, err
+        assert not list(tmp.glob("t8-dith.xml*")) and not list(tmp.glob("t8-dith.bin"))
 
 
 def test_students_a_b_export_with_their_multiple(tmp):
