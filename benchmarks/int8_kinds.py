@@ -72,6 +72,8 @@ def main():
     ap.add_argument("--pairs", default=str(SHARED / "data" / "polyu-dev"))
     ap.add_argument("--calibration", default=str(SHARED / "data" / "polyu-train-noisy"))
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--section", default="int8-kinds", help="BENCHMARKS.md section to write (int8-kinds-student-c: "
+                    "the published student C, whose image-conv modes are what changes there)")
     a = ap.parse_args()
     from hushframe.export.quantize import quantize_int8_model
 
@@ -94,7 +96,9 @@ def main():
         "default crops of the noisy training photos.", "", *table])
     print(body)
     if not a.no_write:
-        write_section("int8-kinds", "INT8 activation codes on the CPU students (issues 12, 13)", body)
+        title = {"int8-kinds": "INT8 activation codes on the CPU students (issues 12, 13)"}.get(
+            a.section, f"INT8 activation codes and image-conv modes ({a.section}, issue 13)")
+        write_section(a.section, title, body)
 
 
 if __name__ == "__main__":
