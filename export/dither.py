@@ -102,6 +102,16 @@ def select(model, tensors, mode: str) -> list[str]:
     return sorted(ts)
 
 
+def compensation_hosts(model, tensors, mode: str) -> set[str]:
+    """The float convs ``add_dither`` will give a compensation channel: the sibling summed with each
+    conv that reads one of ``tensors`` that ``mode`` dithers (``_float_sibling``). quantize.py keeps
+    them float for that, which costs nothing, where in int8 the compensation needs a conv of its own."""
+    inits, cons = _inits(model), _consumers(model)
+    dithered = set(select(model, tensors, mode))
+    sibs = (_float_sibling(model, n, cons, inits) for n in model.graph.node if n.op_type == "Conv" and n.input[0] in dithered)
+    return {s.name for s in sibs if s is not None}
+
+
 def dither_tensors(model, kinds: dict[str, str], mode: str = "last") -> list[str]:
     """The Q/DQ ``model``'s activation tensors to dither: those with a QuantizeLinear of a rounded
     kind (s8, u8: not the exact image), chosen by ``mode`` (``select``)."""

@@ -135,9 +135,6 @@ def conv_macs(model, height: int, width: int) -> dict[str, float]:
 
 
 # ------------------------------------------------------------------ input split
-INPUT_PART = "_input_part"  # the split-off image conv is named <feature conv> + this
-
-
 def split_input_convs(model) -> list[str]:
     """Split every Conv(Concat(..., input, ...)) into a feature conv + an input conv; returns the input convs' names."""
     import onnx
@@ -178,7 +175,7 @@ def split_input_convs(model) -> list[str]:
                                   [out + ".features"], name=base)
         c_feat.attribute.extend(attrs)
         img_in = INPUT_NAME if len(img) == 1 else None
-        c_img = helper.make_node("Conv", [img_in, conv.input[1] + ".input"], [out + ".input"], name=base + INPUT_PART)
+        c_img = helper.make_node("Conv", [img_in, conv.input[1] + ".input"], [out + ".input"], name=base + "_input_part")
         c_img.attribute.extend(attrs)
         add = helper.make_node("Add", [out + ".features", out + ".input"], [out], name=base + "_sum")
         nodes = list(model.graph.node)

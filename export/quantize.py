@@ -89,17 +89,6 @@ def resolve_image_convs(mode, target: str) -> str:
     return m
 
 
-def _dither_hosts(m, image_convs: list[str], images: set[str], dither: str) -> set[str]:
-    """The split-off image convs whose feature conv reads a tensor the dither will cover."""
-    from . import qdq
-    from .dither import select
-
-    convs = {c.name: c for c in qdq.conv_nodes(m)}
-    dithered = set(select(m, {c.input[0] for c in convs.values() if c.input[0] not in images}, dither))
-    return {name for name in image_convs
-            if name.endswith(qdq.INPUT_PART) and convs[name[:-len(qdq.INPUT_PART)]].input[0] in dithered}
-
-
 AUTO_ERROR_BUDGET = (0.5 / 255) ** 2  # predicted output MSE left by int8 (about 0.03 dB at 36 dB PSNR)
 AUTO_MAX_FLOAT_MACS = 0.25  # never keep more than this share of the multiply-accumulates in float
 AUTO_NEGLIGIBLE = 0.02  # a conv whose int8 error is under 2% of the total is never worth keeping in float
@@ -169,7 +158,7 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
     import onnx
 
     from . import qdq
-    from .dither import add_dither, dither_tensors, resolve_mode, select
+    from .dither import add_dither, compensation_hosts, dither_tensors, resolve_mode, select
 
     target = resolve_target(target)
     dither = resolve_mode(dither, target, read_metadata(model).get("model_kind", "student"))
@@ -192,7 +181,8 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
         float_convs |= set(image_convs)
         float_convs |= {c.name for c in convs if c.input[0] in images}
     elif image_mode == "auto":
-        float_convs |= _dither_hosts(m, image_convs, images, dither)
+        # the image part beside a dithered conv carries its compensation channel (export/dither.py)
+        float_convs |= compensation_hosts(m, {c.input[0] for c in convs if c.input[0] not in images}, dither) & set(image_convs)
     q_convs = [c for c in convs if c.name not in float_convs]
     acts = sorted({c.input[0] for c in q_convs})
     nonneg = qdq.nonnegative_tensors(m) if cpu and unsigned_relu else set()
