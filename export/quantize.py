@@ -33,8 +33,10 @@ INT8 recipe (why: see export/README.md, "INT8 accuracy"):
    rounding of flat, denoised regions no longer adds up to a colour shift; removed exactly after
    each int8 conv by a 1-channel float conv (or one more channel of the float image conv beside
    it). ``auto``: ``last`` (the decoder's finest level) on CPU targets, none for gpu.
-9. CPU targets: float convs with under 8 output channels (student C's last) get zero filters up to
-   8 and a Slice (exact): OpenVINO's AVX2 kernels block output channels by 8.
+9. CPU targets: OpenVINO's AVX2 kernels block output channels by 8, so a float k x k conv with
+   under 8 outputs (student C's last, 96 -> 3) becomes a 1x1 conv to its 27 taps, a one-hot
+   depthwise shift and a 1x1 sum (``split_narrow_convs_into_taps``); a narrow 1x1 float conv gets
+   zero filters up to 8 and a Slice. Both exact up to float summation order.
 Every zero point is 0; for ``gpu`` every Q/DQ is signed int8 (the form TensorRT consumes).
 """
 
@@ -240,7 +242,8 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
         out = add_dither(out, dithered)
     report["dither"] = {"mode": dither, "tensors": dithered}
     if cpu:
-        report["padded_convs"] = qdq.pad_output_channels(out, float_convs)
+        report["tap_split_convs"] = qdq.split_narrow_convs_into_taps(out, float_convs)
+        report["padded_convs"] = qdq.pad_output_channels(out, float_convs - set(report["tap_split_convs"]))
     return out, report
 
 

@@ -150,20 +150,42 @@ def test_the_pattern_has_every_level_in_each_block_and_no_4x4_period():
     assert np.array_equal(unit_pattern(), p)  # deterministic: the same artifact from the same inputs
 
 
-def test_narrow_float_convs_are_padded_to_8_outputs_exactly(student_c):
-    """Step 9 of the recipe: a float conv with 3 outputs (student C's last) gets 5 zero filters and a Slice."""
+def test_narrow_float_convs_are_rewritten_for_8_wide_kernels_exactly(student_c):
+    """Step 9 of the recipe: a float 3x3 conv with 3 outputs (student C's last) becomes 27 taps, a
+    one-hot depthwise shift and a sum; a narrow 1x1 conv gets zero filters and a Slice. GPU: neither."""
+    from onnx import TensorProto, helper, numpy_helper
+
     from hushframe.export import qdq
     from hushframe.export.quantize import quantize_int8_model
 
     m = student_c[0]
     last = qdq.conv_nodes(m)[-1].name
-    padded = onnx.ModelProto()
-    padded.CopyFrom(m)
-    assert qdq.pad_output_channels(padded, [last]) == [last]
     x = np.random.default_rng(3).random((1, 3, 24, 32), dtype=np.float32)
-    assert np.array_equal(_run(padded, x), _run(m, x))
+    ref = _run(m, x)
+    for rewrite in (qdq.split_narrow_convs_into_taps, qdq.pad_output_channels):
+        r = onnx.ModelProto()
+        r.CopyFrom(m)
+        assert rewrite(r, [last]) == [last]
+        onnx.checker.check_model(r)
+        y = _run(r, x)  # zero filters are exact; the taps are summed in another order
+        assert np.array_equal(y, ref) if rewrite is qdq.pad_output_channels else np.abs(y - ref).max() < 1e-5
+    assert [n.name for n in qdq.conv_nodes(r)] == [n.name for n in qdq.conv_nodes(m)]  # padding keeps the conv
+    # the shift keeps the conv's own placement: asymmetric pads and dilation 2 on a lone 5x3 conv
+    w = np.random.default_rng(4).standard_normal((2, 4, 5, 3)).astype(np.float32)
+    lone = helper.make_model(helper.make_graph(
+        [helper.make_node("Conv", ["input", "w", "b"], ["output"], name="c", pads=[4, 1, 3, 2], dilations=[2, 2])], "g",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 4, 11, 9])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(np.array([0.5, -1], np.float32), "b")]),
+        opset_imports=[helper.make_opsetid("", 17)])
+    split = onnx.ModelProto()
+    split.CopyFrom(lone)
+    assert qdq.split_narrow_convs_into_taps(split, ["c"]) == ["c"]
+    xl = np.random.default_rng(5).standard_normal((1, 4, 11, 9)).astype(np.float32)
+    assert np.abs(_run(split, xl) - _run(lone, xl)).max() < 1e-5
+    assert [n.name for n in split.graph.node] == ["c_taps", "c_shift", "c_sum"]
     crops = np.random.default_rng(0).random((32, 3, 32, 32), dtype=np.float32)
     _, rep = quantize_int8_model(m, crops, keep_float=[last])
-    assert rep["padded_convs"] == [last]
+    assert rep["tap_split_convs"] == [last] and rep["padded_convs"] == []
     _, rep = quantize_int8_model(m, crops, keep_float=[last], target="gpu")  # TensorRT's form is left alone
-    assert "padded_convs" not in rep
+    assert "tap_split_convs" not in rep and "padded_convs" not in rep
