@@ -6,7 +6,7 @@
 Each IR is reshaped to the fixed size (what hushframe's runtime runs: a static copy per frame size),
 compiled with PERF_COUNT, 2 threads, the f32 hint, warmed twice, then run ``--rounds`` times
 alternating with the others; OpenVINO's per-node real times are averaged over the rounds. Prints and
-writes (section 'openvino-profile' of BENCHMARKS.md) each IR's median wall time and its slowest
+writes (section ``--section``, default 'openvino-profile', of BENCHMARKS.md) each IR's median wall time and its slowest
 nodes with the kernel that ran them (``jit_avx2_I8`` = int8, ``*_f32`` = float). A profile, not a
 latency benchmark: compare IRs with ``int8_latency.py``, which interleaves more rounds.
 """
@@ -32,6 +32,9 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--top", type=int, default=16)
+    ap.add_argument("--section", default="openvino-profile",
+                    help="BENCHMARKS.md section to write (openvino-profile-taps: the last conv padded vs as taps)")
+    ap.add_argument("--title", default="Where INT8 time goes in OpenVINO (per-layer profile, issue 13)")
     ap.add_argument("--no-write", action="store_true")
     a = ap.parse_args(argv)
     import openvino as ov
@@ -74,7 +77,7 @@ def main(argv=None) -> int:
         "(that is `int8-latency`).", "", "\n\n".join(parts)])
     print(body)
     if not a.no_write:
-        write_section("openvino-profile", "Where INT8 time goes in OpenVINO (per-layer profile, issue 13)", body)
+        write_section(a.section, a.title, body)
     return 0
 
 
