@@ -66,7 +66,9 @@ def main(argv=None) -> int:
     parts = []
     for p in a.ir:
         rows = [f"| {ms:.1f} | {kind} | {kernel} | `{name}` |" for (name, kind, kernel), ms in nodes[p].most_common(a.top)]
-        parts.append(f"**{Path(p).name}**: median {np.median(wall[p]):.0f} ms over {a.rounds} rounds; the nodes' times "
+        ratio = np.median(np.array(wall[p]) / np.array(wall[a.ir[0]]))  # per round: IRs run back to back
+        parts.append(f"**{Path(p).name}**: median {np.median(wall[p]):.0f} ms over {a.rounds} rounds "
+                     f"(per-round ratio to {Path(a.ir[0]).name}: median {ratio:.3f}); the nodes' times "
                      f"sum to {sum(nodes[p].values()):.0f} ms.\n\n| ms | node | kernel | name |\n| --- | --- | --- | --- |\n"
                      + "\n".join(rows))
     body = "\n".join([
