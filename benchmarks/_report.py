@@ -62,13 +62,14 @@ def write_section(name: str, title: str, body: str, path: Path = BENCHMARKS_MD) 
 
 
 def git_rev() -> str:
-    """HEAD's short hash, with ``+changes`` when tracked files other than the benchmark records differ
-    from it: the figures then came from code no commit holds."""
+    """HEAD's short hash, with ``+changes`` when tracked files other than the benchmark records and
+    Markdown prose differ from it: the figures then came from code no commit holds."""
     try:
         rev = subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True).strip()
         changed = subprocess.check_output(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, text=True)
     except Exception:
         return "unknown"
     records = ("BENCHMARKS.md", "RELIABILITY.md", "benchmarks/results/")
-    code = [ln[3:] for ln in changed.splitlines() if not ln[3:].startswith(records)]
+    # prose (README files, notes) does not move a figure; a run often overlaps with writing it up
+    code = [ln[3:] for ln in changed.splitlines() if not ln[3:].startswith(records) and not ln[3:].endswith(".md")]
     return rev + ("+changes" if code else "")
