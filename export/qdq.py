@@ -223,8 +223,9 @@ def _channel_counts(model) -> dict[str, int]:
 def pad_output_channels(model, conv_names, multiple: int = 8) -> list[str]:
     """Give each named float conv with fewer than ``multiple`` output channels zero filters up to
     ``multiple`` and slice its output back (exact). Why: OpenVINO's CPU kernels block output channels
-    by 8 on AVX2, and student C's last conv (96 -> 3, kept float) ran at a third of its speed:
-    padded, its 1080p INT8 IR took 1.14 -> 1.08x NNCF's time (export/README.md). Returns the padded convs."""
+    by 8 on AVX2, and a 3-output conv ran at a third of their speed (student C's last conv, padded:
+    its 1080p INT8 IR took 1.14 -> 1.08x NNCF's time, export/README.md). A k x k conv is better split
+    into taps (``split_narrow_convs_into_taps``); this is for the narrow 1x1 ones. Returns the padded convs."""
     from onnx import helper, numpy_helper
 
     inits = _inits(model)
@@ -272,7 +273,7 @@ def split_narrow_convs_into_taps(model, conv_names, max_outputs: int = 8) -> lis
     Why: OpenVINO's AVX2 f32 kernels block output channels by 8, so student C's last conv
     (96 -> 3, 3x3, kept float) either runs at a third of their speed or, padded to 8 outputs,
     does 8/3 of its work; as 27 taps it runs at a 1x1 kernel's speed on 27 of 32 lanes
-    (1080p: 375 -> 250 ms in one profile, export/README.md). Returns the rewritten convs."""
+    (1080p: 367 -> 193 ms, BENCHMARKS openvino-profile-taps). Returns the rewritten convs."""
     from onnx import helper
 
     inits = _inits(model)
