@@ -26,18 +26,16 @@ from _report import ROOT, command_line, git_rev, machine, versions, write_sectio
 def prepare(work: Path):
     """The demo camera's training frames and held-out pairs as PNGs in ``work`` (rewritten each run)."""
     from hushframe.toolkit.cli.demo_cmd import demo_camera
+    from hushframe.toolkit.cli.demo_deploy import write_test_pairs
     from hushframe.toolkit.data.images import write_image
 
     for sub in ("train", "pairs"):
         shutil.rmtree(work / sub, ignore_errors=True)
-        (work / sub).mkdir(parents=True)
+    (work / "train").mkdir(parents=True)
     train, test = demo_camera()
     for i, t in enumerate(train):
         write_image(work / "train" / f"t{i}.png", t)
-    for i, (noisy, clean) in enumerate(test):
-        write_image(work / "pairs" / f"p{i}_real.png", noisy)
-        write_image(work / "pairs" / f"p{i}_mean.png", clean)
-    return work / "train", work / "pairs"
+    return work / "train", write_test_pairs(work / "pairs", test)
 
 
 def main(argv=None) -> int:

@@ -32,6 +32,17 @@ def make_clip(path: Path, test_pairs, frames: int = 24, size=(192, 256), seed: i
     return path
 
 
+def write_test_pairs(folder: Path, test) -> Path:
+    """The demo camera's held-out (noisy, clean) pairs as PolyU-style ``testN_real`` / ``testN_mean`` PNGs."""
+    from ..data.images import write_image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, (noisy, clean) in enumerate(test):
+        write_image(folder / f"test{i}_real.png", noisy)
+        write_image(folder / f"test{i}_mean.png", clean)
+    return folder
+
+
 def deploy_steps(console, output: Path, student: Path, test) -> dict:
     from rich.table import Table
 
@@ -39,7 +50,6 @@ def deploy_steps(console, output: Path, student: Path, test) -> dict:
     from ...export.openvino_ir import compile_openvino
     from ...runtime.parity import run_parity
     from ...runtime.stream import stream_video
-    from ..data.images import write_image
 
     console.rule("[bold]5. export to ONNX, compile to OpenVINO IR")
     onnx = export_onnx(student, output / "student.onnx")
@@ -55,11 +65,7 @@ def deploy_steps(console, output: Path, student: Path, test) -> dict:
     console.print(f"{clip} -> {output / 'denoised.mp4'}: {stats.line()}")
 
     console.rule("[bold]7. parity gate: OpenVINO fp32 against the PyTorch reference")
-    pairs_dir = output / "test-pairs"
-    pairs_dir.mkdir(exist_ok=True)
-    for i, (noisy, clean) in enumerate(test):
-        write_image(pairs_dir / f"test{i}_real.png", noisy)
-        write_image(pairs_dir / f"test{i}_mean.png", clean)
+    pairs_dir = write_test_pairs(output / "test-pairs", test)
     res = run_parity(xml, pairs=pairs_dir, reference=student, backend="openvino", max_drop=0.10,
                      json_path=output / "parity.json", markdown_path=output / "parity.md")
     s = res.summary
