@@ -62,7 +62,7 @@ def main():
     a = ap.parse_args()
     import torch
 
-    from hushframe.toolkit.data.pairs import find_pairs
+    from hushframe.core.pairs import find_pairs
     from hushframe.toolkit.eval.evaluate import evaluate, evaluate_noisy
     from hushframe.toolkit.weights import load_model
 

@@ -85,9 +85,9 @@ def run_cmd(cmd: list[str], log: Path) -> None:
 def score(weights: Path, val_dir: Path) -> dict:
     import numpy as np
 
-    from hushframe.toolkit.data.pairs import find_pairs
+    from hushframe.core.pairs import find_pairs
     from hushframe.toolkit.eval.denoise import denoise_uint8
-    from hushframe.toolkit.eval.metrics import psnr, ssim
+    from hushframe.core.metrics import psnr, ssim
     from hushframe.toolkit.methods.registry import load_methods
 
     load_methods()  # registers the amsnet / lan models
@@ -107,8 +107,8 @@ def score(weights: Path, val_dir: Path) -> dict:
 def noisy_baseline(val_dir: Path) -> dict:
     import numpy as np
 
-    from hushframe.toolkit.data.pairs import find_pairs
-    from hushframe.toolkit.eval.metrics import psnr, ssim
+    from hushframe.core.pairs import find_pairs
+    from hushframe.core.metrics import psnr, ssim
 
     ps, ss = [], []
     for p in find_pairs(val_dir):

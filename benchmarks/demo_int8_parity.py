@@ -27,7 +27,7 @@ def prepare(work: Path):
     """The demo camera's training frames and held-out pairs as PNGs in ``work`` (rewritten each run)."""
     from hushframe.toolkit.cli.demo_cmd import demo_camera
     from hushframe.toolkit.cli.demo_deploy import write_test_pairs
-    from hushframe.toolkit.data.images import write_image
+    from hushframe.core.images import write_image
 
     for sub in ("train", "pairs"):
         shutil.rmtree(work / sub, ignore_errors=True)

@@ -52,9 +52,9 @@ def main(argv=None):
     from hushframe.export.calibration import DEFAULT_CROPS, calibration_crops
     from hushframe.export.contract import set_metadata, read_metadata
     from hushframe.export.sensitivity import pad_image
-    from hushframe.toolkit.data.images import to_uint8
-    from hushframe.toolkit.data.pairs import find_pairs
-    from hushframe.toolkit.eval.metrics import psnr
+    from hushframe.core.images import to_uint8
+    from hushframe.core.pairs import find_pairs
+    from hushframe.core.metrics import psnr
     from hushframe.toolkit.weights import convert_foreign, detect_layout, read_foreign_checkpoint, save_model
 
     torch.set_num_threads(a.threads)

@@ -234,10 +234,10 @@ def measure(pairs_dir: Path, models: dict[str, Path], filters: list[str], size=(
             limit=None) -> list[dict]:
     from hushframe.runtime.backends.base import open_backend
     from hushframe.runtime.frames import denoise_image
-    from hushframe.toolkit.data.pairs import find_pairs
+    from hushframe.core.pairs import find_pairs
     from hushframe.toolkit.data.synthetic import probe_frames
     from hushframe.toolkit.eval.faithful import border_ratio
-    from hushframe.toolkit.eval.metrics import psnr, ssim
+    from hushframe.core.metrics import psnr, ssim
 
     pairs = find_pairs(pairs_dir)[: limit or None]
     data = [p.load() for p in pairs]

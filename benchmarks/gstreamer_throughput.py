@@ -98,7 +98,7 @@ def main(argv=None) -> int:
     from hushframe.runtime.gstreamer.cli import inspect_element
     from hushframe.runtime.gstreamer.plugin import gst_env, plugin_path
     from hushframe.runtime.testing import smooth_frames
-    from hushframe.toolkit.data.images import write_image
+    from hushframe.core.images import write_image
 
     w, h = (int(v) for v in args.size.lower().split("x"))
     with tempfile.TemporaryDirectory() as td:

@@ -31,7 +31,7 @@ RECIPES = {  # label -> quantize_int8_model keywords
 
 
 def tuning_split(pairs_dir: Path):
-    from hushframe.toolkit.data.pairs import find_pairs
+    from hushframe.core.pairs import find_pairs
 
     pairs = find_pairs(pairs_dir)
     return pairs[::5] + [p for p in pairs if "bicycle_8" in str(p.noisy)]
@@ -40,7 +40,7 @@ def tuning_split(pairs_dir: Path):
 def drops(fp32, q, data, multiple: int) -> list[float]:
     from hushframe.export.onnx_export import ort_session
     from hushframe.runtime.frames import from_output, to_batch
-    from hushframe.toolkit.eval.metrics import psnr
+    from hushframe.core.metrics import psnr
 
     ref, test = ort_session(fp32), ort_session(q)
     out = []

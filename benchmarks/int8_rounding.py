@@ -33,7 +33,7 @@ def main():
     a = ap.parse_args()
     from hushframe.export.calibration import DEFAULT_CROPS
     from hushframe.export.quantize import DEFAULT_METHOD, quantize_int8_model
-    from hushframe.toolkit.data.pairs import find_pairs
+    from hushframe.core.pairs import find_pairs
 
     pairs = find_pairs(Path(a.pairs))
     tune = {str(p.noisy) for p in tuning_split(Path(a.pairs))}

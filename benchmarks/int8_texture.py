@@ -49,7 +49,7 @@ def texture(diff: np.ndarray) -> dict:
 def main(argv=None):
     from PIL import Image, ImageDraw
 
-    from hushframe.toolkit.data.pairs import find_pairs
+    from hushframe.core.pairs import find_pairs
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reference", required=True, help="the fp32 ONNX the INT8 models were made from")

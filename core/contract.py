@@ -36,6 +36,15 @@ DEFAULT_MULTIPLE = 32                        # an artifact without a manifest: t
 INPUT_DESCRIPTION = ("float32 RGB in [0,1], NCHW, dynamic batch/height/width; height and width padded by the "
                      "caller (reflect, bottom/right) to a multiple of size_multiple; output same shape")
 
+
+
+def blind_spot_shift(k: int) -> int:
+    """A teacher's blind spot k = 2s - 1 (k = 0: none) -> its shift s; ValueError for any other k."""
+    if k < 0 or (k != 0 and k % 2 == 0):
+        raise ValueError(f"blind spot k must be 0 or a positive odd number, got {k}")
+    return (k + 1) // 2
+
+
 # ---------------------------------------------------------------- file names
 FORMATS = {".onnx": "onnx", ".xml": "openvino", ".engine": "tensorrt", ".plan": "tensorrt",
            ".safetensors": "torch"}

@@ -51,7 +51,7 @@ def _video_frames(path: Path, max_frames: int = MAX_VIDEO_FRAMES) -> list[np.nda
 
 def load_frames(source: str | Path) -> list:
     """Callables returning HxWx3 float32 [0,1] frames (images are decoded on demand)."""
-    from hushframe.toolkit.data.images import is_image, list_images, read_image
+    from hushframe.core.images import is_image, list_images, read_image
 
     p = Path(source)
     if not p.exists():

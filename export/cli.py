@@ -157,14 +157,16 @@ def quantize_cmd(
     _new_output(output, overwrite=overwrite)
     bar = None
     if finetune_steps:
-        from hushframe.toolkit.training.loop import _Progress
+        import sys
 
-        bar = _Progress("int8 fine-tune", 0, finetune_steps)
+        from hushframe.core.progress import Progress
+
+        bar = Progress("int8 fine-tune", finetune_steps, file=sys.stdout)
     try:
         out = quantize(model, output, precision, calibration, num_crops=num_crops, crop_size=crop_size, seed=seed,
                        method=method, equalize=equalize, keep_float=tuple(keep_float) if keep_float else "auto",
                        target=target, keep_image_convs=image_convs, finetune_steps=finetune_steps,
-                       dither=dither, progress=(lambda step, total, loss: bar.update(step, loss * 255**2)) if bar else None)
+                       dither=dither, progress=(lambda step, total, loss: bar.update(step, loss=loss * 255**2)) if bar else None)
     finally:
         if bar:
             bar.close()

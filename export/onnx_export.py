@@ -31,15 +31,15 @@ class _FixedBlindSpot:
 
 
 def load_weights(weights_path: str | Path):
-    """Our safetensors weights -> (model in eval mode, model_kind)."""
-    from hushframe.toolkit.models import model_kind
-    from hushframe.toolkit.weights import load_model
+    """Our safetensors weights -> (model in eval mode, model_kind); the network comes from the model
+    provider (core/models.py: the toolkit's, found by its entry point)."""
+    from hushframe.core.models import load_model, model_kind
 
     p = Path(weights_path)
     if p.suffix.lower() in (".pth", ".pt"):
         raise ExportError(f"{p}: a PyTorch checkpoint; convert it first with `hushframe import-weights {p.name} -o model.safetensors`")
     model = load_model(p)
-    return model, model_kind(model.arch)
+    return model, model_kind(model)
 
 
 def export_module(model, kind: str, out_path: str | Path, *, blind_spot: int | None = None, opset: int = DEFAULT_OPSET,
@@ -56,11 +56,11 @@ def export_module(model, kind: str, out_path: str | Path, *, blind_spot: int | N
         raise ExportError(f"opset {opset} is not supported (supported: {SUPPORTED_OPSETS[0]}-{SUPPORTED_OPSETS[-1]})")
     m = int(model.size_multiple)
     if kind == "teacher":
-        from hushframe.toolkit.models.teacher import shift_for_blind_spot
+        from hushframe.core.contract import blind_spot_shift
 
         k = int(model.default_blind_spot if blind_spot is None else blind_spot)
         try:
-            shift_for_blind_spot(k)
+            blind_spot_shift(k)
         except ValueError as e:
             raise ExportError(str(e)) from None
         net = _FixedBlindSpot(model, k)

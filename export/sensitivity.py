@@ -15,8 +15,8 @@ from .contract import INPUT_NAME, OUTPUT_NAME
 
 
 def psnr_on_pairs(model, pairs_data, threads: int | None = None) -> float:
-    from hushframe.toolkit.data.images import to_uint8
-    from hushframe.toolkit.eval.metrics import psnr
+    from hushframe.core.images import to_uint8
+    from hushframe.core.metrics import psnr
 
     from .onnx_export import ort_session
 
@@ -62,7 +62,7 @@ def main(argv=None):
 
     import onnx
 
-    from hushframe.toolkit.data.pairs import find_pairs
+    from hushframe.core.pairs import find_pairs
 
     from .calibration import calibration_crops
 

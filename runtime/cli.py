@@ -7,7 +7,6 @@ here ever imports torch unless a .safetensors model is asked for.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import List, Optional
 
@@ -43,42 +42,6 @@ def _tile(s: Optional[str]):
     from hushframe.core.contract import parse_size
 
     return parse_size(s)
-
-
-class _Progress:
-    """A rich progress bar on a terminal, periodic plain lines otherwise (or nothing)."""
-
-    def __init__(self, style: str, total: Optional[int]):
-        if style == "auto":
-            style = "bar" if sys.stderr.isatty() else "plain"
-        self.style, self.total, self._last = style, total, 0.0
-        self._bar = None
-        if style == "bar":
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._bar = Progress(TextColumn("stream"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                                 TimeElapsedColumn(), console=Console(stderr=True), transient=True)
-            self._task = self._bar.add_task("stream", total=total, info="")
-            self._bar.start()
-
-    def __call__(self, st):
-        now = time.perf_counter()
-        if self.style == "bar":
-            self._bar.update(self._task, completed=st.frames_out,
-                             info=f"{st.frames_out / max(1e-9, st.wall_s or (now - self._t0)):.2f} fps, dropped {st.dropped}")
-        elif self.style == "plain" and (st.frames_out == 1 or now - self._last >= 1.0):
-            self._last = now
-            tot = f"/{self.total}" if self.total else ""
-            print(f"frames {st.frames_out}{tot}, dropped {st.dropped}", file=sys.stderr, flush=True)
-
-    def start(self):
-        self._t0 = time.perf_counter()
-        return self
-
-    def stop(self):
-        if self._bar is not None:
-            self._bar.stop()
 
 
 @app.command("stream", rich_help_panel=PANEL)
@@ -161,7 +124,11 @@ def stream_cmd(
         k, v = kv.split("=", 1)
         opts[k] = v
     src = open_source(source, fps=fps, live=live, retries=retries, backoff=backoff, timeout=timeout, options=opts)
-    bar = _Progress(progress, src.total)
+    from hushframe.core.progress import STYLES, Progress
+
+    if progress not in STYLES:
+        raise typer.BadParameter(f"--progress {progress!r}: one of {', '.join(STYLES)}")
+    bar = Progress("stream", src.total, style=progress, unit="fps", every=1.0, transient=True)
 
     def on_backend(be):
         sel = getattr(be, "selection", "")
@@ -169,18 +136,18 @@ def stream_cmd(
 
     stats = None
     exc = None
-    bar.start()
     try:
         with stop_on_sigterm() as term:
             stats = stream_video(src, model, output, backend=backend, device=device, batch=batch, codec=codec, crf=crf,
                                  preset=preset, mode=mode, max_frames=max_frames, tile=_tile(tile), overlap=overlap,
-                                 queue_size=queue_size, threads=threads, progress=bar, on_backend=on_backend,
+                                 queue_size=queue_size, threads=threads,
+                                 progress=lambda st: bar.update(st.frames_out, dropped=st.dropped), on_backend=on_backend,
                                  overwrite=overwrite, flush_interval=flush_interval)
     except Exception as e:
         exc = e
         stats = getattr(e, "stats", None)
     finally:
-        bar.stop()
+        bar.close()
     if stats is not None:
         for w in stats.warnings[:20]:
             typer.echo(f"warning: {w}", err=True)

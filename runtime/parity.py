@@ -12,7 +12,7 @@ between the outputs is measured. The reference is a model run here (``reference=
     res = run_parity("student.onnx", pairs="polyu-dev/", reference="student.safetensors")
     print(res.to_markdown()); assert res.passed
 
-Metrics are the numpy PSNR/SSIM of ``hushframe.toolkit.eval.metrics`` (scikit-image convention,
+Metrics are the numpy PSNR/SSIM of ``hushframe.core.metrics`` (scikit-image convention,
 uint8, data range 255), images processed with the evaluation protocol (core/contract.py: reflect-pad, run, crop; ../shared/reference/anchors.md).
 """
 
@@ -119,7 +119,7 @@ class _RefOutputs:
             raise ParityError(f"{self.folder}: reference output folder does not exist")
 
     def get(self, name: str) -> np.ndarray:
-        from hushframe.toolkit.data.images import read_uint8
+        from hushframe.core.images import read_uint8
 
         p = self.folder / f"{_safe_name(name)}.png"
         if not p.exists():
@@ -151,8 +151,8 @@ def run_parity(artifact, *, pairs=None, clean=None, video=None, reference=None, 
     ``result.passed`` is False when a threshold fails.
     """
     from hushframe.core.atomic import write_text_atomic
-    from hushframe.toolkit.data.images import write_image
-    from hushframe.toolkit.eval.metrics import psnr, ssim
+    from hushframe.core.images import write_image
+    from hushframe.core.metrics import psnr, ssim
 
     from .frames import denoise_image
 
@@ -167,7 +167,7 @@ def run_parity(artifact, *, pairs=None, clean=None, video=None, reference=None, 
 
     # ---- the items to compare: (name, noisy uint8, clean uint8 or None)
     if pairs is not None:
-        from hushframe.toolkit.data.pairs import find_pairs
+        from hushframe.core.pairs import find_pairs
 
         plist = find_pairs(pairs, clean)[::every]
         if limit:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from hushframe.core.contract import VIDEO_EXTS, is_image_name
 from hushframe.core.errors import OutputPathError
-from hushframe.toolkit.data.images import write_image  # numpy + Pillow only
+from hushframe.core.images import write_image  # numpy + Pillow only
 
 from .errors import SinkError
 from .frames import Frame

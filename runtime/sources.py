@@ -98,7 +98,7 @@ class ImageSource(Source):
         self.label = label
 
     def __iter__(self):
-        from hushframe.toolkit.data.images import ImageError, read_uint8
+        from hushframe.core.images import ImageError, read_uint8
 
         tb = 1 / self.rate
         idx = 0
@@ -115,7 +115,7 @@ class ImageSource(Source):
 
 
 def _image_files(spec: str, kind: str) -> list[Path]:
-    from hushframe.toolkit.data.images import is_image, list_images
+    from hushframe.core.images import is_image, list_images
 
     if kind == "folder":
         return list_images(spec)

@@ -30,7 +30,7 @@ def export_onnx(model, path, manifest: bool = True) -> Path:
 def tiny_student(seed: int = 0, width: int = 8):
     import torch
 
-    from hushframe.toolkit.models import create_model
+    from hushframe.core.models import create_model
 
     torch.manual_seed(seed)
     m = create_model("student_c", width=width).eval()
@@ -119,7 +119,7 @@ def read_clip(path) -> tuple[list[np.ndarray], list[int], dict]:
 
 def write_pairs(folder, n: int = 3, h: int = 64, w: int = 96, seed: int = 0) -> Path:
     """PolyU-style NAME_real / NAME_mean PNG pairs."""
-    from hushframe.toolkit.data.images import write_image
+    from hushframe.core.images import write_image
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -37,8 +37,8 @@ def published_student(shared, tmp_path_factory):
     from hushframe.runtime.backends.base import available_backends, open_backend
     from hushframe.runtime.frames import denoise_image
     from hushframe.runtime.parity import _safe_name
-    from hushframe.toolkit.data.images import write_image
-    from hushframe.toolkit.data.pairs import find_pairs
+    from hushframe.core.images import write_image
+    from hushframe.core.pairs import find_pairs
 
     pth = shared / "weights" / "aprrd-student-c-1.00m-sidd.pth"
     if not pth.exists():

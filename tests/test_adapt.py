@@ -54,7 +54,7 @@ def test_a_worse_adapted_model_never_ships(tmp_path):
     """judge(): the adapted student that lost PSNR on the pairs is not what ships."""
     import torch
 
-    from hushframe.toolkit.data.pairs import find_pairs
+    from hushframe.core.pairs import find_pairs
     from hushframe.toolkit.training.adapt import judge
 
     rng = np.random.default_rng(2)

@@ -22,7 +22,7 @@ def test_new_students_export_quantize_and_compile(tmp_path, arch, cfg, multiple)
     from hushframe.export.onnx_export import export_onnx, ort_session
     from hushframe.export.quantize import quantize
     from hushframe.export.tensorrt_engine import unsupported_ops
-    from hushframe.toolkit.data.images import write_image
+    from hushframe.core.images import write_image
 
     torch.manual_seed(0)
     m = create_model(arch, **cfg).eval()

@@ -3,8 +3,8 @@ import pytest
 from PIL import Image
 
 from hushframe.toolkit.data.datasets import CropDataset, augment8, load_noisy_images
-from hushframe.toolkit.data.images import ImageError, read_image
-from hushframe.toolkit.data.pairs import PairError, find_pairs
+from hushframe.core.images import ImageError, read_image
+from hushframe.core.pairs import PairError, find_pairs
 from hushframe.toolkit.data.simulator import neighbour_correlation, simulate_pair
 
 

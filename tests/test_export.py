@@ -277,7 +277,7 @@ def test_calibration_crops_cover_the_frames_saturated_colours(tmp):
     """A quarter of the crops sit on the most saturated regions, so a rare saturated patch reaches the
     statistics whatever the seed (the INT8 ranges and equalization must see it)."""
     from hushframe.export.calibration import calibration_crops
-    from hushframe.toolkit.data.images import write_image
+    from hushframe.core.images import write_image
 
     folder = tmp / "sat-calib"
     folder.mkdir()

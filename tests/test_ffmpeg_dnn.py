@@ -74,7 +74,7 @@ def test_ffmpeg_dnn_processing_runs_our_model(exported, tmp_path, backend):
     from hushframe.runtime.backends import open_backend
     from hushframe.runtime.ffmpeg_dnn import dnn_processing_filter
     from hushframe.runtime.frames import denoise_image
-    from hushframe.toolkit.data.images import write_image
+    from hushframe.core.images import write_image
 
     model = exported
     if backend == "openvino":
@@ -101,7 +101,7 @@ def test_ffmpeg_padding_chain_equals_runtime_padding(tmp_path):
 
     from hushframe.runtime.ffmpeg_dnn import dnn_processing_filter
     from hushframe.runtime.frames import pad_chw, to_chw
-    from hushframe.toolkit.data.images import write_image
+    from hushframe.core.images import write_image
 
     vf = dnn_processing_filter("student.onnx", 70, 50)
     assert vf.endswith(",crop=70:50:0:0") and "dnn_processing=dnn_backend=onnx:model=student.onnx:input=input:output=output" in vf

@@ -69,7 +69,7 @@ def stats_of(out: str) -> dict:
 
 
 def write_pngs(folder, frames):
-    from hushframe.toolkit.data.images import write_image
+    from hushframe.core.images import write_image
 
     folder.mkdir(parents=True, exist_ok=True)
     for i, f in enumerate(frames):

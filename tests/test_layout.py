@@ -1,13 +1,17 @@
 """The floors of README's "Layout", read from the imports of every module (ast, nothing imported).
 
-core/ imports none of ours; toolkit/ (below the CLI) imports neither export/ nor runtime/; nothing
-but toolkit/cli imports toolkit.cli; the CLI registers each command group explicitly (no
-``__import__`` loop); a method is one file (no method names listed outside toolkit/methods/).
+core/ imports none of ours, and of the rest only the standard library and numpy at module level
+(Pillow, rich, tifffile, scipy inside functions; never torch or an engine); runtime/ and export/
+import only core/ and each other, never toolkit/ (torch networks reach them through core/models.py);
+toolkit/ (below the CLI) imports neither export/ nor runtime/; nothing but toolkit/cli imports
+toolkit.cli; the CLI registers each command group explicitly (no ``__import__`` loop); a method is
+one file (no method names listed outside toolkit/methods/).
 """
 
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,6 +46,52 @@ def _imports(path: Path, module: str, is_pkg: bool) -> set[str]:
         elif isinstance(node, ast.Call) and getattr(node.func, "id", "") == "__import__":
             out.add("__import__")
     return out
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    """Imports run when the module is imported (module body, not inside functions or classes' methods)."""
+    out = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            out.add(node.module or "")
+    return out
+
+
+CORE_LAZY = {"PIL", "rich", "tifffile", "scipy"}          # base-install or optional, imported where used
+NEVER_IN_CORE = {"torch", "onnx", "onnxruntime", "openvino", "av", "tensorrt", "nncf", "typer"}
+
+
+def test_core_is_numpy_only():
+    bad = []
+    for path, mod, is_pkg in _modules():
+        if not mod.startswith("hushframe.core"):
+            continue
+        where = str(path.relative_to(ROOT))
+        for name in _top_level_imports(path):
+            root = name.split(".")[0]
+            if root not in sys.stdlib_module_names and root not in ("numpy", "hushframe", "__future__"):
+                bad.append(f"{where}: {name} at import time")
+        for name in _imports(path, mod, is_pkg):
+            if name.split(".")[0] in NEVER_IN_CORE:
+                bad.append(f"{where}: {name}")
+            elif name.split(".")[0] not in sys.stdlib_module_names | CORE_LAZY | {"numpy", "hushframe", "__future__"}:
+                bad.append(f"{where}: {name} (not a base-install dependency)")
+    assert not bad, "core/ must stay numpy-only:\n" + "\n".join(sorted(bad))
+
+
+def test_runtime_and_export_stand_on_core_only():
+    """runtime/ and export/ import core/ and each other, never toolkit/ (lazy imports included)."""
+    bad = []
+    for path, mod, is_pkg in _modules():
+        if not mod.startswith(("hushframe.runtime", "hushframe.export")):
+            continue
+        for name in _imports(path, mod, is_pkg):
+            if name.startswith("hushframe") and not name.startswith(("hushframe.core", "hushframe.runtime",
+                                                                       "hushframe.export")):
+                bad.append(f"{path.relative_to(ROOT)}: {name}")
+    assert not bad, "runtime/export importing above core:\n" + "\n".join(sorted(bad))
 
 
 def test_floors_import_only_downwards():
@@ -82,3 +132,62 @@ def test_a_method_is_one_file():
             if f'"{name}"' in text or f"'{name}'" in text:
                 hits.append(str(p.relative_to(ROOT)))
         assert hits == [f"toolkit/methods/{name.replace('-', '_')}.py"], (name, hits)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """module -> the modules of ours it imports, at the top or inside a function alike.
+
+    ``from X import a`` is an import of ``X.a`` when that is a module, else of ``X`` (its __init__).
+    """
+    mods = {mod: (path, is_pkg) for path, mod, is_pkg in _modules()}
+    graph = {}
+    for mod, (path, is_pkg) in mods.items():
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                edges |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = mod.split(".") if is_pkg else mod.split(".")[:-1]
+                    base = base[:len(base) - (node.level - 1)]
+                    name = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    name = node.module or ""
+                edges |= {f"{name}.{a.name}" if f"{name}.{a.name}" in mods else name for a in node.names}
+        graph[mod] = {e for e in edges if e in mods and e != mod}
+    return graph
+
+
+def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan), each sorted."""
+    index, low, stack, on, out = {}, {}, [], set(), []
+    counter = [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    sys.setrecursionlimit(10000)
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return sorted(out)
+

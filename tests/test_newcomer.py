@@ -41,7 +41,7 @@ def one_line_error(r, code=2, *words):
 
 @pytest.fixture(scope="module")
 def assets(tmp_path_factory):
-    from hushframe.toolkit.data.images import write_image
+    from hushframe.core.images import write_image
 
     from hushframe.export.onnx_export import export_onnx
     from hushframe.toolkit.weights import save_model
@@ -81,7 +81,7 @@ def test_stream_that_writes_nothing_fails(assets, tmp_path):
 def test_single_image_to_a_file_name(assets, tmp_path):
     from hushframe.runtime.backends import open_backend
     from hushframe.runtime.frames import denoise_image
-    from hushframe.toolkit.data.images import read_uint8
+    from hushframe.core.images import read_uint8
 
     out = tmp_path / "single.png"
     r = hf("stream", assets / "one.png", "-m", assets / "tiny.onnx", "-o", out, "--progress", "none")

@@ -94,7 +94,7 @@ def _train_args(data: Path, run: Path, iterations=ITERATIONS, resume=True):
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     from hushframe.runtime.testing import smooth_frames
-    from hushframe.toolkit.data.images import write_image
+    from hushframe.core.images import write_image
 
     d = tmp_path_factory.mktemp("crash-data")
     for i, img in enumerate(smooth_frames(2, 48, 48, seed=4)):

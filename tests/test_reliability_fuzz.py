@@ -122,7 +122,7 @@ def seeds(tmp_path_factory):
     from PIL import Image
 
     from hushframe.runtime.testing import export_onnx, smooth_frames, tiny_student, write_clip
-    from hushframe.toolkit.data.images import write_image
+    from hushframe.core.images import write_image
 
     d = tmp_path_factory.mktemp("seeds")
     f = smooth_frames(4, 24, 40, seed=3)
@@ -151,7 +151,7 @@ def _dest(tmp: Path, name: str) -> Path:
 # ------------------------------------------------------------------ images
 @pytest.mark.timeout(300)
 def test_fuzz_image_reader(seeds, tmp_path):
-    from hushframe.toolkit.data.images import read_image
+    from hushframe.core.images import read_image
 
     tally = Tally()
     ext_of = {"png16": "png", "pal": "png"}

@@ -206,7 +206,7 @@ def _tiff_header_only(path: Path, w: int, h: int):
 @pytest.mark.timeout(120)
 def test_decompression_bomb_refused_before_decoding(tmp_path):
     from hushframe.runtime.sources import open_source
-    from hushframe.toolkit.data.images import MAX_PIXELS, ImageError, read_image, write_image
+    from hushframe.core.images import MAX_PIXELS, ImageError, read_image, write_image
 
     write_image(tmp_path / "small.jpg", np.zeros((16, 16, 3), np.uint8))
     bombs = {}
@@ -257,7 +257,7 @@ def test_symlinked_outputs_do_not_overwrite_target(tmp_path):
     from hushframe.runtime.stream import stream_video
     from hushframe.runtime.testing import export_onnx, smooth_frames, tiny_student, write_clip
     from hushframe.core.atomic import write_json_atomic
-    from hushframe.toolkit.data.images import write_image
+    from hushframe.core.images import write_image
     from hushframe.core.manifest import manifest_path, write_manifest
     from hushframe.toolkit.models import create_model
     from hushframe.toolkit.weights import save_model

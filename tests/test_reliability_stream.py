@@ -198,7 +198,7 @@ def _disk_full_cases(cases, big, script, limit, assets, rows):
         if name == "full.mkv":
             pass
         if name == "frames":
-            from hushframe.toolkit.data.images import read_image
+            from hushframe.core.images import read_image
 
             pngs = sorted(out.glob("*.png"))
             for p in pngs:

@@ -149,7 +149,7 @@ def test_stream_file_keeps_order_timestamps_and_audio(assets, tmp_path):
 
 def test_stream_h264_and_image_folders(assets, tmp_path):
     from hushframe.runtime.stream import stream_video
-    from hushframe.toolkit.data.images import list_images, read_uint8, write_image
+    from hushframe.core.images import list_images, read_uint8, write_image
 
     st = stream_video(assets / "clip.mp4", assets / "tiny.xml", tmp_path / "o.mp4", backend="openvino")
     frames, _, counts = T.read_clip(tmp_path / "o.mp4")
@@ -200,7 +200,7 @@ def _tiling_check(art, img, tile=(128, 128), overlap=32, backend="onnxruntime"):
     from hushframe.runtime.backends import open_backend
     from hushframe.runtime.frames import denoise_image, from_output, to_batch
     from hushframe.runtime.tiling import infer_tiled
-    from hushframe.toolkit.eval.metrics import psnr
+    from hushframe.core.metrics import psnr
 
     h, w = img.shape[:2]
     with open_backend(art, backend=backend) as be:
@@ -232,7 +232,7 @@ def test_tiling_seams_real_student(assets, published_student):
 
 def test_stream_tiles_frames_above_engine_maximum(assets, tmp_path):
     from hushframe.runtime.stream import stream_video
-    from hushframe.toolkit.eval.metrics import psnr
+    from hushframe.core.metrics import psnr
 
     frames = T.smooth_frames(3, 200, 260, seed=9)
     T.write_clip(tmp_path / "big.mkv", frames, codec="ffv1", audio=False)

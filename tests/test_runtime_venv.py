@@ -76,8 +76,8 @@ def test_runtime_only_venv_streams_and_gates_without_torch(runtime_env, tmp_path
     # artifacts made on the training side (this interpreter has torch)
     from hushframe.runtime.backends import open_backend
     from hushframe.runtime.frames import denoise_image
-    from hushframe.toolkit.data.pairs import find_pairs
-    from hushframe.toolkit.data.images import write_image
+    from hushframe.core.pairs import find_pairs
+    from hushframe.core.images import write_image
 
     model = T.export_onnx(T.tiny_student(seed=0), tmp_path / "tiny.onnx")
     clip = T.write_clip(tmp_path / "clip.mp4", T.smooth_frames(8, 64, 96, seed=2), fps=10)

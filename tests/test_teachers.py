@@ -185,7 +185,7 @@ def test_student_teacher_distills_into_a_smaller_student(tmp_path):
 def test_label_and_distill_commands(tmp_path):
     pytest.importorskip("av")
     from conftest import run_cli
-    from hushframe.toolkit.data.images import write_image
+    from hushframe.core.images import write_image
 
     (tmp_path / "photos").mkdir()
     for s in range(2):

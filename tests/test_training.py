@@ -53,18 +53,18 @@ def _interrupt_after(imgs, section, run_dir, n):
     """Raise KeyboardInterrupt inside the loop after n steps (as Ctrl-C would)."""
     from hushframe.toolkit.training import loop
 
-    orig = loop._Progress.update
+    orig = loop.Progress.update
 
-    def update(self, step, loss):
-        orig(self, step, loss)
+    def update(self, step, **fields):
+        orig(self, step, **fields)
         if step == n:
             raise KeyboardInterrupt
 
-    loop._Progress.update = update
+    loop.Progress.update = update
     try:
         train_teacher(imgs, section, run_dir, quiet=True)
     finally:
-        loop._Progress.update = orig
+        loop.Progress.update = orig
 
 
 def test_existing_run_needs_resume(tmp_path):

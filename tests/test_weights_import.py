@@ -84,8 +84,8 @@ def test_imported_student_matches_anchor_psnr(published_student, shared):
     runs the imported .safetensors on two of the pairs and must agree with them, so the check is on
     the imported model, not only on its export."""
     from hushframe.runtime.parity import _safe_name
-    from hushframe.toolkit.data.images import read_uint8, to_uint8
-    from hushframe.toolkit.eval.metrics import psnr
+    from hushframe.core.images import read_uint8, to_uint8
+    from hushframe.core.metrics import psnr
 
     ps = published_student
     assert ps.weights.with_name(ps.weights.name + ".manifest.json").exists()
@@ -122,8 +122,8 @@ def test_paper_student_c_layout_is_imported_with_its_exact_size(tmp_path):
 
 @pytest.mark.shared
 def test_published_paper_layout_student_imports_and_teaches(shared, tmp_path):
-    from hushframe.toolkit.data.pairs import find_pairs
-    from hushframe.toolkit.eval.metrics import psnr
+    from hushframe.core.pairs import find_pairs
+    from hushframe.core.metrics import psnr
     from hushframe.toolkit.teachers import build_teacher, parse_teacher
 
     src = shared / "weights" / "aprrd-student-c-1.02m-sidd.pth"

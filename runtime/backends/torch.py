@@ -1,6 +1,7 @@
 """PyTorch backend for our .safetensors weights (the FP32 reference); CPU or CUDA.
 
-The only module of the runtime that imports torch, and only when this backend is used.
+The only module of the runtime that imports torch, and only when this backend is used. The
+network comes from the model provider (core/models.py: the toolkit's, found by its entry point).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ class TorchBackend(Backend):
     def _load(self) -> BackendInfo:
         import torch
 
-        from hushframe.toolkit.weights import WeightsError, load_model
+        from hushframe.core.errors import HushframeError
+        from hushframe.core.models import load_model
 
         dev = self.device
         if dev == "auto":
@@ -39,7 +41,7 @@ class TorchBackend(Backend):
             torch.set_num_threads(int(self.threads))
         try:
             self.model = load_model(self.artifact.path, device=dev)
-        except WeightsError as e:
+        except HushframeError as e:
             raise ArtifactError(str(e)) from None
         self.torch_device = torch.device(dev)
         self._torch = torch  # bound once: _run is per frame

@@ -64,7 +64,7 @@ def adapt_cmd(
 
     from hushframe.core.atomic import write_json_atomic
     from ..data.datasets import load_noisy_images
-    from ..data.pairs import find_pairs
+    from hushframe.core.pairs import find_pairs
     from ..recipes import apply_overrides, load_recipe
     from ..training.adapt import adapt, judge, split_holdout
     from ..training.loop import pick_device

@@ -177,7 +177,7 @@ def demo_camera():
     import numpy as np
 
     from ..data.datasets import public_domain_images
-    from ..data.images import to_uint8
+    from hushframe.core.images import to_uint8
     from ..data.simulator import CameraParams, simulate_pair
     from ..data.synthetic import synthetic_scenes
 

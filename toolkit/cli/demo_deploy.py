@@ -12,7 +12,7 @@ def make_clip(path: Path, test_pairs, frames: int = 24, size=(192, 256), seed: i
     import av
 
     from ..data.datasets import public_domain_images
-    from ..data.images import to_uint8
+    from hushframe.core.images import to_uint8
     from ..data.simulator import CameraParams, simulate_pair
 
     rng = np.random.default_rng(seed)
@@ -34,7 +34,7 @@ def make_clip(path: Path, test_pairs, frames: int = 24, size=(192, 256), seed: i
 
 def write_test_pairs(folder: Path, test) -> Path:
     """The demo camera's held-out (noisy, clean) pairs as PolyU-style ``testN_real`` / ``testN_mean`` PNGs."""
-    from ..data.images import write_image
+    from hushframe.core.images import write_image
 
     folder.mkdir(parents=True, exist_ok=True)
     for i, (noisy, clean) in enumerate(test):

@@ -42,7 +42,7 @@ def eval_cmd(
     from rich.table import Table
 
     from hushframe.core.atomic import check_new_output, write_json_atomic
-    from ..data.pairs import find_pairs
+    from hushframe.core.pairs import find_pairs
     from ..eval.evaluate import evaluate, evaluate_noisy, save_strip, save_sweep_plot
     from ..eval.faithful import harm_psnr
     from ..models import model_kind

@@ -74,7 +74,7 @@ class _Ensemble:
     def label_image(self, img):
         import numpy as np
 
-        from ..data.images import to_uint8
+        from hushframe.core.images import to_uint8
 
         acc = sum(w * t.label_image(img).astype(np.float32) for w, t in self.parts)
         return to_uint8(acc / 255.0)

@@ -30,7 +30,7 @@ def _recipe(recipe, section, overrides, sets):
 def _val_pairs(pairs: Optional[Path], clean: Optional[Path]):
     if pairs is None:
         return None
-    from ..data.pairs import find_pairs
+    from hushframe.core.pairs import find_pairs
 
     return find_pairs(pairs, clean)
 

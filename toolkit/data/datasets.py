@@ -20,7 +20,7 @@ import numpy as np
 
 from hushframe.core.errors import HushframeError
 
-from .images import ImageError, is_image, read_image, to_uint8
+from hushframe.core.images import ImageError, is_image, read_image, to_uint8
 from .video import is_video, read_video_frames
 
 log = logging.getLogger("hushframe.data")
@@ -55,9 +55,9 @@ def load_noisy_images(sources, crop: int = 0, video_every: int = 10, max_side: i
                 if is_video(f):
                     imgs = read_video_frames(f, every=video_every)
                 elif f.suffix.lower() == ".mat":
-                    from .pairs import _load_mat
+                    from hushframe.core.pairs import load_mat
 
-                    a = _load_mat(f)
+                    a = load_mat(f)
                     imgs = [to_uint8(b / 255.0) if b.dtype != np.uint8 else b for b in a.reshape(-1, *a.shape[2:])]
                 elif is_image(f):
                     imgs = [to_uint8(read_image(f))]

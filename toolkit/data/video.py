@@ -18,7 +18,7 @@ def read_video_frames(path, every: int = 1, max_frames: int | None = None) -> li
     while demuxing ends the video there (or is one error naming the file, if nothing decoded yet)."""
     import av
 
-    from .images import ImageError
+    from hushframe.core.images import ImageError
 
     frames: list[np.ndarray] = []
     try:

@@ -11,7 +11,7 @@ def denoise_uint8(model, noisy_u8: np.ndarray, device="cpu", blind_spot: int | N
     mirrored copies of edge pixels inside their own blind spots)."""
     import torch
 
-    from ..data.images import to_uint8
+    from hushframe.core.images import to_uint8
     from ..models.padding import run_padded
 
     x = torch.from_numpy(noisy_u8.astype(np.float32) / 255.0).permute(2, 0, 1)[None].to(device)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .metrics import psnr, ssim
+from hushframe.core.metrics import psnr, ssim
 
 
 @dataclass
@@ -56,7 +56,7 @@ def save_strip(path, examples, label="denoised"):
     """PNG: one row per image, noisy | denoised | ground truth, with a caption band."""
     from PIL import Image, ImageDraw
 
-    from ..data.images import write_image
+    from hushframe.core.images import write_image
 
     rows = []
     for name, noisy, out, clean in examples:

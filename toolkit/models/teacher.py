@@ -21,15 +21,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from hushframe.core.contract import blind_spot_shift as shift_for_blind_spot  # the rule is the artifact contract's
+
 from .layers import HALF_PLANE_EDGES, LEAKY_SLOPE, init_kaiming_leaky, rotate, shift_down
 from .unet import UNet
-
-
-def shift_for_blind_spot(k: int) -> int:
-    """s for blind spot size k: k = 2s - 1, and k = 0 means no shift."""
-    if k < 0 or (k != 0 and k % 2 == 0):
-        raise ValueError(f"blind spot k must be 0 or a positive odd number, got {k}")
-    return (k + 1) // 2
 
 
 class ATBSN(nn.Module):

@@ -122,7 +122,7 @@ class BM3DTeacher(FrameTeacher):
     def label_image(self, img: np.ndarray) -> np.ndarray:
         import bm3d
 
-        from ..data.images import to_uint8
+        from hushframe.core.images import to_uint8
 
         x = img.astype(np.float32) / 255.0
         if self.sigma is not None:

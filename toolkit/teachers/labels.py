@@ -62,7 +62,7 @@ def write_labels(images, teacher, folder: Path, *, names=None, log=print) -> dic
     Returns the index. A folder holding another teacher's labels is refused.
     """
     from hushframe.core.atomic import write_json_atomic
-    from ..data.images import read_image, to_uint8, write_image
+    from hushframe.core.images import read_image, to_uint8, write_image
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -101,7 +101,7 @@ def write_labels(images, teacher, folder: Path, *, names=None, log=print) -> dic
 
 def load_labels(images, folder: Path, *, warn=print) -> tuple[str, list[np.ndarray]]:
     """(teacher spec, one uint8 label per image) from a labels folder; every image must have one."""
-    from ..data.images import read_image, to_uint8
+    from hushframe.core.images import read_image, to_uint8
 
     folder = Path(folder)
     doc = _read_index(folder)

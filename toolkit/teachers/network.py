@@ -27,7 +27,7 @@ class NetworkTeacher:
         """A whole image (``hushframe label`` with a network teacher)."""
         import torch
 
-        from ..data.images import to_uint8
+        from hushframe.core.images import to_uint8
 
         x = torch.from_numpy(img.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
         with torch.inference_mode():

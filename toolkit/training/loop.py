@@ -14,7 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import sys
+
 from hushframe.core.errors import HushframeError
+from hushframe.core.progress import Progress
+
 from .checkpoint import find_latest, load_checkpoint, save_checkpoint
 from .distributed import all_reduce_mean, cleanup, init_distributed, wrap_ddp
 from .logs import RunLog
@@ -132,7 +136,8 @@ def run_stage(*, stage: str, run_dir: Path, model, loss_fn: Callable, dataset, c
         loader = DeviceCrops(dataset, dev, start, cfg.iterations, cfg.batch, dist.rank, dist.world)
     else:
         loader = make_loader(dataset, start, cfg.iterations, cfg.batch, dist.rank, dist.world, cfg.workers)
-    progress = _Progress(stage, start, cfg.iterations, enabled=dist.is_main and not quiet)
+    progress = Progress(stage, cfg.iterations, start=start, style="auto" if dist.is_main and not quiet else "none",
+                        file=sys.stdout)
     deadline = time.monotonic() + 60 * cfg.max_minutes if cfg.max_minutes > 0 else None
     step = start
     last_ckpt = latest
@@ -174,7 +179,7 @@ def run_stage(*, stage: str, run_dir: Path, model, loss_fn: Callable, dataset, c
             scaler.update()
             step = done
             n_last += 1
-            progress.update(step, lv)
+            progress.update(step, loss=lv)
             if due_log:
                 now = time.perf_counter()
                 ips = n_last / max(now - t_last, 1e-9)
@@ -227,47 +232,3 @@ def run_stage(*, stage: str, run_dir: Path, model, loss_fn: Callable, dataset, c
         barrier(dist)
         cleanup(dist)
     return out
-
-
-class _Progress:
-    """A rich progress bar with it/s and loss (plain lines when not a terminal)."""
-
-    def __init__(self, stage, start, total, enabled=True):
-        self.enabled = enabled
-        self.total = total
-        self.t0 = time.perf_counter()
-        self.start = start
-        self._last_print = 0.0
-        self.bar = None
-        if not enabled:
-            return
-        import sys
-
-        if sys.stderr.isatty():
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self.bar = Progress(TextColumn(f"[bold]{stage}"), BarColumn(), MofNCompleteColumn(),
-                                TextColumn("{task.fields[ips]:.2f} it/s"), TextColumn("loss {task.fields[loss]:.4f}"),
-                                TimeRemainingColumn(), transient=False)
-            self.task = self.bar.add_task(stage, total=total, completed=start, ips=0.0, loss=math.nan)
-            self.bar.start()
-        self.stage = stage
-
-    def update(self, step, loss):
-        if not self.enabled:
-            return
-        ips = (step - self.start) / max(time.perf_counter() - self.t0, 1e-9)
-        if self.bar is not None:
-            self.bar.update(self.task, completed=step, ips=ips, loss=loss)
-        elif time.perf_counter() - self._last_print > 10 or step == self.total:
-            self._last_print = time.perf_counter()
-            print(f"{self.stage}: {step}/{self.total}  {ips:.2f} it/s  loss {loss:.4f}", flush=True)
-
-    def note(self, text):
-        if not self.enabled:
-            return
-        (self.bar.console.print if self.bar is not None else print)(text)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.stop()

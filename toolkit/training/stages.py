@@ -35,7 +35,7 @@ def make_validator(pairs, kind: str, blind_spot: int | None, max_images: int, de
     import numpy as np
 
     from ..eval.denoise import denoise_uint8
-    from ..eval.metrics import psnr, ssim
+    from hushframe.core.metrics import psnr, ssim
 
     loaded = [p.load() for p in pairs[:max_images]]
 

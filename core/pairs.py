@@ -1,4 +1,4 @@
-"""Paired noisy / ground-truth sets, found by naming convention (numpy only).
+"""Paired noisy / ground-truth sets, found by naming convention (numpy; scipy only for SIDD .mat).
 
 Recognised, in this order:
 * ``NAME_real.*`` / ``NAME_mean.*`` (PolyU, Nam) in one folder;
@@ -102,7 +102,7 @@ def _sidd_mat_pairs(noisy_mat: Path, gt_mat: Path | None) -> list[Pair]:
     gt_mat = gt_mat or noisy_mat.with_name(noisy_mat.name.replace("Noisy", "Gt"))
     if not gt_mat.exists():
         raise PairError(f"{noisy_mat}: ground-truth blocks {gt_mat.name} not found beside it")
-    arr = _load_mat(noisy_mat)
+    arr = load_mat(noisy_mat)
     n_img, n_blk = arr.shape[:2]
     return [Pair(f"{i:02d}_{j:02d}", (noisy_mat, (i, j)), (gt_mat, (i, j))) for i in range(n_img) for j in range(n_blk)]
 
@@ -110,10 +110,14 @@ def _sidd_mat_pairs(noisy_mat: Path, gt_mat: Path | None) -> list[Pair]:
 _MAT_CACHE: dict = {}
 
 
-def _load_mat(path: Path) -> np.ndarray:
+def load_mat(path: Path) -> np.ndarray:
+    """The 5-D block array (images x blocks x H x W x 3) of a SIDD validation .mat, cached."""
     key = str(path)
     if key not in _MAT_CACHE:
-        from scipy.io import loadmat
+        try:
+            from scipy.io import loadmat
+        except ImportError:
+            raise PairError(f"{path}: reading SIDD .mat blocks needs scipy (pip install scipy)") from None
 
         try:
             d = loadmat(str(path))
@@ -127,5 +131,5 @@ def _load_mat(path: Path) -> np.ndarray:
 
 
 def _mat_block(path: Path, idx: tuple[int, int]) -> np.ndarray:
-    a = _load_mat(path)[idx[0], idx[1]]
+    a = load_mat(path)[idx[0], idx[1]]
     return a if a.dtype == np.uint8 else np.clip(np.rint(a * (255 if a.max() <= 1.0 else 1)), 0, 255).astype(np.uint8)
