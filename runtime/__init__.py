@@ -11,5 +11,7 @@ one engine only. The data path reads straight:
     sinks.open_sink(...)      -> video file / image folder / nothing
 
 Entry points for other code (the demo): :func:`hushframe.runtime.stream.stream_video`,
-:func:`hushframe.runtime.parity.run_parity`, :func:`hushframe.runtime.bench.run_bench`.
+:func:`hushframe.runtime.parity.run_parity` (and its steps run/compare/gate/report),
+:func:`hushframe.runtime.bench.run_bench`; each takes one :class:`hushframe.runtime.options.RunOptions`
+(backend, device, threads, tile, overlap, precision), as do the CLI and the GStreamer element.
 """

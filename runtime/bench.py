@@ -23,6 +23,7 @@ import numpy as np
 from hushframe.core.contract import parse_size
 
 from .errors import RuntimeUserError
+from .options import RunOptions
 
 
 MIN_P95_SAMPLES = 20
@@ -64,7 +65,7 @@ def _backends_for(art, backends):
 
 
 def bench_one(backend, h: int, w: int, batch: int = 1, warmup: int = 1, iterations: int = 10,
-              min_seconds: float = 3.0, seed: int = 0) -> dict:
+              min_seconds: float = 3.0, seed: int = 0, overlap: int = 64) -> dict:
     """Time ``backend.infer`` on a padded batch of random frames of size h x w (opened backend)."""
     from .frames import padded_size
     from .tiling import infer_tiled, needs_tiling
@@ -80,7 +81,7 @@ def bench_one(backend, h: int, w: int, batch: int = 1, warmup: int = 1, iteratio
 
     def call():
         if tiled:
-            return [infer_tiled(backend, xi) for xi in x]
+            return [infer_tiled(backend, xi, overlap=overlap) for xi in x]
         return backend.infer(x)
 
     times = []
@@ -106,13 +107,20 @@ def bench_one(backend, h: int, w: int, batch: int = 1, warmup: int = 1, iteratio
     }
 
 
-def run_bench(artifacts, *, backends=("auto",), sizes=("512x512",), batches=(1,), warmup: int = 1,
-              iterations: int = 10, min_seconds: float = 3.0, device: str = "auto", threads: int | None = None,
-              json_path=None, progress=None) -> list[dict]:
-    """Every artifact x backend x batch x size; returns rows (dicts), optionally saved as JSON."""
-    from .artifact import load_artifact
-    from .backends.base import open_backend
+def run_bench(artifacts, *, backends=None, sizes=("512x512",), batches=(1,), warmup: int = 1,
+              iterations: int = 10, min_seconds: float = 3.0, options: RunOptions | None = None,
+              json_path=None, progress=None, **run) -> list[dict]:
+    """Every artifact x backend x batch x size; returns rows (dicts), optionally saved as JSON.
 
+    ``options`` (:class:`~.options.RunOptions`; ``device=``, ``threads=`` ... are shorthands) says how
+    each artifact runs; ``backends`` lists the engines to time it on: names, ``auto`` or ``all`` (every
+    installed one that loads it); None: ``options.backend``.
+    """
+    from .artifact import load_artifact
+
+    options = RunOptions.of(options, **run)
+    if backends is None:
+        backends = [options.backend]
     check_sizes(sizes, batches)
     if json_path is not None:
         from hushframe.core.atomic import check_output_path
@@ -122,12 +130,13 @@ def run_bench(artifacts, *, backends=("auto",), sizes=("512x512",), batches=(1,)
     for a in ([artifacts] if isinstance(artifacts, (str, Path)) else artifacts):
         art = load_artifact(a)
         for name in _backends_for(art, list(backends) if not isinstance(backends, str) else backends):
-            with open_backend(art, backend=name, device=device, threads=threads) as be:
+            with options.replace(backend=name).open(art) as be:
                 for b in batches:
                     for s in sizes:
                         h, w = parse_size(s) if isinstance(s, str) else s
                         row = {"artifact": Path(a).name, **bench_one(be, h, w, batch=int(b), warmup=warmup,
-                                                                     iterations=iterations, min_seconds=min_seconds)}
+                                                                     iterations=iterations, min_seconds=min_seconds,
+                                                                     overlap=options.overlap)}
                         rows.append(row)
                         if progress is not None:
                             progress(row)

@@ -36,12 +36,8 @@ def _check_outputs(overwrite: bool, files=(), folders=()):
             check_new_output(d, overwrite, folder=True)
 
 
-def _tile(s: Optional[str]):
-    if not s:
-        return None
-    from hushframe.core.contract import parse_size
-
-    return parse_size(s)
+PRECISION_HELP = ("auto (the artifact's own) | fp32 | fp16 | bf16: the inference precision, for engines that can "
+                  "choose (OpenVINO); the others run the artifact as stored.")
 
 
 @app.command("stream", rich_help_panel=PANEL)
@@ -81,6 +77,7 @@ def stream_cmd(
     backoff: float = typer.Option(0.5, min=0.0),
     timeout: float = typer.Option(10.0, min=0.1, help="Seconds a network read may block."),
     threads: Optional[int] = typer.Option(None, min=1, help="Engine threads (default: all cores)."),
+    precision: str = typer.Option("auto", help=PRECISION_HELP),
     queue_size: int = typer.Option(4, min=1, help="Depth of each queue between stages."),
     progress: str = typer.Option("auto", help="auto | bar | plain | none"),
     stats_json: Optional[Path] = typer.Option(None, help="Also write the run's statistics as JSON."),
@@ -112,10 +109,13 @@ def stream_cmd(
 
       4 the output cannot be written (missing folder, exists without --overwrite, disk full).
     """
+    from .options import RunOptions
     from .signals import stop_on_sigterm
     from .sources import open_source
     from .stream import stream_video
 
+    options = RunOptions(backend=backend, device=device, threads=threads, tile=tile, overlap=overlap,
+                         precision=precision)
     _check_outputs(overwrite, files=[stats_json])
     opts = {}
     for kv in input_option:
@@ -138,9 +138,8 @@ def stream_cmd(
     exc = None
     try:
         with stop_on_sigterm() as term:
-            stats = stream_video(src, model, output, backend=backend, device=device, batch=batch, codec=codec, crf=crf,
-                                 preset=preset, mode=mode, max_frames=max_frames, tile=_tile(tile), overlap=overlap,
-                                 queue_size=queue_size, threads=threads,
+            stats = stream_video(src, model, output, options=options, batch=batch, codec=codec, crf=crf,
+                                 preset=preset, mode=mode, max_frames=max_frames, queue_size=queue_size,
                                  progress=lambda st: bar.update(st.frames_out, dropped=st.dropped), on_backend=on_backend,
                                  overwrite=overwrite, flush_interval=flush_interval)
     except Exception as e:
@@ -188,6 +187,9 @@ def parity_cmd(
     limit: Optional[int] = typer.Option(None, min=1, help="At most this many pairs."),
     max_frames: int = typer.Option(30, min=1, help="Frames compared with --video."),
     tile: Optional[str] = typer.Option(None, help="Tile the artifact's input above WxH."),
+    overlap: int = typer.Option(64, min=0, help="Tile overlap in pixels (blended)."),
+    threads: Optional[int] = typer.Option(None, min=1, help="Engine threads for the artifact (default: all cores)."),
+    precision: str = typer.Option("auto", help=PRECISION_HELP),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the result as JSON."),
     markdown_out: Optional[Path] = typer.Option(None, "--markdown", help="Write the result as Markdown."),
     out_prefix: Optional[Path] = typer.Option(None, "-o", "--output",
@@ -200,25 +202,32 @@ def parity_cmd(
 
       hushframe parity student.xml --pairs polyu-dev/ --reference-output ref_png/ --max-drop 0.1
     """
-    from .parity import run_parity
+    from .options import RunOptions
+    from .parity import ParityError, ParityThresholds, pair_items, run_parity, video_items
 
+    options = RunOptions(backend=backend, device=device, threads=threads, tile=tile, overlap=overlap,
+                         precision=precision)
+    reference_options = RunOptions(backend=reference_backend, device=device, overlap=overlap)
+    thresholds = ParityThresholds(max_drop=max_drop, max_image_drop=max_image_drop, max_ssim_drop=max_ssim_drop,
+                                  min_output_psnr=min_output_psnr)
     if out_prefix is not None:
         json_out = json_out or out_prefix.with_name(out_prefix.name + ".json")
         markdown_out = markdown_out or out_prefix.with_name(out_prefix.name + ".md")
     _check_outputs(overwrite, files=[json_out, markdown_out], folders=[save_reference_output])
+    if (pairs is None) == (video is None):
+        raise ParityError("give either a paired set (--pairs) or a video (--video)")
+    items = (pair_items(pairs, clean, every=every, limit=limit) if pairs is not None
+             else video_items(video, every=every, max_frames=max_frames))
 
     def prog(i, n, row):
         if sys.stderr.isatty() or i == 1 or i % 10 == 0 or i == n:
             typer.echo(f"\r{i}/{n or '?'} {row['name']}: outputs {row['output_psnr']:.2f} dB",
                        err=True, nl=not sys.stderr.isatty())
 
-    res = run_parity(artifact, pairs=pairs, clean=clean, video=video, reference=reference,
-                     reference_output=reference_output, save_reference_output=save_reference_output,
-                     backend=backend, reference_backend=reference_backend, device=device, max_drop=max_drop,
-                     max_image_drop=max_image_drop,
-                     max_ssim_drop=max_ssim_drop, min_output_psnr=min_output_psnr, every=every, limit=limit,
-                     max_frames=max_frames, tile=_tile(tile), json_path=json_out, markdown_path=markdown_out,
-                     progress=prog)
+    res = run_parity(artifact, items, reference=reference, reference_output=reference_output,
+                     save_reference_output=save_reference_output, options=options,
+                     reference_options=reference_options, thresholds=thresholds, json_path=json_out,
+                     markdown_path=markdown_out, progress=prog)
     if sys.stderr.isatty():
         typer.echo("", err=True)
     typer.echo(res.to_markdown())
@@ -240,6 +249,7 @@ def bench_cmd(
                                            "--duration / benchmark_app -t)."),
     device: str = typer.Option("auto"),
     threads: Optional[int] = typer.Option(None, min=1),
+    precision: str = typer.Option("auto", help=PRECISION_HELP),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Save the rows as JSON."),
     overwrite: bool = typer.Option(False, "--overwrite", "-y", help=OVERWRITE_HELP),
 ):
@@ -251,7 +261,9 @@ def bench_cmd(
       hushframe bench student.onnx student_int8.xml --backend all --size 512x512 --size 1080p --json bench.json
     """
     from .bench import check_sizes, format_table, run_bench
+    from .options import RunOptions
 
+    options = RunOptions(device=device, threads=threads, precision=precision)
     _check_outputs(overwrite, files=[json_out])
     check_sizes(size, batch)
 
@@ -260,7 +272,7 @@ def bench_cmd(
                    f"{row['latency_ms_p50']} ms, {row['throughput_fps']} fps ({row['iterations']} calls)", err=True)
 
     rows = run_bench(artifacts, backends=backend, sizes=size, batches=batch, warmup=warmup, iterations=iterations,
-                     min_seconds=min_seconds, device=device, threads=threads, json_path=json_out, progress=prog)
+                     min_seconds=min_seconds, options=options, json_path=json_out, progress=prog)
     typer.echo(format_table(rows))
 
 

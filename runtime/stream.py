@@ -10,16 +10,16 @@ for what INPUT and OUT may be.
 
 from __future__ import annotations
 
+from .options import RunOptions
 from .pipeline import Pipeline, StreamStats
 
 
-def stream_video(source, model, output=None, *, backend: str = "auto", device: str = "auto", batch: int = 1,
+def stream_video(source, model, output=None, *, options: RunOptions | None = None, batch: int = 1,
                  codec: str = "h264", crf: int = 18, preset: str = "veryfast", mode: str = "auto",
-                 max_frames: int | None = None, tile: tuple[int, int] | None = None, overlap: int = 64,
-                 queue_size: int = 4, threads: int | None = None, fps: float = 25.0, retries: int = 5,
+                 max_frames: int | None = None, queue_size: int = 4, fps: float = 25.0, retries: int = 5,
                  backoff: float = 0.5, timeout: float = 10.0, live: bool | None = None, progress=None,
                  stop_event=None, on_backend=None, overwrite: bool = False,
-                 flush_interval: float | None = None) -> StreamStats:
+                 flush_interval: float | None = None, **run) -> StreamStats:
     """Denoise a video/image sequence/live stream and write it out.
 
     Args:
@@ -29,11 +29,12 @@ def stream_video(source, model, output=None, *, backend: str = "auto", device: s
             (left open for the caller).
         output: video file path (.mp4/.mkv/...), image folder, an image file name for a single-image
             source, or None for no output. An existing output is refused unless ``overwrite``.
-        backend: ``auto`` (fastest available for the artifact) or onnxruntime/openvino/torch/tensorrt.
+        options: how the model runs (:class:`~.options.RunOptions`: backend, device, threads, tile,
+            overlap, precision); ``backend="openvino"``, ``tile=(512, 512)`` ... are shorthands for its
+            fields. ``tile`` forces tiling with tiles of at most (H, W); frames above the engine's
+            maximum are always tiled; ``overlap`` is blended with a raised-cosine window.
         mode: ``auto`` (latency for live sources, throughput for files), ``latency`` or ``throughput``;
             only live sources ever drop frames, and only in latency mode.
-        tile: force tiling with tiles of at most (H, W); frames above the engine's maximum are always tiled.
-        overlap: overlap between tiles in pixels (blended with a raised-cosine window).
         progress: callable(StreamStats) after every written frame.
         stop_event: a threading.Event; setting it stops the run cleanly (output finalized).
         on_backend: callable(backend) once the engine is loaded (the CLI prints the choice).
@@ -45,11 +46,12 @@ def stream_video(source, model, output=None, *, backend: str = "auto", device: s
     :class:`~.errors.SourceLost`, :class:`~.errors.SinkError`) carry ``.stats`` too; a run that
     writes no frame at all (every input unreadable) raises :class:`~.errors.SourceError`.
     """
-    from .backends.base import Backend, open_backend
+    from .backends.base import Backend
     from .sinks import open_sink
     from .errors import SourceError
     from .sources import Source, open_source
 
+    options = RunOptions.of(options, **run)
     if mode not in ("auto", "latency", "throughput"):
         raise ValueError(f"mode must be auto, latency or throughput, not {mode!r}")
     own_backend = not isinstance(model, Backend)
@@ -61,13 +63,13 @@ def stream_video(source, model, output=None, *, backend: str = "auto", device: s
         sink = open_sink(output, codec=codec, crf=crf, preset=preset, overwrite=overwrite,
                          single_image=src.kind == "images" and src.total == 1, flush_interval=flush_interval,
                          low_latency=src.live and flush_interval > 0)
-        be = open_backend(model, backend=backend, device=device, threads=threads, max_hw=tile) if own_backend else model
+        be = options.open(model) if own_backend else model
         try:
             if on_backend is not None:
                 on_backend(be)
             latency = mode == "latency" or (mode == "auto" and src.live)
             pipe = Pipeline(src, be, sink, batch=batch, queue_size=queue_size, latency_mode=latency,
-                            overlap=min(overlap, _max_overlap(be, tile)), max_frames=max_frames, progress=progress,
+                            overlap=min(options.overlap, _max_overlap(be, options.tile)), max_frames=max_frames, progress=progress,
                             stop_event=stop_event)
             st = pipe.run()
             if st.frames_out == 0 and not st.interrupted:

@@ -60,12 +60,15 @@ class Backend(abc.ABC):
 
     name: str = ""
     formats: tuple[str, ...] = ()        # artifact formats this backend can load
+    precisions: tuple[str, ...] = ()     # inference precisions it can be asked for (RunOptions.precision);
+                                         # others run the artifact as stored and take only that one
 
     def __init__(self, artifact: Artifact, device: str = "auto", threads: int | None = None,
-                 max_hw: tuple[int, int] | None = None):
+                 max_hw: tuple[int, int] | None = None, precision: str = "auto"):
         self.artifact = artifact
         self.device = device
         self.threads = threads
+        self.precision = precision
         self._max_hw_override = max_hw
         self._info: BackendInfo | None = None
 
@@ -91,6 +94,11 @@ class Backend(abc.ABC):
 
     def open(self) -> "Backend":
         if self._info is None:
+            p = self.precision
+            if p not in ("auto", *self.precisions) and p != self.artifact.precision:
+                raise BackendUnavailable(f"{self.artifact.name}: {self.name} runs the {self.artifact.precision} "
+                                         f"artifact as stored, not at precision {p}"
+                                         + (f" (it can run at {', '.join(self.precisions)})" if self.precisions else ""))
             info = self._load()
             if self._max_hw_override is not None:
                 mh = tuple(int(v) for v in self._max_hw_override)
@@ -223,14 +231,15 @@ def select_backend(artifact: Artifact, backend: str = "auto", device: str = "aut
 
 
 def open_backend(artifact: str | Path | Artifact, backend: str = "auto", device: str = "auto",
-                 threads: int | None = None, max_hw: tuple[int, int] | None = None) -> Backend:
+                 threads: int | None = None, max_hw: tuple[int, int] | None = None, precision: str = "auto") -> Backend:
     """Load ``artifact`` into the chosen engine and return the opened backend.
 
     The returned object is a context manager; ``backend.selection`` holds why it was chosen.
+    ``RunOptions(...).open(artifact)`` (runtime/options.py) is the same call with checked options.
     """
     art = artifact if isinstance(artifact, Artifact) else load_artifact(artifact)
     cls, why = select_backend(art, backend, device)
-    be = cls(art, device=device, threads=threads, max_hw=max_hw)
+    be = cls(art, device=device, threads=threads, max_hw=max_hw, precision=precision)
     be.selection = why
     return be.open()
 

@@ -28,9 +28,13 @@ STATIC_SHAPES = 2  # compiled static-shape copies kept (a stream's frames, and o
 SEEN_SHAPES = 16  # shapes remembered as seen once (a copy is compiled on the second sight)
 
 
+OV_PRECISION = {"fp32": "f32", "fp16": "f16", "bf16": "bf16"}   # RunOptions.precision -> INFERENCE_PRECISION_HINT
+
+
 class OpenVINOBackend(Backend):
     name = "openvino"
     formats = ("openvino", "onnx")
+    precisions = tuple(OV_PRECISION)
 
     @classmethod
     def available(cls, device: str = "auto"):
@@ -86,6 +90,8 @@ class OpenVINOBackend(Backend):
         hint = os.environ.get("HUSHFRAME_OV_INFERENCE_PRECISION") or openvino_cpu_precision_hint(self.artifact.precision)
         if dev == "CPU" and hint and hint != "auto":
             config["INFERENCE_PRECISION_HINT"] = hint
+        if self.precision != "auto":        # asked for (RunOptions.precision): on any device
+            config["INFERENCE_PRECISION_HINT"] = OV_PRECISION[self.precision]
         try:
             self.compiled = core.compile_model(model, dev, config)
         except Exception as e:

@@ -72,13 +72,15 @@ class Hushframe(GstBase.BaseTransform):
         "tile": (str, "tile", "tile frames larger than WIDTHxHEIGHT (empty: only above the engine's maximum)", "", RW),
         "overlap": (int, "overlap", "overlap between tiles in pixels", 0, 4096, 64, RW),
         "threads": (int, "threads", "engine CPU threads (0: all cores)", 0, 1024, 0, RW),
+        "precision": (str, "precision", "auto (the artifact's own) | fp32 | fp16 | bf16 (engines that can choose: "
+                                        "OpenVINO)", "auto", RW),
         "convert": (str, "convert", "NV12/I420: auto (inside the engine graph where it can) | numpy", "auto", RW),
     }
 
     def __init__(self):
         super().__init__()
         self.props_ = {"model": None, "backend": "auto", "device": "auto", "tile": "", "overlap": 64, "threads": 0,
-                       "convert": "auto"}
+                       "precision": "auto", "convert": "auto"}
         self.engine = None
         self.t_first = self.t_last = None
 
@@ -101,13 +103,11 @@ class Hushframe(GstBase.BaseTransform):
                         "no model set: give one, e.g. hushframe model=student.xml")
             return False
         try:
-            tile = None
-            if p["tile"]:
-                from ..bench import parse_size
+            from ..options import RunOptions
 
-                tile = parse_size(p["tile"])
-            self.engine = FrameEngine(p["model"], backend=p["backend"], device=p["device"], threads=p["threads"] or None,
-                                      tile=tile, overlap=p["overlap"], convert=p["convert"])
+            options = RunOptions(backend=p["backend"], device=p["device"], threads=p["threads"] or None,
+                                 tile=p["tile"] or None, overlap=p["overlap"], precision=p["precision"])
+            self.engine = FrameEngine(p["model"], options, convert=p["convert"])
         except Exception as e:  # noqa: BLE001 - every failure becomes one error message
             self._error(Gst.ResourceError, Gst.ResourceError.OPEN_READ, _one_line(e))
             return False

@@ -21,6 +21,7 @@ import time
 import numpy as np
 
 from ..frames import denoise_image, pad_chw, padded_size
+from ..options import RunOptions
 from ..tiling import infer_tiled, needs_tiling
 from .yuv import RGB_FORMATS, YUV_FORMATS, ColorSpace, chw_to_yuv420, yuv420_to_chw
 
@@ -28,15 +29,17 @@ CONVERT_MODES = ("auto", "numpy")
 
 
 class FrameEngine:
-    def __init__(self, model, backend: str = "auto", device: str = "auto", threads: int | None = None,
-                 tile: tuple[int, int] | None = None, overlap: int = 64, convert: str = "auto"):
-        from ..backends.base import open_backend
+    def __init__(self, model, options: RunOptions | None = None, convert: str = "auto", **run):
+        """``options``: how the model runs (the element's backend/device/threads/tile/overlap/precision
+        properties); ``threads=1`` ... are shorthands for its fields."""
         from ..stream import _max_overlap
 
+        options = RunOptions.of(options, **run)
         if convert not in CONVERT_MODES:
             raise ValueError(f"convert must be one of {', '.join(CONVERT_MODES)}, not {convert!r}")
-        self.backend = open_backend(model, backend=backend, device=device, threads=threads or None, max_hw=tile)
-        self.overlap = min(int(overlap), _max_overlap(self.backend, tile))   # as stream_video does
+        self.options = options
+        self.backend = options.open(model)
+        self.overlap = min(options.overlap, _max_overlap(self.backend, options.tile))   # as stream_video does
         self.convert = convert
         self.fmt = None
         self.path = None          # "rgb" | "engine" | "numpy": how the current format is processed

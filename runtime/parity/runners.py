@@ -1,0 +1,119 @@
+"""Step 1 of a parity check: one model over the items -> its outputs (a *run*).
+
+    res = run("student.xml", items, RunOptions(backend="openvino"))     # or an opened Backend
+    for out in res: out.item.name, out.image                              # uint8 HxWx3 each
+
+A run is produced as it is read (one image at a time, the engine open meanwhile), so two runs
+compared side by side hold two images, not two sets. ``saved_outputs`` is a run read back from
+PNGs written earlier (no engine: the torch-free reference), ``save_outputs`` writes a run's
+images while passing them on. A temporal model (one state per clip) will get its own ``run``
+over the frames of a clip, yielding the same :class:`Output`s, so compare/gate/report stay as
+they are.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from ..errors import RuntimeUserError
+from ..options import RunOptions
+from .items import Item, Items
+
+
+class ParityError(RuntimeUserError):
+    pass
+
+
+@dataclass
+class Output:
+    item: Item
+    image: np.ndarray                  # uint8 HxWx3, the model's output for item.noisy
+
+
+@dataclass
+class RunResults:
+    """One model's outputs over a set of items, read once, in item order."""
+
+    label: str                         # what ran: the model's path, or the folder of saved outputs
+    backend: str                       # the engine as it describes itself; "" for saved outputs
+    engine: str | None                 # the backend's name (onnxruntime, openvino, ...); None: saved outputs
+    mode: str                          # the items' mode: "pairs" | "video"
+    outputs: Iterator[Output] = field(repr=False)
+
+    def __iter__(self) -> Iterator[Output]:
+        return self.outputs
+
+    def close(self) -> None:
+        """Stop early: release the engine of a run not read to its end."""
+        close = getattr(self.outputs, "close", None)
+        if close is not None:
+            close()
+
+    def describe(self) -> str:
+        return self.label + (f" ({self.engine})" if self.engine else "")
+
+
+def run(model, items: Items, options: RunOptions | None = None, **opts) -> RunResults:
+    """``model`` (an artifact path, or an opened Backend, left open) over ``items`` with ``options``
+    (``backend=``, ``tile=`` ... are shorthands). The engine opens now (its errors come at once) and
+    closes when the run has been read to its end (or ``close()``d)."""
+    from ..backends.base import Backend
+    from ..frames import denoise_image
+
+    options = RunOptions.of(options, **opts)
+    own = not isinstance(model, Backend)
+    be = options.open(model) if own else model
+    label = str(model) if own else str(be.artifact.path)
+
+    def outputs():
+        try:
+            for item in items:
+                yield Output(item, denoise_image(be, item.noisy, overlap=options.overlap))
+        finally:
+            if own:
+                be.close()
+
+    return RunResults(label, be.info.describe(), be.info.backend, items.mode, outputs())
+
+
+def saved_outputs(folder, items: Items) -> RunResults:
+    """A run read back from ``<folder>/<name>.png`` (as written by :func:`save_outputs`)."""
+    from hushframe.core.images import read_uint8
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ParityError(f"{folder}: reference output folder does not exist")
+
+    def outputs():
+        for item in items:
+            p = folder / f"{safe_name(item.name)}.png"
+            if not p.exists():
+                raise ParityError(f"{p}: reference output missing (make them with --save-reference-output)")
+            yield Output(item, read_uint8(p))
+
+    return RunResults(str(folder), "", None, items.mode, outputs())
+
+
+def save_outputs(results: RunResults, folder) -> RunResults:
+    """The same run, each image also written to ``<folder>/<name>.png`` as it passes."""
+    from hushframe.core.images import write_image
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def outputs():
+        for out in results:
+            write_image(folder / f"{safe_name(out.item.name)}.png", out.image)
+            yield out
+
+    return RunResults(results.label, results.backend, results.engine, results.mode, outputs())
+
+
+def safe_name(name: str) -> str:
+    """An item name as a file name (pairs found recursively carry '/')."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "__", str(name))
