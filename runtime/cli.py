@@ -128,7 +128,7 @@ def stream_cmd(
 
     if progress not in STYLES:
         raise typer.BadParameter(f"--progress {progress!r}: one of {', '.join(STYLES)}")
-    bar = Progress("stream", src.total, style=progress, unit="fps", every=1.0, transient=True)
+    bar = Progress("stream", src.total, style=progress, unit="fps", every=1.0, transient=True, noun="frames")
 
     def on_backend(be):
         sel = getattr(be, "selection", "")

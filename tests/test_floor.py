@@ -21,8 +21,11 @@ def test_progress_plain_lines_rate_and_fields():
     bar.note("saved")
     bar.close()
     lines = out.getvalue().splitlines()
-    assert len(lines) == 3 and lines[0].startswith("teacher: 1/4  ") and "it/s  loss 0.5000" in lines[0]
-    assert lines[1].startswith("teacher: 4/4") and lines[2] == "saved"
+    assert len(lines) == 3 and lines[0].startswith("teacher 1/4, ") and lines[0].endswith("it/s, loss 0.5000")
+    assert lines[1].startswith("teacher 4/4, ") and lines[2] == "saved"
+    frames = io.StringIO()
+    Progress("stream", None, style="plain", unit="fps", noun="frames", file=frames).update(3, dropped=0)
+    assert frames.getvalue().startswith("frames 3, ") and frames.getvalue().endswith("fps, dropped 0\n")
     quiet = io.StringIO()
     with Progress("x", None, style="none", file=quiet) as p:
         p.update(3, dropped=1)
