@@ -144,7 +144,7 @@ def reproduce(students: list[str]) -> dict[str, Path]:
     from hushframe.runtime.teacher import ArtifactTeacher
     from hushframe.toolkit.teachers import build_teacher, parse_teacher, use_artifact_teacher
     from hushframe.toolkit.teachers.labels import write_labels
-    from hushframe.toolkit.training.stages import distill_student
+    from hushframe.toolkit.methods.atbsn import distill_student
 
     import torch
 

@@ -72,7 +72,7 @@ def test_cpu_student_starts_as_the_identity_and_is_cheap():
 def test_recipe_builds_the_cpu_student_and_names_a_mistyped_option(tmp_path):
     """`distill.student_options` reaches the builder; a typo is one RecipeError, not the wrong network."""
     from hushframe.toolkit.recipes import RecipeError, apply_overrides, load_recipe, parse_set
-    from hushframe.toolkit.training.stages import student_from_section
+    from hushframe.toolkit.training.students import student_from_section
 
     r = load_recipe("student-cpu")
     m = student_from_section(r["distill"])

@@ -50,7 +50,7 @@ def test_time_budget_pauses_with_a_checkpoint_and_resume_equals_one_run(tmp_path
 
     from hushframe.toolkit.recipes import load_recipe
     from hushframe.toolkit.training.loop import TrainingPaused
-    from hushframe.toolkit.training.stages import train_teacher
+    from hushframe.toolkit.methods.atbsn import train_teacher
     from hushframe.toolkit.weights import load_model
 
     sec = dict(load_recipe("quick-cpu")["teacher"])

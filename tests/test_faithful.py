@@ -6,9 +6,6 @@ import pytest
 import torch
 
 from hushframe.toolkit.models import create_model, list_models
-from hushframe.toolkit.models.registry import _load_method_models
-
-_load_method_models()  # the method recipes' models (LAN, AMSNet) register on import
 
 
 @pytest.mark.parametrize("hw", [(40, 40), (37, 45), (24, 61)])

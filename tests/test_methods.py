@@ -8,7 +8,9 @@ import torch
 
 from conftest import run_cli
 from hushframe.toolkit.methods import aprrd, bnn_lan
-from hushframe.toolkit.methods import amsnet as ams
+from hushframe.toolkit.models import amsnet as ams
+from hushframe.toolkit.models import create_model
+from hushframe.toolkit.models.lan import LAN
 from hushframe.toolkit.methods.run import distill_recipe, train_recipe
 from hushframe.toolkit.recipes import RecipeError, load_recipe
 from hushframe.toolkit.weights import load_model
@@ -90,7 +92,7 @@ def test_flatness_alpha_follows_the_piecewise_sigmoid():
 
 
 def test_lan_receptive_field_is_local():
-    lan = bnn_lan.LAN(width=4, receptive=3, blocks=1)
+    lan = LAN(width=4, receptive=3, blocks=1)
     torch.nn.init.normal_(lan.tail.weight)
     x = torch.rand(1, 3, 12, 12, requires_grad=True)
     lan(x)[0, :, 6, 6].sum().backward()
@@ -112,7 +114,7 @@ def test_pixel_shuffle_round_trip_and_complementary_masks_cover_every_pixel():
 def test_amsnet_masked_pixels_never_see_themselves():
     """A pixel restored by branch i is zero in that branch's input: changing it does not change its output."""
     torch.manual_seed(0)
-    m = ams.AMSNet(denoiser="student_c", width=4, levels=1, infer_stride=2, branches=2).eval()
+    m = create_model("amsnet", denoiser="student_c", width=4, levels=1, infer_stride=2, branches=2).eval()
     x = torch.rand(1, 3, 8, 8)
     g = torch.Generator().manual_seed(3)
     sub = ams.pd_down(x, 2)

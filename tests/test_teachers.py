@@ -136,7 +136,7 @@ def test_paired_crops_share_the_crop_and_the_flip():
 
 def test_two_step_distill_from_a_labels_folder(tmp_path):
     """What the GPU machine runs: labels made elsewhere, no PyAV needed to train."""
-    from hushframe.toolkit.training.stages import distill_student
+    from hushframe.toolkit.methods.atbsn import distill_student
     from hushframe.toolkit.weights import load_model
 
     imgs = [_smooth_noisy(48, 48, seed=s)[0] for s in range(2)]
@@ -170,7 +170,7 @@ def test_two_step_distill_from_a_labels_folder(tmp_path):
 
 def test_student_teacher_distills_into_a_smaller_student(tmp_path):
     from hushframe.toolkit.models import create_model
-    from hushframe.toolkit.training.stages import distill_student
+    from hushframe.toolkit.methods.atbsn import distill_student
     from hushframe.toolkit.weights import load_model, save_model
 
     big = create_model("student_c", width=8, levels=2)
@@ -208,7 +208,7 @@ def test_a_deployed_student_artifact_is_a_frame_teacher(tmp_path):
     from hushframe.runtime.backends.base import open_backend
     from hushframe.runtime.frames import denoise_image
     from hushframe.toolkit.models import create_model
-    from hushframe.toolkit.training.stages import distill_student
+    from hushframe.toolkit.methods.atbsn import distill_student
     from hushframe.toolkit.weights import save_model
 
     from hushframe.core.errors import HushframeError
@@ -242,7 +242,7 @@ def test_a_deployed_student_artifact_is_a_frame_teacher(tmp_path):
 def test_l2_loss_is_refused_for_the_atbsn_multi_teacher_loss(tmp_path):
     from hushframe.toolkit.models import create_model
     from hushframe.toolkit.recipes import RecipeError
-    from hushframe.toolkit.training.stages import distill_student
+    from hushframe.toolkit.methods.atbsn import distill_student
     from hushframe.toolkit.weights import save_model
 
     t = save_model(create_model("atbsn", width=4, levels=2), tmp_path / "teacher.safetensors")

@@ -12,7 +12,7 @@ import torch
 from hushframe.toolkit.recipes import load_recipe
 from hushframe.toolkit.training.checkpoint import find_latest
 from hushframe.toolkit.training.loop import TrainingError
-from hushframe.toolkit.training.stages import distill_student, train_teacher
+from hushframe.toolkit.methods.atbsn import distill_student, train_teacher
 from hushframe.toolkit.weights import load_model
 
 
@@ -135,7 +135,7 @@ def test_ddp_two_processes_hold_identical_weights(tmp_path):
 import hashlib, os, sys, numpy as np, torch
 torch.set_num_threads(1)
 from hushframe.toolkit.recipes import load_recipe
-from hushframe.toolkit.training.stages import train_teacher
+from hushframe.toolkit.methods.atbsn import train_teacher
 from hushframe.toolkit.training import loop
 sec = dict(load_recipe("quick-cpu")["teacher"])
 sec.update(width=4, levels=2, crop=16, batch=2, iterations=3, checkpoint_every=3, log_every=1, val_every=1000)
@@ -155,7 +155,7 @@ def run_stage(**kw):
     h = hashlib.sha256(b"".join(p.detach().numpy().tobytes() for p in kw["model"].state_dict().values())).hexdigest()
     open(os.path.join(r"{tmp_path}", f"rank{{os.environ['RANK']}}.sha"), "w").write(h)
     return out
-import hushframe.toolkit.training.stages as st
+import hushframe.toolkit.methods.atbsn as st
 st.run_stage = run_stage
 train_teacher(imgs, sec, r"{tmp_path / 'run'}", device="cpu", quiet=True)
 """)

@@ -53,7 +53,7 @@ def main(argv=None):
     ap.add_argument("--recipe", default="demo-pretrain", help="recipe name or .toml path (default: demo-pretrain)")
     a = ap.parse_args(argv)
     from .recipes import load_recipe
-    from .training.stages import distill_student, train_teacher
+    from .methods.atbsn import distill_student, train_teacher
 
     r = load_recipe(a.recipe)
     train, val = demo_data()

@@ -42,7 +42,7 @@ def demo(
     from ..eval.evaluate import evaluate, evaluate_noisy, save_strip
     from ..recipes import load_recipe
     from ..training.loop import pick_device
-    from ..training.stages import distill_student, train_teacher
+    from ..methods.atbsn import distill_student, train_teacher
 
     t0 = time.perf_counter()
     console = Console()

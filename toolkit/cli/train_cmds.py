@@ -176,7 +176,7 @@ def distill(
     spec, teacher_file = _teacher_spec(teacher or r["distill"]["teacher"], r)
     images = load_noisy_images(data, crop=r["distill"]["crop"], warn=lambda m: typer.echo(f"warning: {m}", err=True))
     if spec is not None:
-        from ..training.stages import distill_student
+        from ..methods.atbsn import distill_student
 
         typer.echo(f"distill: {len(images)} noisy images, {init or r['distill']['student']}, teacher {spec.text} (L1)")
         out = distill_student(images, r["distill"], spec, output, device=device, resume=resume,

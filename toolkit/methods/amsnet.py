@@ -24,7 +24,7 @@ Real Image Denoising", ECCV 2024; ../shared/papers/amsnet-eccv2024.md).
 * The denoiser D_E is any registered network; by default our UNet student C ("a UNet
   denoiser by default, any denoiser pluggable": ``[amsnet] denoiser`` names a student).
 
-Deployment: the masked, pixel-shuffled inference is the *denoiser* (``AMSNet`` below,
+Deployment: the masked, pixel-shuffled inference is the *denoiser* (``AMSNet`` in models/amsnet.py,
 registered as ``amsnet``, kind "denoiser"); its random masks and the k x s^2 passes make it a
 poor export target. ``hushframe distill --recipe amsnet`` distills a plain student from it
 (L1 to sg(AMSNet(y)), fresh masks every step), which export/ and runtime/ take unchanged.
@@ -33,80 +33,10 @@ poor export target. ``hushframe distill --recipe amsnet`` distills a plain stude
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
-from ..models.padding import pad_to_multiple, run_padded
-
-
-def pd_down(x: torch.Tensor, s: int) -> torch.Tensor:
-    """P_s: (B, C, H, W) with H, W multiples of s -> (B * s^2, C, H/s, W/s)."""
-    if s == 1:
-        return x
-    b, c, h, w = x.shape
-    u = F.pixel_unshuffle(x, s)  # B, C*s*s, H/s, W/s  (channel = c*s*s + i*s + j)
-    return u.view(b, c, s * s, h // s, w // s).transpose(1, 2).reshape(b * s * s, c, h // s, w // s)
-
-
-def pd_up(x: torch.Tensor, s: int) -> torch.Tensor:
-    """P_s^-1, the inverse of ``pd_down``."""
-    if s == 1:
-        return x
-    bs, c, h, w = x.shape
-    b = bs // (s * s)
-    u = x.view(b, s * s, c, h, w).transpose(1, 2).reshape(b, c * s * s, h, w)
-    return F.pixel_shuffle(u, s)
-
-
-def branch_assignment(shape, k: int, device, generator: torch.Generator | None = None) -> torch.Tensor:
-    """(B, 1, H, W) ints in [0, k): pixel p is restored by branch assignment[p] (Eq. 5)."""
-    b, _, h, w = shape
-    return torch.randint(0, k, (b, 1, h, w), device=device, generator=generator)
-
-
-class AMSNet(nn.Module):
-    """The multi-mask denoiser (Eqs. 5-8) around a pluggable D_E; ``forward(x)`` denoises a whole image."""
-
-    def __init__(self, denoiser: str = "student_c", width: int = 48, levels: int = 5, in_ch: int = 3,
-                 infer_stride: int = 2, branches: int = 2, **denoiser_overrides):
-        super().__init__()
-        from ..models import create_model
-
-        self.config = dict(denoiser=denoiser, width=width, levels=levels, in_ch=in_ch, infer_stride=infer_stride,
-                           branches=branches, **denoiser_overrides)
-        self.denoiser = create_model(denoiser, width=width, levels=levels, in_ch=in_ch, **denoiser_overrides)
-        self.infer_stride = infer_stride
-        self.branches = branches
-        self.size_multiple = infer_stride
-
-    def restore(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        """D_E(M * x), padded to the denoiser's multiple; ``keep`` is M (1 = visible)."""
-        return run_padded(self.denoiser, x * keep, self.denoiser.size_multiple)
-
-    def multi_mask(self, x: torch.Tensor, stride: int, branches: int, generator=None) -> torch.Tensor:
-        """Eqs. 7-8 on an image whose sides are multiples of ``stride``."""
-        sub = pd_down(x, stride)
-        assign = branch_assignment(sub.shape, branches, sub.device, generator)
-        out = torch.zeros_like(sub)
-        for i in range(branches):
-            restored = (assign == i).to(sub.dtype)
-            out = out + restored * self.restore(sub, 1 - restored)
-        return pd_up(out, stride)
-
-    def forward(self, x: torch.Tensor, stride: int | None = None, generator: torch.Generator | None = None,
-                raw: bool = False):
-        """Whole-image denoising (Eqs. 5-8); ``raw=True``: D_E alone on an already masked input.
-
-        The training losses call the module itself (never ``.denoiser``) so that DDP sees the forward.
-        """
-        if raw:
-            return run_padded(self.denoiser, x, self.denoiser.size_multiple)
-        s = stride or self.infer_stride
-        if generator is None and not self.training:
-            # Fixed masks in eval mode: the same image always gives the same output.
-            generator = torch.Generator(device=x.device).manual_seed(0)
-        xp, (h, w) = pad_to_multiple(x, s)
-        return self.multi_mask(xp, s, self.branches, generator)[..., :h, :w]
+from ..models.amsnet import pd_down  # the network and its pixel shuffle: models/amsnet.py
+from ..models.padding import run_padded
 
 
 def _fit(y: torch.Tensor, s: int) -> torch.Tensor:
@@ -147,8 +77,8 @@ def distill_loss(student, amsnet, y: torch.Tensor) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------- the method (recipe `method = "amsnet"`)
-from ..models.registry import list_models, register_model  # noqa: E402
-from ..recipes import Key  # noqa: E402
+from ..models.registry import list_models  # noqa: E402
+from ..recipe_tables import Key  # noqa: E402
 from .registry import Method, register_method  # noqa: E402
 
 TABLE = {
@@ -164,17 +94,12 @@ TABLE = {
 }
 
 
-@register_model("amsnet", kind="denoiser")
-def _amsnet(**config):
-    return AMSNet(**config)
-
-
 def train(images, recipe, run_dir, *, device, resume, val_pairs, init_weights, source, quiet):
     """The AMSNet denoiser with masked branches (Eq. 8), then optionally AMSNet-P (Eq. 10)."""
     from ..data.datasets import CropDataset
     from ..models import create_model
     from ..training.loop import StageConfig, pick_device, run_stage
-    from ..training.stages import make_validator
+    from ..training.validation import make_validator
     from ..weights import load_model, load_state_checked
 
     sec, a = recipe["teacher"], recipe["amsnet"]

@@ -119,7 +119,7 @@ def rd_loss(student, teacher, y: torch.Tensor, blind_spots: list[int], recharged
 
 
 # ---------------------------------------------------------------- the method (recipe `method = "aprrd"`)
-from ..recipes import Key, RecipeError  # noqa: E402
+from ..recipe_tables import Key, RecipeError  # noqa: E402
 from .registry import Method, register_method  # noqa: E402
 
 TABLE = {
@@ -139,7 +139,7 @@ def train(images, recipe, run_dir, *, device, resume, val_pairs, init_weights, s
     """The AT-BSN teacher trained with the APR objective (Eq. 6) at k_a."""
     from ..data.datasets import CropDataset
     from ..training.loop import pick_device, run_stage
-    from ..training.stages import make_validator
+    from ..training.validation import make_validator
     from .run import teacher_common
 
     sec, a = recipe["teacher"], recipe["aprrd"]

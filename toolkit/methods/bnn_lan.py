@@ -21,13 +21,13 @@ Three networks trained one after another (Sec. 3, Fig. 2):
         L_D = (1 - alpha) |sg(x~_1) - x^|_1 + alpha |sg(x~_2) - x^|_1
 
 Only the student is deployed; BNN (a teacher file) and LAN (a "helper" file) stay in the
-run folder.
+run folder. The LAN network is models/lan.py (registered as ``lan``); this file holds the losses,
+the stages and the recipe tables.
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from ..models.padding import run_padded
@@ -50,64 +50,6 @@ def flatness_alpha(bnn_out: torch.Tensor, window: int = 7, low: float = 1.0, hig
     s = local_std(bnn_out, window)
     return torch.where(s <= low, torch.sigmoid(s - low),
                        torch.where(s <= high, torch.full_like(s, 0.5), torch.sigmoid(s - high)))
-
-
-class ChannelAttention(nn.Module):
-    """RCAN channel attention: global average pool, 1x1 squeeze, ReLU, 1x1 excite, sigmoid gate."""
-
-    def __init__(self, ch: int, reduction: int = 4):
-        super().__init__()
-        mid = max(1, ch // reduction)
-        self.squeeze = nn.Conv2d(ch, mid, 1)
-        self.excite = nn.Conv2d(mid, ch, 1)
-
-    def forward(self, x):
-        a = x.mean(dim=(2, 3), keepdim=True)
-        return x * torch.sigmoid(self.excite(F.relu(self.squeeze(a))))
-
-
-class PointBlock(nn.Module):
-    """Residual 1x1 block with channel attention (refines colour without widening the receptive field)."""
-
-    def __init__(self, ch: int):
-        super().__init__()
-        self.conv1 = nn.Conv2d(ch, ch, 1)
-        self.conv2 = nn.Conv2d(ch, ch, 1)
-        self.ca = ChannelAttention(ch)
-
-    def forward(self, x):
-        return x + self.ca(self.conv2(F.relu(self.conv1(x))))
-
-
-class LAN(nn.Module):
-    """Locally aware network: receptive field ``receptive`` x ``receptive`` (odd), then 1x1 CA blocks.
-
-    Output = input + residual, so every output pixel depends only on its receptive-field
-    neighbourhood (the channel attention's global pooling gates channels, as in RCAN).
-    """
-
-    def __init__(self, width: int = 64, receptive: int = 3, blocks: int = 4, in_ch: int = 3):
-        super().__init__()
-        if receptive < 1 or receptive % 2 == 0:
-            raise ValueError(f"LAN receptive field must be odd, got {receptive}")
-        self.config = dict(width=width, receptive=receptive, blocks=blocks, in_ch=in_ch)
-        self.size_multiple = 1
-        n3 = (receptive - 1) // 2
-        layers: list[nn.Module] = []
-        cin = in_ch
-        for _ in range(n3):
-            layers += [nn.Conv2d(cin, width, 3, padding=1), nn.ReLU(inplace=True)]
-            cin = width
-        if n3 == 0:
-            layers += [nn.Conv2d(cin, width, 1), nn.ReLU(inplace=True)]
-        self.head = nn.Sequential(*layers)
-        self.body = nn.Sequential(*[PointBlock(width) for _ in range(blocks)])
-        self.tail = nn.Conv2d(width, in_ch, 1)
-        nn.init.zeros_(self.tail.weight)
-        nn.init.zeros_(self.tail.bias)
-
-    def forward(self, x):
-        return x + self.tail(self.body(self.head(x)))
 
 
 def bnn_output(bnn, y: torch.Tensor, blind_spot: int) -> torch.Tensor:
@@ -138,8 +80,7 @@ def student_loss(student, bnn, lan, y: torch.Tensor, blind_spot: int = 9, window
 # ---------------------------------------------------------------- the method (recipe `method = "bnn-lan"`)
 from pathlib import Path  # noqa: E402
 
-from ..models.registry import register_model  # noqa: E402
-from ..recipes import TEACHER, Key, RecipeError  # noqa: E402
+from ..recipe_tables import TEACHER, Key, RecipeError  # noqa: E402
 from .registry import Method, register_method  # noqa: E402
 
 
@@ -162,11 +103,6 @@ LAN_TABLE = {
 }
 
 
-@register_model("lan", kind="helper")
-def _lan(width: int = 64, receptive: int = 3, blocks: int = 4, in_ch: int = 3, **_ignored):
-    return LAN(width=width, receptive=receptive, blocks=blocks, in_ch=in_ch)
-
-
 def check(recipe: dict) -> None:
     src, t, b = recipe.get("name", "recipe"), recipe["teacher"], recipe["bnn-lan"]
     if t["train_blind_spot"] != t["infer_blind_spot"]:
@@ -179,7 +115,7 @@ def check(recipe: dict) -> None:
 
 def train(images, recipe, run_dir, *, device, resume, val_pairs, init_weights, source, quiet):
     """Stage 1: the BNN (an AT-BSN teacher with k_a = k_b); stage 2: the LAN (``train_lan``)."""
-    from ..training.stages import train_teacher
+    from .atbsn import train_teacher
 
     kw = dict(device=device, resume=resume, val_pairs=val_pairs, source=source, quiet=quiet)
     bnn = run_dir / "teacher.safetensors"
@@ -196,7 +132,7 @@ def train_lan(images, recipe, bnn_path: Path, run_dir: Path, *, device="auto", r
     from ..data.datasets import CropDataset
     from ..models import create_model
     from ..training.loop import StageConfig, pick_device, run_stage
-    from ..training.stages import make_validator
+    from ..training.validation import make_validator
     from ..weights import load_model
     from .run import frozen
 

@@ -44,7 +44,7 @@ _loaded = False
 
 def register_method(method: Method) -> Method:
     """Called once by each method's file: records the method and its recipe tables."""
-    from ..recipes import register_section
+    from ..recipe_tables import register_section
 
     _METHODS[method.name] = method
     for name, keys in method.tables.items():
@@ -65,7 +65,7 @@ def load_methods() -> dict[str, Method]:
 
 
 def get_method(name: str) -> Method:
-    from ..recipes import RecipeError
+    from ..recipe_tables import RecipeError
 
     methods = load_methods()
     if name not in methods:

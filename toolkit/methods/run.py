@@ -85,7 +85,7 @@ def _distill_student(method, images, recipe, teacher_path, run_dir, *, device, r
     from ..data.datasets import CropDataset
     from ..models import create_model
     from ..training.loop import StageConfig, pick_device, run_stage
-    from ..training.stages import make_validator
+    from ..training.validation import make_validator
     from ..weights import load_model, load_state_checked
 
     sec = recipe["distill"]

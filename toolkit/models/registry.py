@@ -31,8 +31,6 @@ def model_kind(name: str) -> str:
 
 def create_model(name: str, **config):
     if name not in _REGISTRY:
-        _load_method_models()
-    if name not in _REGISTRY:
         raise KeyError(f"unknown model '{name}'; known: {', '.join(list_models())}")
     model = _REGISTRY[name](**config)
     model.arch = name
@@ -82,8 +80,20 @@ register_model("student_cpu", kind="student")(_cpu_student(False))
 register_model("student_cpu_dw", kind="student")(_cpu_student(True))
 
 
-def _load_method_models():
-    """Method files (LAN, AMSNet wrapper) register their models on import."""
-    from ..methods.registry import load_methods
+@register_model("lan", kind="helper")
+def lan(width: int = 64, receptive: int = 3, blocks: int = 4, in_ch: int = 3, **_ignored):
+    """BNN-LAN's locally aware network (methods/bnn_lan.py trains it)."""
+    from .lan import LAN
 
-    load_methods()
+    return LAN(width=width, receptive=receptive, blocks=blocks, in_ch=in_ch)
+
+
+@register_model("amsnet", kind="denoiser")
+def amsnet(denoiser: str = "student_c", width: int = 48, levels: int = 5, in_ch: int = 3, infer_stride: int = 2,
+           branches: int = 2, **denoiser_overrides):
+    """AMSNet's multi-mask denoiser around D_E = the registered network ``denoiser`` (methods/amsnet.py trains it)."""
+    from .amsnet import AMSNet
+
+    config = dict(denoiser=denoiser, width=width, levels=levels, in_ch=in_ch, **denoiser_overrides)
+    net = create_model(denoiser, width=width, levels=levels, in_ch=in_ch, **denoiser_overrides)
+    return AMSNet(net, infer_stride=infer_stride, branches=branches, config=config)

@@ -48,7 +48,8 @@ def distill_from_teacher(images, section: dict, teacher_spec, run_dir: Path, *, 
     from ..data.paired_crops import PairedCropDataset, split_pair
     from ..models.padding import run_padded
     from ..training.loop import StageConfig, pick_device, run_stage
-    from ..training.stages import make_validator, student_from_section
+    from ..training.students import student_from_section
+    from ..training.validation import make_validator
     from ..weights import load_model
 
     spec = parse_teacher(teacher_spec)

@@ -114,7 +114,7 @@ def with_anchor(spec, student_path: Path, anchor: float):
 
 def _adapt_atbsn(images, recipe, student, student_path, run_dir, spec, d_sec, device, resume, val_pairs, quiet):
     from ..weights import load_model, save_model
-    from .stages import distill_student, train_teacher
+    from ..methods.atbsn import distill_student, train_teacher
 
     if spec == ATBSN_FROM_STUDENT:
         teacher_path = run_dir / "teacher-init.safetensors"
