@@ -1,7 +1,7 @@
 """Runtime CLI commands: ``stream``, ``parity``, ``bench`` (registered on the shared app).
 
-Only typer at import time; engines, PyAV and numpy load inside the commands, and nothing
-here ever imports torch unless a .safetensors model is asked for.
+At import time typer and the backend registry (numpy; for the --backend help); engines and PyAV
+load inside the commands, and nothing here ever imports torch unless a .safetensors model is asked for.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import typer
 app = typer.Typer()  # this module's commands; toolkit/cli/main.py registers them
 
 from . import errors as _errors  # noqa: F401  (registers the user-error classes)
+from .backends.base import backend_help, list_backends
 
 PANEL = "Runtime"
 OVERWRITE_HELP = "Replace existing outputs (as FFmpeg's -y); without it an existing output is refused."
@@ -50,9 +51,7 @@ def stream_cmd(
                                                                       "an image file (.png) for a single-image "
                                                                       "source, or omit for no output."),
     overwrite: bool = typer.Option(False, "--overwrite", "-y", help=OVERWRITE_HELP),
-    backend: str = typer.Option("auto", help="auto (the artifact's own runtime: .onnx -> onnxruntime, .xml -> "
-                                             "openvino, .engine -> tensorrt, .safetensors -> torch) | onnxruntime "
-                                             "| openvino | torch | tensorrt"),
+    backend: str = typer.Option("auto", help=backend_help()),
     device: str = typer.Option("auto", help="auto | cpu | cuda[:N] | an OpenVINO device name (GPU, NPU)"),
     batch: int = typer.Option(1, min=1, help="Frames per inference call."),
     codec: str = typer.Option("h264", help="h264 (libx264) or ffv1 (lossless, .mkv)"),
@@ -175,8 +174,8 @@ def parity_cmd(
     reference_output: Optional[Path] = typer.Option(None, help="Folder of reference outputs (PNG) computed earlier: "
                                                                "no torch needed."),
     save_reference_output: Optional[Path] = typer.Option(None, help="Write the reference outputs here as PNGs."),
-    backend: str = typer.Option("auto", help="Backend for the artifact (auto: its own runtime)."),
-    reference_backend: str = typer.Option("auto", help="Backend for the reference model (auto: its own runtime)."),
+    backend: str = typer.Option("auto", help=f"Backend for the artifact: {backend_help()}"),
+    reference_backend: str = typer.Option("auto", help="Backend for the reference model (as --backend)."),
     device: str = typer.Option("auto"),
     max_drop: Optional[float] = typer.Option(0.10, help="Maximum mean PSNR drop vs the reference, dB (pairs)."),
     max_image_drop: Optional[float] = typer.Option(0.30, help="Maximum PSNR drop on any single image, dB (pairs)."),
@@ -239,7 +238,7 @@ def parity_cmd(
 def bench_cmd(
     artifacts: List[Path] = typer.Argument(..., help="One or more artifacts."),
     backend: List[str] = typer.Option(["auto"], help="auto, all (every installed backend that loads the artifact), "
-                                                     "or a backend name; repeatable."),
+                                                     f"or one of {', '.join(list_backends())}; repeatable."),
     size: List[str] = typer.Option(["512x512", "1920x1080"], help="WIDTHxHEIGHT or 720p/1080p/4k; repeatable."),
     batch: List[int] = typer.Option([1], help="Batch size; repeatable."),
     warmup: int = typer.Option(1, min=0, help="Untimed calls first (engine set-up, caches)."),

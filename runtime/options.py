@@ -47,10 +47,10 @@ class RunOptions:
     precision: str = "auto"                 # one of PRECISIONS
 
     def __post_init__(self):
-        from .backends.base import ALIASES, list_backends
+        from .backends.base import aliases, list_backends
 
         known = ["auto", *list_backends()]
-        if not isinstance(self.backend, str) or (self.backend not in known and self.backend not in ALIASES):
+        if not isinstance(self.backend, str) or (self.backend not in known and self.backend not in aliases()):
             raise RunOptionsError(f"backend {self.backend!r}: one of {', '.join(known)}")
         if not isinstance(self.device, str) or not _DEVICE.fullmatch(self.device):
             raise RunOptionsError(f"device {self.device!r}: auto, cpu, cuda[:N] or an OpenVINO device name "

@@ -17,6 +17,7 @@ from __future__ import annotations
 import abc
 import importlib
 import os
+import pkgutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -60,6 +61,8 @@ class Backend(abc.ABC):
 
     name: str = ""
     formats: tuple[str, ...] = ()        # artifact formats this backend can load
+    auto_for: tuple[str, ...] = ()       # formats it is `auto`'s choice for (the artifact's own runtime)
+    aliases: tuple[str, ...] = ()        # other names it answers to (ort, ov, ...)
     precisions: tuple[str, ...] = ()     # inference precisions it can be asked for (RunOptions.precision);
                                          # others run the artifact as stored and take only that one
 
@@ -147,49 +150,89 @@ class Backend(abc.ABC):
 
 
 # ------------------------------------------------------------------ registry
-# name -> "module:Class", imported only when asked for (keeps torch/openvino out of sys.modules)
-_REGISTRY: dict[str, str] = {
-    "tensorrt": "hushframe.runtime.backends.tensorrt:TensorRTBackend",
-    "openvino": "hushframe.runtime.backends.openvino:OpenVINOBackend",
-    "onnxruntime": "hushframe.runtime.backends.onnxruntime:ONNXRuntimeBackend",
-    "torch": "hushframe.runtime.backends.torch:TorchBackend",
-}
-ALIASES = {"ort": "onnxruntime", "onnx": "onnxruntime", "ov": "openvino", "trt": "tensorrt", "pytorch": "torch"}
-
-# ``auto`` runs an artifact on its own runtime: an .onnx on ONNX Runtime, an OpenVINO IR on
-# OpenVINO, an engine on TensorRT. (OpenVINO also loads .onnx and is faster on Intel CPUs, but then
-# `bench student.onnx student.xml` would time OpenVINO twice and `parity x.xml -r x.onnx` would
-# compare OpenVINO with itself; ask for it with --backend openvino.) A CUDA device changes nothing
-# for .onnx: ONNX Runtime takes the TensorRT/CUDA execution providers when installed.
-AUTO_ORDER = {
-    "onnx": ["onnxruntime"],
-    "openvino": ["openvino"],
-    "tensorrt": ["tensorrt"],
-    "torch": ["torch"],
-}
+# Each backend registers itself, at the end of its own module: ``register_backend(OpenVINOBackend)``,
+# the class carrying its name, aliases, the formats it loads and those it is ``auto`` for. The CLI's
+# help, RunOptions' check and ``auto`` all read the registry, so a new engine is one new module here.
+# ``_registry`` imports each module of this package once; they import only numpy and this module, so
+# torch, OpenVINO ... still load only when a backend is opened or asked whether it is available.
+_REGISTRY: dict[str, "type[Backend] | str"] = {}
+_discovered = False
 
 
-def register_backend(name: str, target: str) -> None:
-    """Add an engine: ``target`` is "module:Class" (imported lazily)."""
-    _REGISTRY[name] = target
+def register_backend(backend, target: str | None = None) -> None:
+    """Add an engine: a :class:`Backend` subclass, or ``(name, "module:Class")`` imported only when used
+    (its aliases and ``auto_for`` are then unknown until then, so it is picked by name only)."""
+    if isinstance(backend, str):
+        _REGISTRY[backend] = target
+    else:
+        _REGISTRY[backend.name] = backend
+
+
+def _registry() -> dict:
+    global _discovered
+    if not _discovered:
+        _discovered = True
+        pkg = importlib.import_module(__package__)
+        for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+            if info.name != "base":
+                importlib.import_module(f"{__package__}.{info.name}")
+    return _REGISTRY
+
+
+def _classes() -> list:
+    return [c for c in _registry().values() if not isinstance(c, str)]
 
 
 def list_backends() -> list[str]:
-    return list(_REGISTRY)
+    return list(_registry())
+
+
+def aliases() -> dict[str, str]:
+    """Short names (ort, ov, trt, pytorch, ...) -> the backend's name."""
+    return {a: c.name for c in _classes() for a in c.aliases}
+
+
+def auto_order() -> dict[str, list[str]]:
+    """Artifact format -> the backends ``auto`` tries for it, in registration order.
+
+    ``auto`` runs an artifact on its own runtime: an .onnx on ONNX Runtime, an OpenVINO IR on
+    OpenVINO, an engine on TensorRT. (OpenVINO also loads .onnx and is faster on Intel CPUs, but then
+    `bench student.onnx student.xml` would time OpenVINO twice and `parity x.xml -r x.onnx` would
+    compare OpenVINO with itself; ask for it with --backend openvino.) A CUDA device changes nothing
+    for .onnx: ONNX Runtime takes the TensorRT/CUDA execution providers when installed.
+    """
+    out: dict[str, list[str]] = {}
+    for c in _classes():
+        for fmt in c.auto_for:
+            out.setdefault(fmt, []).append(c.name)
+    return out
+
+
+def backend_help() -> str:
+    """The --backend choices as the CLI and the GStreamer element show them, from the registry."""
+    from hushframe.core.contract import FORMATS
+
+    own = ", ".join("/".join(ext for ext, f in FORMATS.items() if f == fmt) + f" -> {names[0]}"
+                    for fmt, names in auto_order().items())
+    return f"auto (the artifact's own runtime: {own}) | " + " | ".join(list_backends())
 
 
 def backend_class(name: str) -> type[Backend]:
-    name = ALIASES.get(name, name)
-    if name not in _REGISTRY:
-        raise BackendUnavailable(f"unknown backend '{name}' (known: auto, {', '.join(_REGISTRY)})")
-    mod, cls = _REGISTRY[name].split(":")
-    return getattr(importlib.import_module(mod), cls)
+    name = aliases().get(name, name)
+    reg = _registry()
+    if name not in reg:
+        raise BackendUnavailable(f"unknown backend '{name}' (known: auto, {', '.join(reg)})")
+    entry = reg[name]
+    if isinstance(entry, str):
+        mod, cls = entry.split(":")
+        return getattr(importlib.import_module(mod), cls)
+    return entry
 
 
 def available_backends(artifact: Artifact | None = None, device: str = "auto") -> dict[str, str]:
     """name -> "" if usable, else the reason it is not (for this artifact if given)."""
     out = {}
-    for name in _REGISTRY:
+    for name in list_backends():
         try:
             cls = backend_class(name)
         except ImportError as e:
@@ -214,7 +257,7 @@ def select_backend(artifact: Artifact, backend: str = "auto", device: str = "aut
         if not ok:
             raise BackendUnavailable(f"backend {cls.name} is not usable here: {why}")
         return cls, "requested"
-    order = AUTO_ORDER.get(artifact.format, [])
+    order = auto_order().get(artifact.format, [])
     reasons = []
     for name in order:
         try:

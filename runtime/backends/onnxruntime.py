@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ArtifactError, BackendUnavailable
-from .base import Backend, BackendInfo, default_threads
+from .base import Backend, BackendInfo, register_backend, default_threads
 
 
 def _providers_for(device: str, available: list[str]) -> list[str]:
@@ -20,6 +20,8 @@ def _providers_for(device: str, available: list[str]) -> list[str]:
 class ONNXRuntimeBackend(Backend):
     name = "onnxruntime"
     formats = ("onnx",)
+    auto_for = ('onnx',)
+    aliases = ('ort', 'onnx')
 
     @classmethod
     def available(cls, device: str = "auto"):
@@ -82,3 +84,6 @@ class ONNXRuntimeBackend(Backend):
 
     def _release(self):
         self.session = None
+
+
+register_backend(ONNXRuntimeBackend)

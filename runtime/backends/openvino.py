@@ -21,7 +21,7 @@ import numpy as np
 from hushframe.core.contract import DEFAULT_MULTIPLE
 
 from ..errors import ArtifactError, BackendUnavailable
-from .base import Backend, BackendInfo, default_threads
+from .base import Backend, BackendInfo, register_backend, default_threads
 
 
 STATIC_SHAPES = 2  # compiled static-shape copies kept (a stream's frames, and one other size)
@@ -34,6 +34,8 @@ OV_PRECISION = {"fp32": "f32", "fp16": "f16", "bf16": "bf16"}   # RunOptions.pre
 class OpenVINOBackend(Backend):
     name = "openvino"
     formats = ("openvino", "onnx")
+    auto_for = ('openvino',)
+    aliases = ('ov',)
     precisions = tuple(OV_PRECISION)
 
     @classmethod
@@ -178,3 +180,6 @@ def _ov_msg(e: Exception) -> str:
     lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
     useful = [ln for ln in lines if not ln.startswith(("Exception from src", "Check '")) and not ln.endswith(":")]
     return (useful[-1] if useful else lines[0] if lines else e.__class__.__name__)[:200]
+
+
+register_backend(OpenVINOBackend)

@@ -12,7 +12,7 @@ import numpy as np
 from hushframe.core.contract import DEFAULT_MULTIPLE
 
 from ..errors import ArtifactError, BackendUnavailable
-from .base import Backend, BackendInfo
+from .base import Backend, BackendInfo, register_backend
 
 
 def _cudart():
@@ -35,6 +35,8 @@ def _check(result):
 class TensorRTBackend(Backend):
     name = "tensorrt"
     formats = ("tensorrt",)
+    auto_for = ('tensorrt',)
+    aliases = ('trt',)
 
     @classmethod
     def available(cls, device: str = "auto"):
@@ -140,3 +142,6 @@ class TensorRTBackend(Backend):
             self.stream = None
         self.context = None
         self.engine = None
+
+
+register_backend(TensorRTBackend)

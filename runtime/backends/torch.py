@@ -9,12 +9,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ArtifactError, BackendUnavailable
-from .base import Backend, BackendInfo
+from .base import Backend, BackendInfo, register_backend
 
 
 class TorchBackend(Backend):
     name = "torch"
     formats = ("torch",)
+    auto_for = ('torch',)
+    aliases = ('pytorch',)
 
     @classmethod
     def available(cls, device: str = "auto"):
@@ -59,3 +61,6 @@ class TorchBackend(Backend):
 
     def _release(self):
         self.model = None
+
+
+register_backend(TorchBackend)

@@ -23,6 +23,7 @@ from gi.repository import GObject, Gst, GstBase, GstVideo  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from ..backends.base import backend_help  # noqa: E402
 from .engine import FrameEngine  # noqa: E402
 from .yuv import FORMATS, ColorSpace  # noqa: E402
 
@@ -67,7 +68,7 @@ class Hushframe(GstBase.BaseTransform):
     __gproperties__ = {
         "model": (str, "model", "hushframe artifact: .onnx, .xml (OpenVINO IR), .engine (TensorRT) or .safetensors",
                   None, RW),
-        "backend": (str, "backend", "auto | onnxruntime | openvino | torch | tensorrt", "auto", RW),
+        "backend": (str, "backend", backend_help(), "auto", RW),
         "device": (str, "device", "auto | cpu | cuda[:N] | an OpenVINO device name (GPU, NPU)", "auto", RW),
         "tile": (str, "tile", "tile frames larger than WIDTHxHEIGHT (empty: only above the engine's maximum)", "", RW),
         "overlap": (int, "overlap", "overlap between tiles in pixels", 0, 4096, 64, RW),

@@ -7,6 +7,7 @@ from typing import List
 
 import typer
 
+from ..teachers import kinds_usage
 
 
 def register(root: typer.Typer) -> None:
@@ -16,8 +17,8 @@ def register(root: typer.Typer) -> None:
 
 def label(
     data: List[Path] = typer.Argument(..., help="Noisy images: folders, image files, videos (as for `hushframe distill`)."),
-    teacher: str = typer.Option(..., "--teacher", "-t", help="Teacher spec: ffmpeg:FILTERGRAPH, bm3d[:sigma=S], student:PATH, "
-                                "atbsn:PATH (at its k_b), or a weighted sum of these."),
+    teacher: str = typer.Option(..., "--teacher", "-t", help=f"Teacher spec: {kinds_usage()} (atbsn at its k_b; "
+                                "not labels:DIR, which is already labels), or a weighted sum of these."),
     output: Path = typer.Option(..., "-o", "--output", help="Labels folder (labels.json + one PNG per image); "
                                 "an unfinished one is continued."),
 ):
@@ -42,8 +43,10 @@ def label(
     from ..teachers.labels import write_labels
 
     spec = parse_teacher(teacher)
-    if any(t.kind == "labels" for t in spec.terms):
-        raise typer.BadParameter("labels:DIR is already a labels folder; give the teacher that makes labels", param_hint="--teacher")
+    read = [t for t in spec.terms if not t.runs]
+    if read:
+        raise typer.BadParameter(f"{read[0].spec} is already a labels folder; give the teacher that makes labels",
+                                 param_hint="--teacher")
     images = load_noisy_images(data, warn=lambda m: typer.echo(f"warning: {m}", err=True))
     typer.echo(f"label: {len(images)} noisy images, teacher {spec.text} -> {output}")
     runner = _Ensemble(spec) if len(spec.terms) > 1 else _one(spec.terms[0])
@@ -54,10 +57,7 @@ def label(
 def _one(term):
     from ..teachers import build_teacher
 
-    t = build_teacher(term)
-    if term.kind == "atbsn":  # a whole image: the teacher at its own k_b, not the distillation family
-        t.blind_spots = [t.model.default_blind_spot]
-    return t
+    return build_teacher(term, whole_images=True)   # e.g. an AT-BSN teacher at its own k_b, not the Ks family
 
 
 class _Ensemble:

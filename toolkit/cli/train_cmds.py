@@ -7,6 +7,8 @@ from typing import List, Optional
 
 import typer
 
+from ..teachers import kinds_usage
+
 EXIT_PAUSED = 3  # train stopped at its time budget (max_minutes); --resume continues
 
 app = typer.Typer()  # this module's commands; toolkit/cli/main.py registers them
@@ -115,7 +117,7 @@ def distill(
     data: List[Path] = typer.Argument(..., help=_DATA_HELP),
     teacher: Optional[str] = typer.Option(None, "--teacher", "-t", help="Teacher weights (.safetensors) from `hushframe train` "
                                           "(amsnet: amsnet.safetensors; bnn-lan: the BNN's teacher.safetensors), or a teacher "
-                                          "spec: atbsn:PATH, student:PATH, ffmpeg:FILTERGRAPH, bm3d, labels:DIR, "
+                                          f"spec: {kinds_usage()}, or a weighted sum such as "
                                           "0.6*ffmpeg:nlmeans=s=3+0.4*ffmpeg:dctdnoiz=sigma=4 (default: the recipe's distill.teacher)."),
     output: Path = typer.Option(..., "-o", "--output", help="Run folder (student.safetensors goes here)."),
     recipe: Optional[str] = typer.Option(None, "--recipe", "-r", help="Recipe name or .toml path."),
@@ -197,9 +199,10 @@ def _teacher_spec(teacher: str, recipe: dict):
     if not teacher:
         raise typer.BadParameter("give the teacher: a teacher file or a spec such as ffmpeg:nlmeans=s=3 "
                                  "(or set distill.teacher in the recipe)", param_hint="--teacher")
-    from ..teachers import KINDS, parse_teacher
+    from ..teachers import load_kinds, parse_teacher
 
-    if recipe["method"] != "atbsn" and not (teacher == "bm3d" or teacher.startswith(tuple(f"{k}:" for k in KINDS))):
+    as_spec = any((teacher == k.name and not k.arg) or teacher.startswith(f"{k.name}:") for k in load_kinds().values())
+    if recipe["method"] != "atbsn" and not as_spec:
         return None, Path(teacher)  # method teachers (amsnet.safetensors, the BNN) keep their own distillation
     spec = parse_teacher(teacher)
     return (None, Path(spec.terms[0].arg)) if spec.plain_atbsn else (spec, None)

@@ -27,7 +27,7 @@ def frame_labels(images, spec, run_dir: Path, *, log=print):
 
     out = []
     for term in parse_teacher(spec).terms:
-        if term.kind == "labels":
+        if not term.runs:
             made_by, labs = load_labels(images, Path(term.arg), warn=log)
             out.append((term.weight, labs, {"labels": term.arg, "made_by": made_by}))
         elif term.on_frames:
@@ -59,14 +59,14 @@ def distill_from_teacher(images, section: dict, teacher_spec, run_dir: Path, *, 
     log = (lambda m: None) if quiet else print
     frames = frame_labels(images, spec, run_dir, log=log)
     nets = [(t.weight, build_teacher(t, device=dev, blind_spots=section.get("teachers") or (0, 1, 3, 5, 7, 9, 11)))
-            for t in spec.terms if t.kind in ("atbsn", "student") and not t.on_frames]
+            for t in spec.terms if t.on_crops]
 
     torch.manual_seed(cfg.seed)
     if init_weights:
         student = load_model(init_weights, expect_kind="student")  # its own arch/width/levels
     else:
         student = student_from_section(section)
-        atbsn = [t for _, t in nets if t.spec.startswith("atbsn:")]
+        atbsn = [t for _, t in nets if hasattr(t.model, "forward_many")]   # an AT-BSN teacher's UNet
         if section.get("init_from_teacher") and atbsn and hasattr(student, "init_from_teacher"):
             n = student.init_from_teacher(atbsn[0].model)
             log(f"initialised {n} student tensors from the teacher's UNet")

@@ -8,8 +8,12 @@ Deployed students (``student:model.onnx``) are frame teachers too: runtime/teach
 
 from __future__ import annotations
 
+import math
+import re
+
 import numpy as np
 
+from .kinds import TeacherKind, register_teacher_kind
 from .spec import TeacherSpecError
 
 # Planar RGB: the filter sees the image itself, no colour conversion and no chroma
@@ -132,3 +136,36 @@ class BM3DTeacher(FrameTeacher):
 
             sigma = float(np.mean(estimate_sigma(x, channel_axis=-1)))
         return to_uint8(bm3d.bm3d_rgb(x, max(sigma, 1e-4)))
+
+
+# ---------------------------------------------------------------- the kinds
+def _filter_name_ok(arg: str, whole: str) -> str:
+    from .spec import usage_error
+
+    name = re.split(r"[=:,;\[]", arg, maxsplit=1)[0]
+    if not re.fullmatch(r"[A-Za-z0-9_]+", name):
+        raise usage_error(whole, f"{arg!r} does not start with a filter name")
+    return arg
+
+
+def _sigma_ok(arg: str, whole: str) -> str:
+    from .spec import usage_error
+
+    k, eq, v = arg.partition("=")
+    try:
+        ok = k.strip() == "sigma" and eq and float(v) > 0 and math.isfinite(float(v))
+    except ValueError:
+        ok = False
+    if not ok:
+        raise usage_error(whole, f"bm3d takes only sigma=S with S > 0 (0-255 units), got {arg!r}")
+    return arg
+
+
+register_teacher_kind(TeacherKind(
+    "ffmpeg", usage="ffmpeg:FILTERGRAPH", summary="libavfilter through PyAV on gbrp frames, e.g. ffmpeg:nlmeans=s=3",
+    arg="filtergraph", on_frames=True, parse=_filter_name_ok, order=30,
+    build=lambda term, **_: FFmpegTeacher(term.arg)))
+register_teacher_kind(TeacherKind(
+    "bm3d", usage="bm3d[:sigma=S]", summary="BM3D (optional bm3d package), sigma in 0-255 units or estimated",
+    arg="", on_frames=True, parse=_sigma_ok, order=40,
+    build=lambda term, **_: BM3DTeacher(term.arg)))

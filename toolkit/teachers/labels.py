@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .kinds import TeacherKind, register_teacher_kind
 from .spec import TeacherSpecError
 
 FORMAT = "hushframe-labels/1"
@@ -142,3 +143,13 @@ def _nearest(items: dict, img: np.ndarray):
         if d < best_d:
             best, best_d = item, d
     return best
+
+
+def _folder_exists(arg: str, whole: str) -> None:
+    if not Path(arg).is_dir():
+        raise TeacherSpecError(f"--teacher {whole!r}: {arg}: no such labels folder (write one with `hushframe label`)")
+
+
+register_teacher_kind(TeacherKind(
+    "labels", usage="labels:DIR", summary="pseudo-labels written by `hushframe label` (read, not run)", order=50,
+    validate=_folder_exists))

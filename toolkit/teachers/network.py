@@ -9,7 +9,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+
+from .kinds import TeacherKind, artifact_teacher, register_teacher_kind
+from .spec import TeacherSpecError
 
 
 class NetworkTeacher:
@@ -76,3 +81,47 @@ class StudentTeacher(NetworkTeacher):
 
         with torch.no_grad():
             return run_padded(self.model, x, self.model.size_multiple).clamp_(0, 1)
+
+
+# ---------------------------------------------------------------- the kinds
+ARTIFACT_SUFFIXES = (".onnx", ".xml")   # a deployed student: run through the runtime, once per photo
+
+
+def _atbsn(term, *, device="cpu", blind_spots=(0, 1, 3, 5, 7, 9, 11), whole_images=False, **_):
+    t = ATBSNTeacher(term.arg, blind_spots, device=device)
+    if whole_images:  # a whole image: the teacher at its own k_b, not the distillation family
+        t.blind_spots = [t.model.default_blind_spot]
+    return t
+
+
+def _student(term, *, device="cpu", **_):
+    if not term.on_frames:
+        return StudentTeacher(term.arg, device=device)
+    factory = artifact_teacher()
+    if factory is None:
+        raise TeacherSpecError(f"--teacher {term.spec!r}: a deployed artifact runs through hushframe.runtime; "
+                               f"call hushframe.toolkit.teachers.use_artifact_teacher(ArtifactTeacher) first "
+                               f"(the hushframe command does)")
+    return factory(term.arg)
+
+
+def _file_exists(what):
+    def validate(arg: str, whole: str) -> None:
+        if not Path(arg).is_file():
+            kind = what(arg) if callable(what) else what
+            raise TeacherSpecError(f"--teacher {whole!r}: {arg}: no such {kind}")
+    return validate
+
+
+def _artifact(arg: str) -> bool:
+    return arg.lower().endswith(ARTIFACT_SUFFIXES)
+
+
+register_teacher_kind(TeacherKind(
+    "atbsn", usage="atbsn:PATH", summary="an AT-BSN teacher file, its blind-spot family", order=10,
+    build=_atbsn, validate=_file_exists("weights file"), weights_kind="teacher"))
+register_teacher_kind(TeacherKind(
+    "student", usage="student:PATH", order=20,
+    summary="any student: weights run on every crop; a deployed .onnx/.xml through the runtime, once per photo",
+    build=_student, on_frames=_artifact,
+    validate=_file_exists(lambda arg: "model artifact" if _artifact(arg) else "weights file"), weights_kind="student"))

@@ -16,6 +16,9 @@ Weights are positive and sum to 1 (to 1e-3); without weights the terms are avera
 ``0.6*ffmpeg:nlmeans=s=3+0.4*ffmpeg:dctdnoiz=sigma=4`` mixes two FFmpeg filters' outputs.
 A ``+`` only separates terms when a term (optionally weighted) follows it, so filter
 options may still contain ``+`` (``ffmpeg:scale=flags=+accurate_rnd`` is one term).
+
+The kinds themselves (their syntax, what must exist, how they run) are registered where they run
+(kinds.py); this module knows none by name but AT-BSN, whose plain form keeps the paper's loss.
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ from pathlib import Path
 
 from hushframe.core.errors import HushframeError
 
-KINDS = ("atbsn", "student", "ffmpeg", "bm3d", "labels")
-_SPLIT = re.compile(r"\+(?=\s*(?:[0-9.eE+-]+\s*\*\s*)?(?:atbsn:|student:|ffmpeg:|labels:|bm3d\b))")
+from .kinds import kinds_usage, load_kinds, teacher_kind
+
 _WEIGHT = re.compile(r"^\s*([0-9.eE+-]+)\s*\*\s*(.+)$", re.S)
 
 
@@ -38,7 +41,7 @@ class TeacherSpecError(HushframeError, ValueError):
 
 @dataclass(frozen=True)
 class Term:
-    kind: str  # one of KINDS
+    kind: str  # a registered kind (kinds.py)
     arg: str  # path, filtergraph, options ("" when none)
     weight: float = 1.0
 
@@ -47,9 +50,19 @@ class Term:
         return f"{self.kind}:{self.arg}" if self.arg else self.kind
 
     @property
+    def runs(self) -> bool:
+        """A teacher that is run (not a folder of labels read as they are)."""
+        return teacher_kind(self.kind).build is not None
+
+    @property
     def on_frames(self) -> bool:
         """Run once per whole photo and cached as labels (slow teachers), not on every crop."""
-        return self.kind in ("ffmpeg", "bm3d") or (self.kind == "student" and self.arg.lower().endswith((".onnx", ".xml")))
+        return teacher_kind(self.kind).frames(self.arg)
+
+    @property
+    def on_crops(self) -> bool:
+        """Run on every training crop (network teachers)."""
+        return self.runs and not self.on_frames
 
 
 @dataclass(frozen=True)
@@ -69,42 +82,35 @@ class TeacherSpec:
         return len(self.terms) == 1 and self.terms[0].kind == "atbsn"
 
 
-def _usage(spec: str, why: str) -> TeacherSpecError:
-    return TeacherSpecError(
-        f"--teacher {spec!r}: {why}; expected atbsn:PATH, student:PATH, ffmpeg:FILTERGRAPH, bm3d[:sigma=S], labels:DIR, "
-        f"a .safetensors path, or a weighted sum such as 0.6*ffmpeg:nlmeans=s=3+0.4*ffmpeg:dctdnoiz=sigma=4")
+def usage_error(spec: str, why: str) -> TeacherSpecError:
+    return TeacherSpecError(f"--teacher {spec!r}: {why}; expected {kinds_usage()}, a .safetensors path, or a weighted "
+                            f"sum such as 0.6*ffmpeg:nlmeans=s=3+0.4*ffmpeg:dctdnoiz=sigma=4")
+
+
+def _split(whole: str) -> list[str]:
+    """Split on the '+' that a (weighted) term follows: kinds with a required argument as "NAME:", the
+    others as the bare word."""
+    names = "|".join(re.escape(k.name) + (r"\b" if not k.arg else ":") for k in load_kinds().values())
+    return re.split(rf"\+(?=\s*(?:[0-9.eE+-]+\s*\*\s*)?(?:{names}))", whole)
 
 
 def _term(text: str, whole: str) -> Term:
     t = text.strip()
     if not t:
-        raise _usage(whole, "empty term")
-    kind, colon, arg = t.partition(":")
-    kind = kind.strip().lower()
-    if kind == "bm3d":
+        raise usage_error(whole, "empty term")
+    name, colon, arg = t.partition(":")
+    kind = teacher_kind(name.strip().lower())
+    if kind is not None and (colon or not kind.arg):
         arg = arg.strip()
-        if arg:
-            k, eq, v = arg.partition("=")
-            try:
-                ok = k.strip() == "sigma" and eq and float(v) > 0 and math.isfinite(float(v))
-            except ValueError:
-                ok = False
-            if not ok:
-                raise _usage(whole, f"bm3d takes only sigma=S with S > 0 (0-255 units), got {arg!r}")
-        return Term("bm3d", arg)
-    if colon and kind in KINDS:
-        arg = arg.strip()
-        if not arg:
-            raise _usage(whole, f"'{kind}:' needs a {'filtergraph' if kind == 'ffmpeg' else 'path'}")
-        if kind == "ffmpeg":
-            name = re.split(r"[=:,;\[]", arg, maxsplit=1)[0]
-            if not re.fullmatch(r"[A-Za-z0-9_]+", name):
-                raise _usage(whole, f"{arg!r} does not start with a filter name")
-        return Term(kind, arg)
+        if kind.arg and not arg:
+            raise usage_error(whole, f"'{kind.name}:' needs a {kind.arg}")
+        if kind.parse is not None and (arg or kind.arg):
+            arg = kind.parse(arg, whole)
+        return Term(kind.name, arg)
     # A bare path to our weights file: today's `--teacher teacher.safetensors`.
     if t.endswith(".safetensors") or Path(t).is_file():
         return Term(_kind_of_weights(t, whole), t)
-    raise _usage(whole, f"unknown teacher {t!r}")
+    raise usage_error(whole, f"unknown teacher {t!r}")
 
 
 def _kind_of_weights(path: str, whole: str) -> str:
@@ -116,13 +122,12 @@ def _kind_of_weights(path: str, whole: str) -> str:
 
     try:
         arch = read_header(p).get("arch")
-        kind = model_kind(arch) if arch else None
+        net = model_kind(arch) if arch else None
     except (WeightsError, KeyError):
-        kind = None
-    if kind == "teacher":
-        return "atbsn"
-    if kind == "student":
-        return "student"
+        net = None
+    for kind in load_kinds().values():
+        if net is not None and kind.weights_kind == net:
+            return kind.name
     raise TeacherSpecError(f"--teacher {whole!r}: {p}: not a hushframe teacher or student weights file "
                            f"(import published checkpoints with `hushframe import-weights`)")
 
@@ -131,34 +136,32 @@ def parse_spec(spec: str | Path) -> TeacherSpec:
     """Parse and validate a teacher spec (syntax, weights, paths exist); runs nothing."""
     whole = str(spec).strip()
     if not whole:
-        raise _usage(whole, "empty spec")
-    parts = _SPLIT.split(whole)
+        raise usage_error(whole, "empty spec")
+    parts = _split(whole)
     weighted = [_WEIGHT.match(p) for p in parts]
     if len(parts) == 1 and not weighted[0]:
         terms = [_term(parts[0], whole)]
     else:
         if any(weighted) and not all(weighted):
-            raise _usage(whole, "give a weight to every term of a weighted sum, or to none")
+            raise usage_error(whole, "give a weight to every term of a weighted sum, or to none")
         if all(weighted):
             ws = []
             for m in weighted:
                 try:
                     ws.append(float(m.group(1)))
                 except ValueError:
-                    raise _usage(whole, f"weight {m.group(1)!r} is not a number") from None
+                    raise usage_error(whole, f"weight {m.group(1)!r} is not a number") from None
             if any(not math.isfinite(w) or w <= 0 for w in ws):
-                raise _usage(whole, "weights must be positive numbers")
+                raise usage_error(whole, "weights must be positive numbers")
             if abs(sum(ws) - 1.0) > 1e-3:
-                raise _usage(whole, f"weights sum to {sum(ws):g}, they must sum to 1")
+                raise usage_error(whole, f"weights sum to {sum(ws):g}, they must sum to 1")
             terms = [Term(**{**_term(m.group(2), whole).__dict__, "weight": w}) for m, w in zip(weighted, ws)]
         else:
             terms = [Term(**{**_term(p, whole).__dict__, "weight": 1.0 / len(parts)}) for p in parts]
     for t in terms:
-        if t.kind in ("atbsn", "student") and not Path(t.arg).is_file():
-            what = "model artifact" if t.on_frames else "weights file"
-            raise TeacherSpecError(f"--teacher {whole!r}: {t.arg}: no such {what}")
-        if t.kind == "labels" and not Path(t.arg).is_dir():
-            raise TeacherSpecError(f"--teacher {whole!r}: {t.arg}: no such labels folder (write one with `hushframe label`)")
+        validate = teacher_kind(t.kind).validate
+        if validate is not None:
+            validate(t.arg, whole)
     if len({t.spec for t in terms}) != len(terms):
-        raise _usage(whole, "the same teacher appears twice; merge its weights")
+        raise usage_error(whole, "the same teacher appears twice; merge its weights")
     return TeacherSpec(tuple(terms))
