@@ -1,7 +1,9 @@
-"""Shared by the benchmark scripts: machine/version header and BENCHMARKS.md sections.
+"""Shared by the benchmark scripts: the provenance header and BENCHMARKS.md sections.
 
 Each script owns one section, delimited by HTML comments, and rewrites only that one,
-so scripts can run in any order and in separate sessions.
+so scripts can run in any order and in separate sessions. Every section starts with
+``provenance(...)``: the command (with its commit), the machine and the versions.
+Scripts import only this module and small shared ones (``_int8.py``), never each other.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
+SHARED = Path(os.environ.get("HUSHFRAME_SHARED", ROOT.parent / "shared"))  # read-only data, never committed
 HEADER = "# Benchmarks\n\nEvery figure below was written by a script under `benchmarks/`; each section names its command, machine and versions. Ratios come from one run.\n"
 
 
@@ -73,3 +76,17 @@ def git_rev() -> str:
     # prose (README files, notes) does not move a figure; a run often overlaps with writing it up
     code = [ln[3:] for ln in changed.splitlines() if not ln[3:].startswith(records) and not ln[3:].endswith(".md")]
     return rev + ("+changes" if code else "")
+
+
+def provenance(*packages: str, command: str | None = None, commit: str | None = None, note: str = "",
+               machine_note: str = "") -> list[str]:
+    """The three lines a section starts with: ``Command: `...` (commit ...)``, ``Machine: ...``,
+    ``Versions: python ..., <packages>``; ``note`` / ``machine_note`` extend the first two."""
+    return [f"Command: `{command or command_line()}` (commit {commit or git_rev()})" + (f"; {note}" if note else ""),
+            f"Machine: {machine()}" + (f"; {machine_note}" if machine_note else ""),
+            f"Versions: {versions(*packages)}"]
+
+
+def provenance_text(*packages: str, sep: str = "\n", **kw) -> str:
+    """``provenance`` as one block of text (``sep`` between its lines)."""
+    return sep.join(provenance(*packages, **kw))

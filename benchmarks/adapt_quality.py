@@ -1,4 +1,4 @@
-"""Camera adaptation on real pairs: students from `hushframe adapt` (issue 11) on polyu-dev.
+"""Camera adaptation on real pairs: students from `hushframe adapt` on polyu-dev.
 
     python benchmarks/adapt_quality.py --pairs ../shared/data/polyu-dev \
         --student before=.gpu/student.safetensors --student lr1e-4=OUT/student-lr1e-4.safetensors ... \
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import ROOT, command_line, git_rev, machine, versions, write_section  # noqa: E402
+from _report import ROOT, provenance, write_section  # noqa: E402
 
 SPLIT = 20
 
@@ -108,7 +108,7 @@ def main():
         print(json.dumps(out, indent=1))
         return
     (res_dir / "adapt.json").write_text(json.dumps(out, indent=1))
-    lines = [f"Command: `{command_line()}` (commit {git_rev()})", f"Measured on: {machine()}; {versions('torch')}",
+    lines = [*provenance("torch"),
              f"Trained on: {a.gpu or 'see the adapt runs'}. Settings: {a.settings}", "",
              "| model | all 60 pairs | selection split (first 20) | held out (other 40) |", "| --- | --- | --- | --- |"]
     for n, m in rows:

@@ -1,4 +1,4 @@
-"""Teacher border error before/after the edge fix: ring / interior error per blind spot k_b.
+"""Teacher border error of two edge treatments: ring / interior error per blind spot k_b.
 
     python benchmarks/border.py [--steps 1500] [--device auto]
 
@@ -6,10 +6,10 @@ A width-16, 3-pooling AT-BSN teacher is trained (k_a = 9, L1 self-supervision, c
 64, batch 8) on smooth clean images through the camera simulator (spatially correlated
 noise), once per edge variant, same seed and data:
 
-* before: the paper's zero padding in every half-plane layer, and the input reflect-padded
-  at the bottom/right to the size multiple (the old forward);
-* after: replicate padding in the half-plane layers, each rotated frame padded at its own
-  bottom/right (``edge="replicate"``, the default now).
+* zeros: the paper's zero padding in every half-plane layer, and the input reflect-padded
+  at the bottom/right to the size multiple;
+* replicate: replicate padding in the half-plane layers, each rotated frame padded at its own
+  bottom/right (``edge="replicate"``, the default).
 
 It reports the border ratio (outer 4-px ring / interior with a 16-px margin, as in
 ``hushframe eval``) for k_b in {0, 1, 3, 5} and the training k_a = 9, on a held-out noisy
@@ -101,7 +101,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     import torch
 
-    from _report import command_line, machine, versions, write_section
+    from _report import provenance, write_section
 
     dev = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else ("cpu" if a.device == "auto" else a.device))
     res = {}
@@ -109,8 +109,7 @@ def main(argv=None):
     for edge in ("zeros", "replicate"):
         res[edge] = measure(train(edge, a.steps, dev), edge, dev)
     label = {"zeros": "before (zeros + reflect to multiple)", "replicate": "after (replicate, per-rotation pad)"}
-    lines = [f"Machine: {machine()}; {versions('torch', 'numpy')}; device {dev}; "
-             f"{time.perf_counter() - t0:.0f} s.", f"Command: `{command_line()}`", "",
+    lines = [*provenance("torch", "numpy", machine_note=f"device {dev}; {time.perf_counter() - t0:.0f} s"), "",
              f"Teacher width 16, 3 poolings, {a.steps} steps (k_a = 9, crop 64, batch 8) on smooth images through the "
              "camera simulator (correlated noise); border ratio = outer 4-px ring MAE / interior MAE (16-px margin) "
              "on a held-out noisy image. Rows: edge handling; columns: inference blind spot k_b.", "",

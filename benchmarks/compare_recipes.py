@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import command_line, git_rev, machine, versions, write_section  # noqa: E402
+from _report import provenance_text, write_section  # noqa: E402
 
 RECIPES = ["quick-cpu", "aprrd-quick", "bnn-lan-quick", "amsnet-quick"]
 LABEL = {"quick-cpu": "AT-BSN", "aprrd-quick": "APR-RD", "bnn-lan-quick": "BNN-LAN", "amsnet-quick": "AMSNet"}
@@ -172,7 +172,7 @@ def main(argv=None):
                "`--device cuda`), or compare the full recipes at their own budgets."
                if below else "Small budget: differences of a few tenths of a dB are within run-to-run noise.")
     cmd_text = "\n".join(shlex.join(c) for r in a.recipes for c in cmds_all[r])
-    body = f"""Command: `{command_line()}` (git {git_rev()}); machine: {machine()}; {versions('torch')}.
+    body = f"""{provenance_text("torch")}
 Threads: {os.environ.get('OMP_NUM_THREADS', 'all cores')}; the machine was shared with other jobs, so wall times are indicative only.
 
 Data: 5 public-domain scikit-image photos through the camera-noise simulator (`demo_data()`, seed 1234):

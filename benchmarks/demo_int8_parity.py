@@ -6,9 +6,8 @@ The student that ``hushframe demo`` ships (toolkit/assets/demo-student.safetenso
 simulated camera (``demo_camera``: no shared data needed): exported to ONNX, quantized with the
 ``hushframe quantize`` defaults and calibrated on the camera's training frames, compiled to an
 OpenVINO IR, then gated on the camera's five held-out pairs (mean drop <= 0.10 dB, worst image
-<= 0.30 dB) through ONNX Runtime and OpenVINO (the .onnx and the IR) where installed. Issue 13 asks
-for this gate on the demo student as well as on the published one (``parity_table.py``). Writes
-the 'demo-int8-parity' section of BENCHMARKS.md.
+<= 0.30 dB) through ONNX Runtime and OpenVINO (the .onnx and the IR) where installed. The published
+student's gate is ``parity_table.py``. Writes the 'demo-int8-parity' section of BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import ROOT, command_line, git_rev, machine, versions, write_section  # noqa: E402
+from _report import ROOT, provenance, write_section  # noqa: E402
 
 
 def prepare(work: Path):
@@ -75,8 +74,7 @@ def main(argv=None) -> int:
                     f"{s['psnr_drop']:.3f} | {s['worst_image_drop']:.3f} | {'PASS' if r.passed else 'FAIL'} |")
         print(rows[-1], flush=True)
     body = "\n".join([
-        f"Command: `{command_line()}` (commit {git_rev()})",
-        f"Machine: {machine()}; {describe_cpu()}. Versions: {versions('torch', 'onnxruntime', 'openvino')}.",
+        *provenance("torch", "onnxruntime", "openvino", machine_note=describe_cpu()),
         "The demo student (`toolkit/assets/demo-student.safetensors`), `hushframe quantize` defaults calibrated on the "
         "demo camera's training frames, gated on its five held-out pairs against PyTorch fp32 outputs "
         "(mean drop <= 0.10 dB, worst image <= 0.30 dB).",

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import command_line, git_rev, machine, versions, write_section  # noqa: E402
+from _report import provenance, write_section  # noqa: E402
 
 
 def main():
@@ -34,8 +34,7 @@ def main():
     lines += [f"| {q['what']} | {q['psnr']:.2f} | {q['ssim']:.4f} |" for q in r["quality"]]
     s = r["stream"] or {}
     body = "\n".join([
-        f"Command: `{command_line()}` (commit {git_rev()}), i.e. `hushframe demo` with no arguments.",
-        f"Machine: {machine()}", f"Versions: {versions('torch', 'openvino', 'av')}",
+        *provenance("torch", "openvino", "av", note="i.e. `hushframe demo` with no arguments"),
         f"Wall time of the whole demo (process start to exit): **{wall:.0f} s**; "
         f"teacher fine-tune {r['teacher_steps']} steps, distillation {r['distill_steps']} steps.", "",
         *lines, "",

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import command_line, git_rev, machine, versions, write_section  # noqa: E402
+from _report import provenance, write_section  # noqa: E402
 
 SIZES = [(512, 512), (720, 1280), (1080, 1920)]
 
@@ -120,8 +120,7 @@ def main(argv=None):
     load = f"1-minute load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end (above {a.threads}: other processes shared the cores and latencies are inflated)"
     ref = results["ONNX Runtime fp32"][0]
     lines = [
-        f"Command: `{command_line()}` (git {git_rev()}). Machine: {machine()}. "
-        f"Versions: {versions('torch', 'onnxruntime', 'openvino', 'onnx', 'onnxslim')}. Threads: {a.threads}.",
+        *provenance("torch", "onnxruntime", "openvino", "onnx", "onnxslim", machine_note=f"threads: {a.threads}"),
         "",
         f"Published student C (`aprrd-student-c-1.00m-sidd.pth`, imported), polyu-dev: {len(data)} pairs, "
         f"protocol of reference/anchors.md (reflect-pad to 32, crop, clamp, round). Noisy input: {noisy_db:.3f} dB. "

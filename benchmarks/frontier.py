@@ -1,4 +1,4 @@
-"""Issue 12: the CPU speed-quality frontier, our students against FFmpeg's denoisers.
+"""The CPU speed-quality frontier: our students against FFmpeg's denoisers.
 
     python benchmarks/frontier.py --reproduce          # label, train, export, then measure (resumable)
     python benchmarks/frontier.py                      # measure what runs/frontier holds
@@ -42,11 +42,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import ROOT, command_line, git_rev, machine, versions, write_section  # noqa: E402
+from _report import ROOT, SHARED, provenance, write_section  # noqa: E402
 
 PIX_FMT = "gbrp"  # planar RGB: the filter sees the image itself, no colour conversion
 DEFAULT_FILTERS = ["fftdnoiz=sigma=2", "dctdnoiz=sigma=4", "nlmeans=s=3"]
-SHARED = ROOT.parent / "shared"
 RUNS = ROOT / "runs" / "frontier"
 CHOICE_PAIRS = 20  # the first 20 polyu-dev pairs: where settings were chosen
 
@@ -420,9 +419,7 @@ def main():
         table.append(f"| {r['name']} | {r['kind']} | {r['psnr']:.3f} | {r['ssim']:.4f} | {r['psnr_first20']:.3f} | {o40} | "
                      f"{r['border_ratio']:.2f} | {harm} | {r['ms_1080p']:.0f} |")
     body = "\n".join([
-        f"Command: `{command_line()}` (commit {git_rev()}; {wall:.0f} min wall for this run)",
-        f"Machine: {machine()}",
-        f"Versions: {versions('torch', 'openvino', 'onnxruntime', 'av', 'numpy')}",
+        *provenance("torch", "openvino", "onnxruntime", "av", "numpy", note=f"{wall:.0f} min wall for this run"),
         f"Quality on {rows[0]['pairs']} pairs of polyu-dev (anchors protocol); time per {w}x{h} uint8 RGB frame, median of "
         f"{a.repeats} interleaved rounds (OpenVINO INT8 IR for hushframe rows, libavfilter on gbrp frames for FFmpeg's); "
         f"{load}. Compare ms within this table only (absolute times vary about 2x between runs on these machines).",

@@ -1,4 +1,4 @@
-"""GPU training and inference speed, lever by lever (issue 11).
+"""GPU training and inference speed, lever by lever.
 
     python benchmarks/gpu_speed.py --data PHOTOS [--steps 30] [--json benchmarks/results/gpu_speed.json]
     python benchmarks/gpu_speed.py --render benchmarks/results/gpu_speed.json   # BENCHMARKS.md section only
@@ -6,11 +6,11 @@
 
 Measured in one process on one GPU, each lever added to the previous ones:
 
-* teacher training step (batch 8, 256x256, k_a = 9, AMP bf16, channels_last): the landed
-  step (eager, per-parameter Adam, the loss read on the host every step), then fused Adam and
+* teacher training step (batch 8, 256x256, k_a = 9, AMP bf16, channels_last): the plain
+  step (eager, per-parameter Adam, the loss read on the host every step: the baseline), then fused Adam and
   no per-step host sync, then cuDNN autotuning, then torch.compile of the network;
 * distillation step (batch 8, 128x128, Ks = {0,1,3,5,7,9,11}): the same ladder;
-* student C at 1920x1088 fp16: eager NCHW (landed), channels_last + cuDNN autotuning,
+* student C at 1920x1088 fp16: eager NCHW (the baseline), channels_last + cuDNN autotuning,
   CUDA graphs through torch.compile(mode="reduce-overhead"), and batches of 4 frames;
 * the CLI: `hushframe train` and `hushframe distill` on real photos (crops cut on the GPU), the
   it/s from their own CSV logs after warm-up.

@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _report import ROOT, command_line, git_rev, machine, versions, write_section  # noqa: E402
+from _report import ROOT, provenance_text, write_section  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "gstreamer_throughput.json"
 
@@ -137,9 +137,7 @@ def main(argv=None) -> int:
         return f"| {n} | {sum(r['frames'] for r in runs[n])} | {total(n):.3f} | {total(n, 'process_s'):.1f} | {ms} |"
 
     rows = "\n".join(row(n) for n in runs)
-    body = f"""Command: `{command_line()}` (commit {git_rev()})
-
-Machine: {machine()}. Versions: {versions('openvino', 'numpy')}, {_gst_version()}.
+    body = f"""{provenance_text("openvino", "numpy", sep=chr(10) * 2)}, {_gst_version()}.
 
 Model: {what}; backend openvino, {args.threads} threads on both sides. Frames: {args.frames} PNG frames of
 {w}x{h} (padded to the engine's multiple inside), the same folder for both tools, {args.rounds} rounds interleaved
@@ -213,9 +211,7 @@ def color_paths(args) -> None:
                         f"({med['NV12 engine graph'] / med['RGB']:.3f}x) | {med['NV12 numpy']:.1f} "
                         f"({med['NV12 numpy'] / med['RGB']:.3f}x) |")
             print(f"colour paths, {name}: " + ", ".join(f"{k} {m:.1f} ms" for k, m in med.items()), flush=True)
-    body = f"""Command: `{command_line()}` (commit {git_rev()})
-
-Machine: {machine()}. Versions: {versions('openvino', 'numpy')}.
+    body = f"""{provenance_text("openvino", "numpy", sep=chr(10) * 2)}.
 
 One 1280x720 frame through the element's frame engine (engine.FrameEngine, OpenVINO, {args.threads} threads), the three
 paths interleaved, {args.reps} frames each after a warm-up, median ms per frame (the frame's planes in, the planes out:

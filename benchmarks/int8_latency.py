@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import ROOT, command_line, git_rev, machine, versions, write_section  # noqa: E402
+from _report import ROOT, command_line, git_rev, provenance_text, write_section  # noqa: E402
 
 BAR = 1.10  # ours / NNCF default (issue 13)
 # the IR as saved (dynamic H, W) / reshaped to the timed size before compiling / through hushframe's runtime
@@ -183,8 +183,8 @@ def write_report(res: dict, command: str) -> int:
     def verdict(r):
         return f"**{'met' if r <= BAR else 'NOT met'}** ({r:.3f})"
 
-    body = f"""Command: `{command}` (commit {res['commit']}).
-Machine: {machine()}; {res.get('cpu', describe_cpu())}. Versions: {versions("openvino", "nncf", "onnx", "onnxruntime")}.
+    body = f"""{provenance_text("openvino", "nncf", "onnx", "onnxruntime", command=command, commit=res['commit'],
+                                 machine_note=res.get('cpu', describe_cpu()))}
 Load average {load0:.1f} -> {load1:.1f} during the timing (shared machine: absolute times are not comparable
 across runs, and they drift within one run; the per-round ratios compare inferences run back to back).
 

@@ -1,4 +1,4 @@
-"""INT8 weight rounding (issue 13): nearest codes against GPTQ's error-compensating rounding (export/gptq.py).
+"""INT8 weight rounding: nearest codes against GPTQ's error-compensating rounding (export/gptq.py).
 
     python benchmarks/int8_rounding.py --model "published student C=runs/frontier/published-student-c/student.onnx" \
         --model cpu-mid=runs/frontier/cpu-mid/student.onnx
@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import command_line, git_rev, machine, versions, write_section  # noqa: E402
-from int8_kinds import SHARED, drops, load_model, tuning_split  # noqa: E402
+from _report import SHARED, provenance, write_section  # noqa: E402
+from _int8 import drops, load_model, tuning_split  # noqa: E402
 
 
 def main():
@@ -53,9 +53,7 @@ def main():
                          f"{d.mean():.3f} | {d[worst]:.3f} (`{pairs[worst].name}`) | {np.sort(d)[-12:].mean():.3f} |")
             print(table[-1], flush=True)
     body = "\n".join([
-        f"Command: `{command_line()}` (commit {git_rev()})",
-        f"Machine: {machine()}",
-        f"Versions: {versions('onnx', 'onnxruntime', 'numpy')}",
+        *provenance("onnx", "onnxruntime", "numpy"),
         f"Drop = PSNR of the fp32 export minus PSNR of the INT8 model, both through ONNX Runtime, on {int(in_tune.sum())} "
         f"tuning pairs (every fifth, plus bicycle_8: where the default was chosen) and on all {len(pairs)} polyu-dev pairs. "
         f"Target avx2 (7-bit weight codes), ranges {DEFAULT_METHOD}, automatic keep-float, calibration: {DEFAULT_CROPS} "

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import ROOT, command_line, git_rev, machine, versions, write_section  # noqa: E402
+from _report import ROOT, provenance, write_section  # noqa: E402
 
 
 def session(path: str):
@@ -91,7 +91,7 @@ def main(argv=None):
             draw.text((k * (tiles[0].shape[1] + 8) * 2 + 4, 6), label, fill=0)
         framed.save(out / f"{pair.name}.png")
     body = "\n".join([
-        f"Command: `{command_line()}` (commit {git_rev()})", f"Machine: {machine()}", f"Versions: {versions('onnxruntime', 'numpy')}",
+        *provenance("onnxruntime", "numpy"),
         "ONNX Runtime on the noisy input of each pair (cropped to a multiple of 32); difference = INT8 output minus the "
         "fp32 model's, in 8-bit grey levels. Phase range: max minus min over the 16 phases (y mod 4, x mod 4) of the "
         f"difference's mean, the height of a fixed 4x4 texture. Pictures (x100 around mid grey): `{out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}/` "

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import command_line, git_rev, machine, versions, write_section  # noqa: E402
+from _report import provenance, write_section  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -72,8 +72,7 @@ def main(argv=None) -> int:
                      f"sum to {sum(nodes[p].values()):.0f} ms.\n\n| ms | node | kernel | name |\n| --- | --- | --- | --- |\n"
                      + "\n".join(rows))
     body = "\n".join([
-        f"Command: `{command_line()}` (commit {git_rev()})",
-        f"Machine: {machine()}; {describe_cpu()}. Versions: {versions('openvino')}.",
+        *provenance("openvino", machine_note=describe_cpu()),
         f"{h}x{w}, batch 1, {a.threads} threads, f32 hint, fixed shape, PERF_COUNT; per-node real time averaged over "
         f"{a.rounds} rounds (IRs alternating). A profile to see where the time goes, not a latency comparison "
         "(that is `int8-latency`).", "", "\n\n".join(parts)])

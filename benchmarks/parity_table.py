@@ -1,4 +1,4 @@
-"""Issue 4 item 3: the parity table of the published student C on polyu-dev, per backend and precision.
+"""The parity table of the published student C on polyu-dev, per backend and precision.
 
     python benchmarks/parity_table.py --weights ../shared/weights/aprrd-student-c-1.00m-sidd.pth \
         --pairs ../shared/data/polyu-dev --calibration ../shared/data/polyu-train-noisy [--work /tmp/parity-work]
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import command_line, git_rev, machine, versions, write_section  # noqa: E402
+from _report import provenance, write_section  # noqa: E402
 
 
 def hf(*args):
@@ -69,8 +69,7 @@ def main():
                     f"| {worst12:.3f} | {s['output_psnr']:.1f} | {'PASS' if ok else 'FAIL'} |")
         print(rows[-1], flush=True)
     body = "\n".join([
-        f"Command: `{command_line()}` (commit {git_rev()})", f"Machine: {machine()}",
-        f"Versions: {versions('torch', 'onnxruntime', 'openvino')}",
+        *provenance("torch", "onnxruntime", "openvino"),
         f"Published student C on `{a.pairs}` (every {a.every} pair(s)); reference: PyTorch fp32 outputs; gate: mean drop <= 0.10 dB and worst image <= 0.30 dB, and "
         f"the mean of the 12 worst images <= 0.10 dB (so that any 12 of the pairs pass). CPU: {describe_cpu()}.", "",
         "| artifact | backend | reference PSNR | artifact PSNR | artifact SSIM | mean drop (dB) | worst image drop (dB) | worst 12 (mean) | PSNR between outputs (dB) | gate |",

@@ -1,4 +1,4 @@
-"""Issue 7: train on real noisy photos (no ground truth) and compare with the anchors.
+"""Train on real noisy photos (no ground truth) and compare with the anchors.
 
     python benchmarks/real_quality.py --train ../shared/data/polyu-train-noisy --pairs ../shared/data/polyu-dev \
         --run runs/polyu [--teacher-iters 100000 --distill-iters 50000] [--device cuda]
@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import command_line, git_rev, machine, versions, write_section  # noqa: E402
+from _report import provenance, write_section  # noqa: E402
 
 ANCHORS = {"FFmpeg nlmeans=s=3": (37.838, 0.9632), "published SIDD student C": (36.305, 0.9437), "noisy input": (36.179, 0.9187)}
 
@@ -88,8 +88,7 @@ def main():
         lines.append(f"| {r['label']} | {r['psnr']:.3f} | {r['ssim']:.4f} |")
     for name, p, s in rows:
         lines.append(f"| {name} | {p:.3f} | {s:.4f} |")
-    body = "\n".join([f"Command: `{command_line()}` (commit {git_rev()})", f"Machine: {machine()}",
-                      f"Versions: {versions('torch')}",
+    body = "\n".join([*provenance("torch"),
                       f"Budget: teacher {a.teacher_iters} iterations (crop {a.teacher_crop}, batch {a.batch}), "
                       f"distillation {a.distill_iters} iterations (crop {a.distill_crop}); width {a.width}.", "", *lines])
     print(body)

@@ -1,4 +1,4 @@
-"""Issue 6.5 by hand: stream N synthetic 4K frames through tiling and record resident memory.
+"""By hand: stream N synthetic 4K frames through tiling and record resident memory.
 
     python benchmarks/reliability_soak.py                 # 10,000 frames (hours on 2 CPU cores)
     python benchmarks/reliability_soak.py --frames 500 --max-seconds 1800

@@ -5,7 +5,7 @@
 Bare: ``backend.infer`` on one padded 1x3x1088x1920 tensor in a loop (after one warm-up call).
 Stream: ``stream_video`` on an H.264 1080p clip of the same number of frames with the same
 opened backend (decode, pad, infer, crop, H.264 encode in their threads), frames / wall time
-from the first decode to the closed output file. The ratio stream/bare is the figure of issue 4
+from the first decode to the closed output file. The ratio stream/bare is the figure
 (target >= 0.90). Without --model, student C is built from ../shared weights when present, else
 with random weights (same compute).
 """
@@ -22,10 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from _report import command_line, git_rev, machine, versions, write_section  # noqa: E402
+from _report import ROOT, SHARED, provenance_text, write_section  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 
 
 def build_model(tmp: Path) -> tuple[Path, str]:
@@ -94,9 +92,7 @@ def main(argv=None) -> int:
         print(f"bare inference: {bare_fps:.4f} fps ({1000 / bare_fps:.0f} ms/frame at {tw}x{th})")
         print(f"stream 1080p H.264 -> H.264: {stream_fps:.4f} fps, latency p50 {s['latency_p50_ms']:.0f} ms")
         print(f"ratio stream/bare: {ratio:.3f} (target >= 0.90)")
-        body = f"""Command: `{command_line()}` (commit {git_rev()})
-
-Machine: {machine()}. Versions: {versions('onnxruntime', 'openvino', 'av', 'numpy')}.
+        body = f"""{provenance_text("onnxruntime", "openvino", "av", "numpy", sep=chr(10) * 2)}.
 
 Model: {what}. Backend: {info.describe()} (`--backend {args.backend}`).
 

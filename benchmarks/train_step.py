@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import command_line, git_rev, machine, versions, write_section  # noqa: E402
+from _report import provenance, write_section  # noqa: E402
 
 
 def main():
@@ -91,9 +91,7 @@ def main():
     for k, v in med.items():
         rows.append(f"| {k} | {v:.3f} | {v / base:.2f} x |")
     body = "\n".join([
-        f"Command: `{command_line()}` (commit {git_rev()})",
-        f"Machine: {machine()}; device {dev}",
-        f"Versions: {versions('torch')}",
+        *provenance("torch", machine_note=f"device {dev}"),
         f"Setting: width {a.width}, {a.levels} poolings, batch {a.batch}, crop {a.crop}x{a.crop}, Ks = {ks}, {a.repeats} interleaved rounds, medians.",
         "",
         *rows,
