@@ -7,8 +7,11 @@ an indented line (examples, exit-code tables) or a bullet keep their lines as wr
 
 Typer also runs ``inspect.cleandoc`` on the text after the summary line: that strips its first
 line's indentation, and the rest's common indentation, so examples right after the summary, or
-after a one-line paragraph such as "Examples:", lost their indent. A zero-width space opening such
-a line (not whitespace to ``cleandoc``, no width on screen) keeps it.
+after a one-line paragraph such as "Examples:", lost their indent. An empty Rich markup span
+opening such a line (not whitespace to ``cleandoc``; Rich renders it as nothing) keeps it. It used to
+be a zero-width space: invisible on screen, but copied with the example, whose first word the shell
+then did not find (issue 27). tests/test_newcomer.py renders every page and looks for invisible
+characters.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import inspect
 import typer
 
 
-ZERO_WIDTH_SPACE = "\u200b"
+INDENT_GUARD = "[dim][/dim]"  # Rich markup for nothing (the app uses rich_markup_mode="rich")
 
 
 def dedent_docstring(raw: str) -> str:
@@ -40,10 +43,10 @@ def reflow(doc: str) -> str:
     text = "\n\n".join(p if _keeps_lines(p) else " ".join(line.strip() for line in p.split("\n")) for p in rest)
     first, *lines = text.split("\n")
     if first[:1].isspace():  # cleandoc strips the first line's indentation outright
-        first = ZERO_WIDTH_SPACE + first
+        first = INDENT_GUARD + first
     shown = [k for k, line in enumerate(lines) if line.strip()]
     if shown and all(lines[k][:1].isspace() for k in shown):  # ... and the rest's common indentation
-        lines[shown[0]] = ZERO_WIDTH_SPACE + lines[shown[0]]
+        lines[shown[0]] = INDENT_GUARD + lines[shown[0]]
     return "\n".join([summary + "\n\n" + first] + lines)
 
 
