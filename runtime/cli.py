@@ -279,17 +279,32 @@ def bench_cmd(
 def backends_cmd(artifact: Optional[Path] = typer.Argument(None, help="Show what can run this artifact.")):
     """List the inference backends installed here (and which one `--backend auto` picks).
 
+    With an artifact, each installed backend that takes its format loads it: "ok" means it did.
+
       hushframe backends
 
       hushframe backends student-int8.xml   # can it run here, and on which engine
     """
     from .artifact import load_artifact
-    from .backends.base import available_backends, select_backend
+    from .backends.base import available_backends, open_backend, select_backend
+    from .errors import ArtifactError
+    from hushframe.core.errors import HushframeError
 
     art = load_artifact(artifact) if artifact else None
+    loaded, problems = [], []
     for name, why in available_backends(art).items():
+        if art is not None and not why:
+            try:  # installed is not enough: a damaged file loads nowhere (issue 27)
+                open_backend(art, backend=name).close()
+                loaded.append(name)
+            except HushframeError as e:
+                problems.append(str(e))
+                why = "cannot load it: " + str(e).removeprefix(f"{art.path}: ")
         typer.echo(f"{name:12s} {'ok' if not why else 'unavailable: ' + why}")
     if art is not None:
+        if not loaded:
+            raise ArtifactError(problems[0] if problems else f"{art.path}: no backend installed here takes a "
+                                                             f"{art.format} artifact")
         cls, why = select_backend(art, "auto")
         typer.echo(f"auto -> {cls.name} ({why})")
 

@@ -56,6 +56,14 @@ class BackendInfo:
         return self.max_hw is None or (h <= self.max_hw[0] and w <= self.max_hw[1])
 
 
+def check_image_io(path, inputs: list, outputs: list) -> None:
+    """A graph the runtime can drive: an image (rank 4) in and out. ``inputs``/``outputs``: (name, rank)."""
+    shown = ", ".join(f"{n} (rank {r})" for n, r in inputs) or "none"
+    if not inputs or not outputs or inputs[0][1] not in (4, None) or outputs[0][1] not in (4, None):
+        raise ArtifactError(f"{path}: not a denoiser graph (inputs: {shown}; outputs: {len(outputs)}); expected an "
+                            f"N x 3 x H x W image in and out")
+
+
 class Backend(abc.ABC):
     """Base class; subclasses set ``name`` and ``formats`` and implement the abstract methods."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ArtifactError, BackendUnavailable
-from .base import Backend, BackendInfo, register_backend, default_threads
+from .base import Backend, BackendInfo, check_image_io, register_backend, default_threads
 
 
 def _providers_for(device: str, available: list[str]) -> list[str]:
@@ -48,6 +48,8 @@ class ONNXRuntimeBackend(Backend):
             raise ArtifactError(f"{self.artifact.path}: ONNX Runtime cannot load it "
                                 f"({str(e).splitlines()[0][:160]})") from None
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        check_image_io(self.artifact.path, [(i.name, len(i.shape) if i.shape is not None else None) for i in inputs],
+                       [(o.name, len(o.shape) if o.shape is not None else None) for o in outputs])
         a = self.artifact
         names_in, names_out = [i.name for i in inputs], [o.name for o in outputs]
         self.input_name = a.input_name if a.input_name in names_in else names_in[0]

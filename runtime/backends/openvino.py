@@ -21,7 +21,7 @@ import numpy as np
 from hushframe.core.contract import DEFAULT_MULTIPLE
 
 from ..errors import ArtifactError, BackendUnavailable
-from .base import Backend, BackendInfo, register_backend, default_threads
+from .base import Backend, BackendInfo, check_image_io, register_backend, default_threads
 
 
 STATIC_SHAPES = 2  # compiled static-shape copies kept (a stream's frames, and one other size)
@@ -73,6 +73,13 @@ class OpenVINOBackend(Backend):
         except Exception as e:
             raise ArtifactError(f"{self.artifact.path}: OpenVINO cannot read it ({_ov_msg(e)})") from None
         a = self.artifact
+
+        def rank(v):
+            r = v.get_partial_shape().rank
+            return r.get_length() if r.is_static else None
+
+        check_image_io(self.artifact.path, [(i.get_any_name(), rank(i)) for i in model.inputs],
+                       [(o.get_any_name(), rank(o)) for o in model.outputs])
         in_names = [n for i in model.inputs for n in [i.get_any_name()]]
         out_names = [o.get_any_name() for o in model.outputs]
         self.input_name = a.input_name if a.input_name in in_names else in_names[0]

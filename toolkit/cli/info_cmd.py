@@ -117,6 +117,27 @@ def _int8_lines(settings: dict, q: dict) -> list[str]:
     return lines
 
 
+def _facts(p: Path) -> dict:
+    """What the file itself says; a file its reader cannot parse is one line naming it (issue 27: a
+    corrupt .onnx / .xml ended in a traceback)."""
+    suffix = p.suffix.lower()
+    if suffix == ".safetensors":
+        return _safetensors_summary(p)
+    what, read = {".onnx": ("ONNX model", _onnx_summary), ".xml": ("OpenVINO IR", _openvino_summary)}.get(suffix, (None, None))
+    if read is None:
+        return {}
+    from hushframe.runtime.artifact import load_artifact
+
+    load_artifact(p)  # the file's structure (and an IR's .bin) first: OpenVINO's frontends never see a damaged file
+    try:
+        return read(p)
+    except HushframeError:
+        raise
+    except Exception as e:  # onnx's DecodeError, onnxruntime's Fail, OpenVINO's RuntimeError
+        msg = " ".join(str(e).split()) or e.__class__.__name__
+        raise HushframeError(f"{p}: not a readable {what} ({msg[:200]})") from None
+
+
 def describe(path: Path) -> list[str]:
     from hushframe.core.manifest import read_manifest
 
@@ -136,14 +157,7 @@ def describe(path: Path) -> list[str]:
     if src:
         lines.append("  from        " + ", ".join(f"{k} {str(v)[:12] if k == 'sha256' else v}" for k, v in src.items()
                                                 if not isinstance(v, dict)))
-    suffix = p.suffix.lower()
-    facts: dict = {}
-    if suffix == ".safetensors":
-        facts = _safetensors_summary(p)
-    elif suffix == ".onnx":
-        facts = _onnx_summary(p)
-    elif suffix == ".xml":
-        facts = _openvino_summary(p)
+    facts = _facts(p)
     arch = st.get("arch") or facts.get("arch")
     if arch:
         lines.append(f"  model       {arch}" + (f" ({st['model_kind']})" if st.get("model_kind") else ""))
