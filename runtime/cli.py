@@ -170,7 +170,9 @@ def parity_cmd(
     clean: Optional[Path] = typer.Option(None, help="Ground-truth folder when --pairs holds only noisy images."),
     video: Optional[str] = typer.Option(None, help="Compare on frames of this video instead (no ground truth)."),
     reference: Optional[Path] = typer.Option(None, "--reference", "-r",
-                                             help="Reference model: our .safetensors (PyTorch FP32) or any artifact."),
+                                             help="Reference model: our .safetensors (PyTorch FP32) or any artifact. "
+                                                  "Default: the one the artifact was made from, found through the "
+                                                  "manifests (the .safetensors, or without torch its fp32 .onnx)."),
     reference_output: Optional[Path] = typer.Option(None, help="Folder of reference outputs (PNG) computed earlier: "
                                                                "no torch needed."),
     save_reference_output: Optional[Path] = typer.Option(None, help="Write the reference outputs here as PNGs."),
@@ -197,6 +199,8 @@ def parity_cmd(
 ):
     """Check an artifact against the PyTorch FP32 reference; exit 1 when a threshold fails (a CI gate).
 
+      hushframe parity student-int8.xml --pairs polyu-dev/ -o parity   # reference from the manifests
+
       hushframe parity student.onnx --pairs polyu-dev/ -r student.safetensors -o parity
 
       hushframe parity student.xml --pairs polyu-dev/ --reference-output ref_png/ --max-drop 0.1
@@ -217,6 +221,8 @@ def parity_cmd(
         raise ParityError("give either a paired set (--pairs) or a video (--video)")
     items = (pair_items(pairs, clean, every=every, limit=limit) if pairs is not None
              else video_items(video, every=every, max_frames=max_frames))
+    if reference is None and reference_output is None:
+        reference = _reference_from_manifests(artifact)
 
     def prog(i, n, row):
         if sys.stderr.isatty() or i == 1 or i % 10 == 0 or i == n:
@@ -232,6 +238,23 @@ def parity_cmd(
     typer.echo(res.to_markdown())
     if not res.passed:
         raise SystemExit(1)
+
+
+def _reference_from_manifests(artifact: Path) -> Path:
+    """The model the artifact was made from (runtime/lineage.py), said on stderr; one line if none."""
+    from .errors import ArtifactError
+    from .lineage import find_reference
+
+    if not artifact.exists():
+        raise ArtifactError(f"{artifact}: no such model artifact")
+    ref, lin = find_reference(artifact)
+    if ref is None:
+        why = lin.stopped or (f"its manifests lead to no fp32 model ({lin.shown()})" if len(lin.chain) > 1
+                              else f"no manifest beside it names its source ({artifact.name}.manifest.json)")
+        raise ArtifactError(f"{artifact}: no reference given and none found: {why}; give --reference MODEL "
+                            f"or --reference-output FOLDER")
+    typer.echo(f"reference: {ref} (from the manifests: {lin.shown()})", err=True)
+    return ref
 
 
 @app.command("bench", rich_help_panel=PANEL)
