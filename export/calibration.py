@@ -95,14 +95,19 @@ def _saturated_positions(img: np.ndarray, size: int, peaks: int = 4) -> list[tup
     return out
 
 
-def calibration_crops(source: str | Path, n: int = DEFAULT_CROPS, size: int = DEFAULT_CROP_SIZE, seed: int = 0,
+def calibration_crops(source: str | Path, n: int = DEFAULT_CROPS, size: int | None = DEFAULT_CROP_SIZE, seed: int = 0,
                       multiple: int = 32, extreme_share: float = DEFAULT_EXTREME_SHARE) -> np.ndarray:
     """n crops (N x 3 x size x size float32 in [0,1]) drawn reproducibly from ``source``: random positions,
-    then ``extreme_share`` of them on the frames' most colour-saturated regions (deterministic)."""
+    then ``extreme_share`` of them on the frames' most colour-saturated regions (deterministic).
+
+    ``size`` None: DEFAULT_CROP_SIZE where a frame holds it, else the largest multiple of ``multiple``
+    the biggest frame holds (small frames, e.g. 256x192, are common; issue 27: they were refused
+    with a hint to compute the size by hand)."""
     if n < MIN_CROPS:
         raise CalibrationError(f"{n} calibration crops requested; at least {MIN_CROPS} are needed")
-    if size <= 0 or size % multiple:
-        raise CalibrationError(f"crop size {size} must be a positive multiple of {multiple}")
+    if size is not None and (size <= 0 or size % multiple):
+        raise CalibrationError(f"--crop-size {size}: must be a positive multiple of {multiple} (the model's size "
+                               f"multiple), e.g. {max(multiple, size // multiple * multiple)}")
     loaders = load_frames(source)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(loaders))
@@ -113,16 +118,23 @@ def calibration_crops(source: str | Path, n: int = DEFAULT_CROPS, size: int = DE
             frames[i] = loaders[i]()
         return frames[i]
 
-    usable = []
+    sides = {int(i): min(frame(i).shape[:2]) for i in order}
+    largest = max(sides.values())
+    if size is None:
+        size = DEFAULT_CROP_SIZE if largest >= DEFAULT_CROP_SIZE else largest // multiple * multiple
+        if size == 0:
+            raise CalibrationError(f"{source}: calibration frames too small: the largest is {largest} px on its short "
+                                   f"side, the model needs crops of at least {multiple}x{multiple}")
+    usable = [i for i in order if sides[int(i)] >= size]
     for i in order:
-        h, w = frame(i).shape[:2]
-        if h >= size and w >= size:
-            usable.append(i)
-        else:
-            frames.pop(i)
+        if sides[int(i)] < size:
+            frames.pop(i, None)
     if not usable:
-        raise CalibrationError(f"{source}: calibration set too small: no frame is at least {size}x{size} "
-                               f"(use --crop-size {multiple} * k smaller, or bigger frames)")
+        fit = largest // multiple * multiple
+        raise CalibrationError(f"{source}: no calibration frame holds a {size}x{size} crop (the largest is {largest} px "
+                               f"on its short side); use --crop-size {fit}" if fit else
+                               f"{source}: calibration frames too small: the largest is {largest} px on its short "
+                               f"side, the model needs crops of at least {multiple}x{multiple}")
     crops = np.empty((n, 3, size, size), np.float32)
     n_extreme = int(round(n * extreme_share))
     for j in range(n - n_extreme):

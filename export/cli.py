@@ -16,16 +16,22 @@ app = typer.Typer()  # this module's commands; toolkit/cli/main.py registers the
 
 from . import errors as _errors  # noqa: F401  (registers the user-error classes)
 from .calibration import DEFAULT_CROPS
+from .progress import reporting
 from .quantize import DEFAULT_METHOD
 
 OVERWRITE = typer.Option(False, "--overwrite", "-y", help="Replace an existing output (as FFmpeg's -y); without "
                                                           "it an existing output is refused.")
 
 
-def _new_output(*paths: Path, overwrite: bool) -> None:
-    """Before any work: each output can be written, and exists only if --overwrite says to replace it."""
+def _new_output(*paths: Path, overwrite: bool, ext: str | None = None) -> None:
+    """Before any work: each output can be written, and exists only if --overwrite says to replace it;
+    the first ends in ``ext`` (an ONNX model named out.xyz loaded nowhere afterwards: issue 27)."""
     from hushframe.core.atomic import check_new_output
+    from hushframe.core.errors import OutputPathError
 
+    if ext and paths and paths[0].suffix.lower() != ext:
+        raise OutputPathError(f"{paths[0]}: the output must end in {ext} (it is what the next step and "
+                              f"`--backend auto` read the format from)")
     for p in paths:
         check_new_output(p, overwrite)
 
@@ -77,7 +83,7 @@ def export_onnx_cmd(
     """
     from .onnx_export import export_onnx
 
-    _new_output(output, overwrite=overwrite)
+    _new_output(output, overwrite=overwrite, ext=".onnx")
     out = export_onnx(weights, output, blind_spot=blind_spot, opset=opset, simplify=simplify)
     typer.echo(f"exported {weights} -> {out} (opset {opset}, checked against PyTorch)")
 
@@ -114,7 +120,8 @@ def quantize_cmd(
     calibration: Optional[Path] = typer.Option(None, "--calibration", "-c", help="Your noisy frames: a folder of images or a video (int8)."),
     num_crops: int = typer.Option(DEFAULT_CROPS, help="Calibration crops (at least 32), drawn reproducibly: enough to "
                                                      "hold your frames' rare extremes (saturated colours)."),
-    crop_size: int = typer.Option(256, help="Crop side in pixels (a multiple of the model's size multiple)."),
+    crop_size: Optional[int] = typer.Option(None, help="Crop side in pixels, a multiple of the model's size multiple "
+                                                        "(default: 256, or the largest that the frames hold)."),
     seed: int = typer.Option(0, help="Seed of the crop positions."),
     method: str = typer.Option(DEFAULT_METHOD, help="Activation range: mse | max | percentile[:99.99], optionally "
                                             "*HEADROOM such as max*1.5 (default: MSE-optimal over the crops)."),
@@ -154,23 +161,47 @@ def quantize_cmd(
 
     if finetune_steps < 0 or (finetune_steps and precision != "int8"):
         raise ExportError(f"--finetune-steps {finetune_steps}: a number of steps >= 0, for --precision int8 only")
-    _new_output(output, overwrite=overwrite)
-    bar = None
-    if finetune_steps:
-        import sys
+    _new_output(output, overwrite=overwrite, ext=".onnx")
+    bars = []   # the fine-tuning bar starts with the fine-tuning, after the stages before it
 
-        from hushframe.core.progress import Progress
+    def finetune_progress(step, total, loss):
+        if not bars:
+            import sys
 
-        bar = Progress("int8 fine-tune", finetune_steps, file=sys.stdout)
+            from hushframe.core.progress import Progress
+
+            bars.append(Progress("int8 fine-tune", finetune_steps, file=sys.stdout))
+        bars[0].update(step, loss=loss * 255**2)
+
     try:
-        out = quantize(model, output, precision, calibration, num_crops=num_crops, crop_size=crop_size, seed=seed,
-                       method=method, equalize=equalize, keep_float=tuple(keep_float) if keep_float else "auto",
-                       target=target, keep_image_convs=image_convs, finetune_steps=finetune_steps,
-                       dither=dither, progress=(lambda step, total, loss: bar.update(step, loss=loss * 255**2)) if bar else None)
+        with reporting(_stage_lines() if precision == "int8" else None):
+            out = quantize(model, output, precision, calibration, num_crops=num_crops, crop_size=crop_size, seed=seed,
+                           method=method, equalize=equalize, keep_float=tuple(keep_float) if keep_float else "auto",
+                           target=target, keep_image_convs=image_convs, finetune_steps=finetune_steps, dither=dither,
+                           progress=finetune_progress if finetune_steps else None)
     finally:
-        if bar:
-            bar.close()
+        for b in bars:
+            b.close()
     typer.echo(f"wrote {precision} model {out}")
+
+
+def _stage_lines():
+    """Progress of `quantize` on stderr: a line per stage, then its steps every 5 s or so (the INT8 recipe
+    takes minutes on a CPU and said nothing before; issue 27)."""
+    import sys
+    import time
+
+    t0, last = time.perf_counter(), [0.0]
+
+    def show(name, done, total):
+        now = time.perf_counter()
+        if done and now - last[0] < 5.0 and done != total:
+            return
+        last[0] = now
+        count = "" if not total else f" {done}/{total}"
+        print(f"quantize: {name}{count}  [{now - t0:.0f} s]", file=sys.stderr, flush=True)
+
+    return show
 
 
 @compile_app.command("openvino")
@@ -247,7 +278,7 @@ def compile_tensorrt_cmd(
     from .contract import load_onnx_checked, onnx_settings
     from .tensorrt_engine import compile_tensorrt, default_profile
 
-    _new_output(output, overwrite=overwrite)
+    _new_output(output, overwrite=overwrite, ext=".engine")
     settings = onnx_settings(load_onnx_checked(model), model)
     prof = default_profile(int(settings["size_multiple"]), max_batch)
     for key, val in (("min", min_shape), ("opt", opt_shape), ("max", max_shape)):

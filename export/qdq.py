@@ -24,6 +24,8 @@ from collections import Counter
 
 import numpy as np
 
+from .progress import advance
+
 from .contract import INPUT_NAME, OUTPUT_NAME
 
 PASS_THROUGH = {"MaxPool", "Resize", "Concat"}
@@ -346,6 +348,7 @@ def calibration_pass(model, crops: np.ndarray, accumulators: list, threads: int 
         vals[INPUT_NAME] = x
         for a in accumulators:
             a.add(vals)
+        advance()  # one crop of the current stage (export/progress.py)
 
 
 class ActivationStats:

@@ -49,6 +49,7 @@ import numpy as np
 from .calibration import DEFAULT_CROP_SIZE, DEFAULT_CROPS, calibration_crops
 from .contract import load_onnx_checked, onnx_settings, read_metadata, set_metadata
 from .errors import ExportError
+from .progress import advance, stage
 
 # MSE-optimal ranges over the (128) calibration crops. The earlier default, the largest value of 32
 # crops x1.5, existed because 32 crops missed saturated colours (1.3 dB on one polyu-dev image with MSE
@@ -174,7 +175,8 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
     n_eq = 0
     if equalize:
         groups = qdq._equalization_groups(m)
-        st = qdq.activation_stats(m, crops, [g[1].output[0] for g in groups], samples_per_crop=1, threads=threads)
+        with stage("equalization statistics (crops)", len(crops)):
+            st = qdq.activation_stats(m, crops, [g[1].output[0] for g in groups], samples_per_crop=1, threads=threads)
         n_eq = qdq.equalize(m, st, alpha)
     auto = isinstance(keep_float, str) and keep_float == "auto"
     float_convs = set() if auto else set(keep_float)
@@ -199,11 +201,16 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
         from . import gptq
 
         hessians = gptq.ConvInputHessians(m, [c for c in q_convs if gptq.supported(c)])
-    qdq.calibration_pass(m, crops, [stats] + ([hessians] if hessians else []), threads)
+    with stage("activation ranges" + (" and GPTQ statistics" if hessians else "") + " (crops)", len(crops)):
+        qdq.calibration_pass(m, crops, [stats] + ([hessians] if hessians else []), threads)
     st = stats.result()
     # u8 tensors too are searched on the signed grid (T/127): the real u8 grid clipped less and the
     # output got worse on the tuning split (export/README.md, "Tried on the way, not adopted")
-    thresholds = {a: 1.0 if kinds[a] == "image" else qdq.range_for(st[a], method) for a in acts}
+    thresholds = {}
+    with stage(f"{method} range search (tensors)", len(acts)):
+        for a in acts:
+            thresholds[a] = 1.0 if kinds[a] == "image" else qdq.range_for(st[a], method)
+            advance()
     macs = qdq.conv_macs(m, 512, 512)
     total = sum(macs.values())
     share = {k: v / total for k, v in macs.items()}
@@ -212,7 +219,8 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
         # measured as the artifact will round: dithered where it will be (a decoder conv's coherent
         # rounding error would otherwise keep it in float for an error the dither removes)
         dithered = frozenset(select(m, {a for a in acts if kinds[a] != "image"}, dither))
-        errors = _output_mse_per_conv(m, q_convs, thresholds, crops, threads, wbits, kinds, dithered)
+        with stage("int8 error of each conv"):
+            errors = _output_mse_per_conv(m, q_convs, thresholds, crops, threads, wbits, kinds, dithered)
         chosen = choose_float_convs(errors, share, budget, max_float_macs)
         float_convs |= set(chosen)
         q_convs = [c for c in q_convs if c.name not in float_convs]
@@ -222,8 +230,11 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
     if hessians:
         inits = qdq._inits(m)
         hess = hessians.result()
-        codes = {c.name: gptq.gptq_codes(qdq._array(inits[c.input[1]]), hess[c.name], wbits)
-                 for c in q_convs if c.name in hess}
+        with stage("GPTQ weight rounding (convs)", sum(c.name in hess for c in q_convs)):
+            for c in q_convs:
+                if c.name in hess:
+                    codes[c.name] = gptq.gptq_codes(qdq._array(inits[c.input[1]]), hess[c.name], wbits)
+                    advance()
     out = qdq.insert_qdq(m, thresholds, q_names, act_convs=q_names, weight_bits=wbits, act_kinds=kinds, weight_codes=codes)
     report = {"target": target, "image_convs": image_mode, "weight_bits": wbits, "weight_rounding": rounding, "method": method, "equalized_producers": n_eq, "split_image_convs": image_convs,
               "float_convs": sorted(float_convs), "int8_convs": [c.name for c in q_convs],
@@ -248,11 +259,16 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
 
 
 def quantize(onnx_path: str | Path, out_path: str | Path, precision: str, calibration_source=None, *,
-             num_crops: int = DEFAULT_CROPS, crop_size: int = DEFAULT_CROP_SIZE, seed: int = 0, method: str = DEFAULT_METHOD,
+             num_crops: int = DEFAULT_CROPS, crop_size: int | None = DEFAULT_CROP_SIZE, seed: int = 0,
+             method: str = DEFAULT_METHOD,
              equalize: bool = True, split_input: bool = True, keep_float="auto",
              write_manifest_file: bool = True, threads: int | None = None, target: str = "auto",
              keep_image_convs="auto", finetune_steps: int = 0, dither: str = "auto", progress=None) -> Path:
-    """Write an INT8 Q/DQ or FP16 variant of a hushframe fp32 ONNX model (atomically, with a manifest)."""
+    """Write an INT8 Q/DQ or FP16 variant of a hushframe fp32 ONNX model (atomically, with a manifest).
+
+    ``crop_size`` None: 256 px, or the largest multiple of the model's size multiple that the
+    calibration frames hold (calibration.calibration_crops).
+    """
     import onnx
 
     from hushframe.core.atomic import atomic_path, check_output_path
@@ -279,13 +295,15 @@ def quantize(onnx_path: str | Path, out_path: str | Path, precision: str, calibr
         from .dither import resolve_mode
 
         resolve_mode(dither, resolve_target(target), settings.get("model_kind", "student"))  # fails before calibration
-        crops = calibration_crops(calibration_source, num_crops, crop_size, seed, int(settings["size_multiple"]))
+        with stage("reading calibration frames"):
+            crops = calibration_crops(calibration_source, num_crops, crop_size, seed, int(settings["size_multiple"]))
         out, report = quantize_int8_model(model, crops, method=method, equalize=equalize, split_input=split_input,
                                           keep_float=keep_float, threads=threads, target=target,
                                           keep_image_convs=keep_image_convs, finetune_steps=finetune_steps,
                                           dither=dither, progress=progress)
         new_settings["int8_target"] = report["target"]
-        source["calibration"] = {"source": str(calibration_source), "crops": num_crops, "crop_size": crop_size, "seed": seed}
+        source["calibration"] = {"source": str(calibration_source), "crops": num_crops, "crop_size": int(crops.shape[-1]),
+                                 "seed": seed}
         extra = {"quantization": report}
     set_metadata(out, new_settings)
     out.producer_name = "hushframe"

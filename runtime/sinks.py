@@ -13,7 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 
 
-from hushframe.core.contract import VIDEO_EXTS, is_image_name
+from hushframe.core.contract import IMAGE_EXTS, VIDEO_EXTS, is_image_name
 from hushframe.core.errors import OutputPathError
 from hushframe.core.images import write_image  # numpy + Pillow only
 
@@ -322,5 +322,10 @@ def open_sink(output: str | Path | None, *, codec: str = "h264", crf: int = 18, 
         return ImageFileSink(p)
     if p.exists() and not p.is_dir():
         raise SinkError(f"{p}: exists and is not a folder (video outputs need one of {', '.join(sorted(VIDEO_EXTS))})")
+    if p.suffix and not p.is_dir() and not str(output).endswith(("/", os.sep)):
+        # `-o out.xyz` used to become a folder out.xyz/ without a word (issue 27)
+        raise SinkError(f"{p}: unknown output extension '{p.suffix}'; a video needs one of "
+                        f"{', '.join(sorted(VIDEO_EXTS))}, a single image one of {', '.join(sorted(IMAGE_EXTS))}; "
+                        f"an image folder is a name without an extension (or ending in /)")
     check_new_output(p, overwrite, folder=True)
     return ImageFolderSink(p)
