@@ -65,8 +65,9 @@ def stream_cmd(
     max_frames: Optional[int] = typer.Option(None, min=1, help="Stop once this many frames are written."),
     flush_interval: Optional[float] = typer.Option(None, min=0.0, help="Seconds between forced writes of a video "
                                                    "output (.mkv clusters, fragmented .mp4), bounding what a kill "
-                                                   "loses to about twice this. Default: 1 for live sources, 0 (off) "
-                                                   "for files."),
+                                                   "loses to about twice this. Default: 1 for live sources and for "
+                                                   ".mkv/.webm outputs; 0 (off) for other file outputs: a plain .mp4, "
+                                                   "written under a temporary name and renamed when complete."),
     tile: Optional[str] = typer.Option(None, help="Tile frames larger than WxH (engines with a maximum shape "
                                                   "are always tiled)."),
     overlap: int = typer.Option(64, min=0, help="Tile overlap in pixels (blended)."),
@@ -88,8 +89,9 @@ def stream_cmd(
 
     Decode, preprocess, infer, postprocess and encode run in separate threads joined by
     bounded queues; frame order, timestamps and audio are kept. Ctrl-C finishes the output
-    so it stays playable. Live sources to .mkv or .mp4 (fragmented) are flushed every
-    second: after a kill, every frame written more than about 2 s earlier is in the file.
+    so it stays playable. Live sources to .mkv or .mp4 (fragmented), and files to .mkv, are flushed
+    every second: after a kill, every frame written more than about 2 s earlier is in the file. A
+    file to .mp4 appears under its name only when complete (a kill leaves no broken .mp4).
 
       hushframe stream clip.mp4 -m student.onnx -o clean.mp4
 

@@ -129,17 +129,26 @@ class VideoSink(Sink):
     every packet the muxer emits is written to the file at once (``flush_packets``), Matroska
     closes a cluster every ``flush_interval`` seconds of video and MP4/MOV is written as
     fragmented MP4 with a fragment every ``flush_interval`` seconds, so everything up to the
-    last closed cluster/fragment is on disk and plays. ``low_latency`` (live sources) makes
-    libx264 emit each frame at once (no lookahead, no B-frames), so the encoder holds nothing.
+    last closed cluster/fragment is on disk and plays. Those are seconds of the video's own clock:
+    they are wall-clock seconds only for a ``realtime`` (live) source. A file is denoised at the
+    engine's pace (a 1080p student on a CPU: a few frames a second of a 25 fps clip), so without
+    ``realtime`` every frame gets its own cluster/fragment (tens of bytes each). ``low_latency``
+    makes libx264 emit each frame at once (no lookahead, no B-frames), so the encoder holds nothing.
     Together: after a kill, every frame handed to the sink more than about
-    ``2 * flush_interval`` seconds earlier is in the file (tests/test_newcomer.py kills at
-    several points).
+    ``2 * flush_interval`` seconds earlier is in the file (tests/test_newcomer.py kills live and
+    file sources at several points).
+
+    Without flushing the file is written under a temporary name beside the output
+    (``.NAME.partial-XXXX.EXT``) and renamed onto it when complete: a plain MP4 has its index at
+    the end and is unplayable if cut, so a kill leaves no broken file under the output's name (an
+    earlier output replaced with --overwrite stays until then).
     """
 
     kind = "video"
 
     def __init__(self, path: str | Path, codec: str = "h264", crf: int = 18, preset: str = "veryfast",
-                 threads: int = 0, fmt: str | None = None, flush_interval: float = 0.0, low_latency: bool = False):
+                 threads: int = 0, fmt: str | None = None, flush_interval: float = 0.0, low_latency: bool = False,
+                 realtime: bool = True):
         super().__init__()
         self.path = Path(path)
         if codec not in CODECS:
@@ -148,6 +157,8 @@ class VideoSink(Sink):
             raise SinkError(f"{path}: FFV1 needs a .mkv, .avi, .mov or .nut container")
         self.codec, self.crf, self.preset, self.threads, self.fmt = codec, crf, preset, threads, fmt
         self.flush_interval, self.low_latency = max(0.0, float(flush_interval or 0.0)), bool(low_latency)
+        self.realtime = bool(realtime)
+        self._tmp: Path | None = None   # the temporary name of an unflushed output, renamed at close
         parent = self.path.parent if str(self.path.parent) else Path(".")
         if not parent.is_dir():
             raise SinkError(f"{path}: output folder {parent} does not exist")
@@ -166,11 +177,16 @@ class VideoSink(Sink):
 
         self._av = av
         try:
-            if self.path.is_symlink() and not str(self.path).startswith("/dev/"):
+            target = self.path
+            if str(self.path).startswith("/dev/"):
+                pass   # a device node or pipe: written as it is
+            elif not self.flush_interval:
+                target = self._tmp = self._temp_name()
+            elif self.path.is_symlink():
                 # never write through a planted link to a file outside the output folder: replace the link
-                # itself, as core/atomic.py does for every other output (device nodes are left alone)
+                # itself, as core/atomic.py does for every other output
                 self.path.unlink()
-            self.container = av.open(str(self.path), mode="w", format=self.fmt, options=self._container_options())
+            self.container = av.open(str(target), mode="w", format=self.fmt, options=self._container_options())
         except (av.FFmpegError, OSError) as e:
             raise SinkError(_oserr(self.path, e)) from None
         h, w = first.image.shape[:2]
@@ -203,17 +219,26 @@ class VideoSink(Sink):
             self._abandon()
             raise SinkError(f"{self.path}: cannot set up the {self.codec} encoder ({e})") from None
 
+    def _temp_name(self) -> Path:
+        import tempfile
+
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.partial-", suffix=self.path.suffix,
+                                   dir=self.path.parent if str(self.path.parent) else ".")
+        os.close(fd)
+        return Path(tmp)
+
     def _container_options(self) -> dict:
         if not self.flush_interval:
             return {}
-        fmt = self.fmt or {".mkv": "matroska", ".webm": "webm", ".mp4": "mp4", ".m4v": "mp4",
-                           ".mov": "mov"}.get(self.path.suffix.lower(), "")
+        fmt = self.fmt or flush_format(self.path)
         opts = {"flush_packets": "1"}
+        # seconds of the video's clock: the interval for a live source, one frame for a file (see above)
+        seconds = self.flush_interval if self.realtime else 0.0
         if fmt in ("matroska", "webm"):
-            opts["cluster_time_limit"] = str(max(1, int(self.flush_interval * 1000)))
+            opts["cluster_time_limit"] = str(int(seconds * 1000))
         elif fmt in ("mp4", "mov"):
             opts["movflags"] = "empty_moov+default_base_moof"
-            opts["frag_duration"] = str(max(1, int(self.flush_interval * 1_000_000)))
+            opts["frag_duration"] = str(max(1, int(seconds * 1_000_000)))
         return opts
 
     def _mux_audio(self, audio_packets, until: float | None):
@@ -275,8 +300,40 @@ class VideoSink(Sink):
         except (av.FFmpegError, OSError) as e:
             err = err or e
         self.container = None
+        if err is None and self._tmp is not None:
+            try:
+                self._publish()
+            except OSError as e:
+                err = e
         if err is not None:
+            self._drop_tmp()
             raise SinkError(_oserr(self.path, err)) from None
+
+    def _publish(self):
+        """The complete temporary file becomes the output (fsynced; permissions as a plain open() gives)."""
+        with open(self._tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self._tmp, 0o666 & ~umask)
+        os.replace(self._tmp, self.path)
+        self._tmp = None
+        try:
+            fd = os.open(self.path.parent if str(self.path.parent) else ".", os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError:
+            pass
+
+    def _drop_tmp(self):
+        if self._tmp is not None:
+            try:
+                self._tmp.unlink()
+            except OSError:
+                pass
+            self._tmp = None
 
     def _abandon(self):
         try:
@@ -284,11 +341,27 @@ class VideoSink(Sink):
         except Exception:
             pass
         self.container = None
+        self._drop_tmp()
+
+
+def flush_format(path) -> str:
+    """The container a video output is flushed in ('' where flushing does nothing for it)."""
+    return {".mkv": "matroska", ".webm": "webm", ".mp4": "mp4", ".m4v": "mp4",
+            ".mov": "mov"}.get(Path(path).suffix.lower(), "")
+
+
+def default_flush_interval(output, live: bool) -> float:
+    """1 s for a live source, and for a file source written to Matroska (.mkv/.webm: it plays however it
+    was cut); 0 for other file outputs: a plain .mp4 (written under a temporary name, renamed when
+    complete), unless the user asks for fragments with --flush-interval."""
+    if live:
+        return 1.0
+    return 1.0 if output is not None and flush_format(output) in ("matroska", "webm") else 0.0
 
 
 def open_sink(output: str | Path | None, *, codec: str = "h264", crf: int = 18, preset: str = "veryfast",
               threads: int = 0, overwrite: bool = False, single_image: bool = False, flush_interval: float = 0.0,
-              low_latency: bool = False) -> Sink:
+              low_latency: bool = False, realtime: bool = True) -> Sink:
     """OUT: None/'-'/'none' -> nothing; a name with a video extension -> video file; a name with an image
     extension and a single-image source -> that file; else an image folder.
 
@@ -307,13 +380,13 @@ def open_sink(output: str | Path | None, *, codec: str = "h264", crf: int = 18, 
     if str(p).startswith("/dev/") and p.exists() and not p.is_dir():
         # a device node (/dev/null, a pipe, /dev/full in tests): Matroska streams to it
         return VideoSink(p, codec=codec, crf=crf, preset=preset, threads=threads, fmt="matroska",
-                         flush_interval=flush_interval, low_latency=low_latency)
+                         flush_interval=flush_interval, low_latency=low_latency, realtime=realtime)
     if p.suffix.lower() in VIDEO_EXTS:
         if p.is_dir():
             raise SinkError(f"{p}: is a folder; give a file name, or an image folder without a video extension")
         check_new_output(p, overwrite)
         return VideoSink(p, codec=codec, crf=crf, preset=preset, threads=threads, flush_interval=flush_interval,
-                         low_latency=low_latency)
+                         low_latency=low_latency, realtime=realtime)
     if is_image_name(p) and not p.is_dir():
         if not single_image:
             raise SinkError(f"{p}: an image file name takes a single-image source; give a folder name (no "

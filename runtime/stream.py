@@ -40,14 +40,15 @@ def stream_video(source, model, output=None, *, options: RunOptions | None = Non
         on_backend: callable(backend) once the engine is loaded (the CLI prints the choice).
         max_frames: stop once this many frames are written.
         flush_interval: seconds between forced writes of a video output (Matroska clusters, MP4
-            fragments; see :class:`~.sinks.VideoSink`); None: 1 s for live sources, off for files.
+            fragments; see :class:`~.sinks.VideoSink`); None: 1 s for live sources and for files written
+            to .mkv/.webm, off for other file outputs (a plain .mp4, renamed into place when complete).
 
     Returns the run's :class:`~.pipeline.StreamStats`. Errors (:class:`~.errors.SourceError`,
     :class:`~.errors.SourceLost`, :class:`~.errors.SinkError`) carry ``.stats`` too; a run that
     writes no frame at all (every input unreadable) raises :class:`~.errors.SourceError`.
     """
     from .backends.base import Backend
-    from .sinks import open_sink
+    from .sinks import default_flush_interval, open_sink
     from .errors import SourceError
     from .sources import Source, open_source
 
@@ -59,10 +60,11 @@ def stream_video(source, model, output=None, *, options: RunOptions | None = Non
                                                                 backoff=backoff, timeout=timeout)
     try:
         if flush_interval is None:
-            flush_interval = 1.0 if src.live else 0.0
+            flush_interval = default_flush_interval(output, src.live)
+        # flushing bounds a kill's loss in wall-clock time only if the encoder holds no frames (no lookahead)
         sink = open_sink(output, codec=codec, crf=crf, preset=preset, overwrite=overwrite,
                          single_image=src.kind == "images" and src.total == 1, flush_interval=flush_interval,
-                         low_latency=src.live and flush_interval > 0)
+                         low_latency=flush_interval > 0, realtime=src.live)
         be = options.open(model) if own_backend else model
         try:
             if on_backend is not None:
