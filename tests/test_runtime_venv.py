@@ -18,6 +18,7 @@ import venv
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hushframe.runtime import testing as T
@@ -101,3 +102,21 @@ def test_runtime_only_venv_streams_and_gates_without_torch(runtime_env, tmp_path
     r = _run([py, "-c", "import sys, hushframe.runtime.cli, hushframe.runtime.stream, hushframe.runtime.parity; "
                         "print('torch' in sys.modules)"], env=env)
     assert r.stdout.strip() == "False", r.stderr
+    # the Python API of a non-editable install without torch: the frame `hushframe stream` writes
+    write_image(tmp_path / "odd.png", T.smooth_frames(1, 50, 70, seed=6)[0])
+    r = _run([hf, "stream", tmp_path / "odd.png", "-m", model, "-o", tmp_path / "odd-out.png", "--progress", "none"],
+             env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    code = ("import sys, numpy as np, hushframe\n"
+            "from PIL import Image\n"
+            "from hushframe import Denoiser\n"
+            "with Denoiser(sys.argv[1]) as d:\n"
+            "    out = d(np.asarray(Image.open('odd.png').convert('RGB')))\n"
+            "np.save('api-out.npy', out)\n"
+            "print(hushframe.__version__, 'torch' in sys.modules)")
+    r = _run([py, "-c", code, model], env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    from hushframe.toolkit.data.images import read_uint8
+
+    assert r.stdout.split() == [metadata.version("hushframe"), "False"], r.stdout
+    np.testing.assert_array_equal(np.load(tmp_path / "api-out.npy"), read_uint8(tmp_path / "odd-out.png"))

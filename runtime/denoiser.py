@@ -1,0 +1,142 @@
+"""``Denoiser``: the Python API of the runtime (``from hushframe import Denoiser``).
+
+    from hushframe import Denoiser
+
+    with Denoiser("student-int8.xml", backend="auto") as d:
+        clean = d(frame)                     # uint8 H x W x 3 RGB in, the same out
+        for out in d.run(frames):            # a video: any iterable of frames, one stream
+            ...
+
+A frame goes through the per-frame function ``hushframe stream`` uses (frames.denoise_image: pad to
+the engine's multiple, tile where the engine needs it, crop, clamp, round), with stream's default
+tile overlap, so ``d(frame)`` equals what ``hushframe stream`` writes for that frame (tests/test_api.py
+compares them on PNG and FFV1 outputs).
+
+Streams and state. Today's models denoise each frame on its own. Temporal (recurrent) models will
+carry state from one frame to the next; for them a ``Denoiser`` is one stream: ``d(frame)`` continues
+it, ``d.run(frames)`` starts a new one, ``d.reset()`` starts a new one by hand (after a cut, a seek,
+a reconnect). That state lives in ``_denoise`` and ``reset`` only, so such models plug in there.
+
+Frames are checked before they reach the engine: anything but a uint8 H x W x 3 array is refused with
+one :class:`~.errors.FrameError` naming its shape and dtype (a float image in [0, 1] read as 0-255
+would come back near-black; a channels-first array would be read as a 3-pixel-wide image). Torch-free:
+this module imports numpy and the runtime only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from .errors import ShapeError
+
+STREAM_OVERLAP = 64   # `hushframe stream --overlap` default: the same blend where frames are tiled
+
+
+class FrameError(ShapeError, TypeError):
+    """A frame the Denoiser does not take (wrong dtype, layout or channel count)."""
+
+
+def check_frame(frame) -> np.ndarray:
+    """The frame as a uint8 H x W x 3 array, or one FrameError saying what it is and what to do."""
+    a = frame if isinstance(frame, np.ndarray) else np.asarray(frame)
+    what = f"a {a.dtype} array of shape {tuple(a.shape)}"
+    if a.dtype == object or a.ndim == 0:
+        raise FrameError(f"frame: expected a uint8 H x W x 3 RGB array, got {type(frame).__name__}")
+    if a.ndim == 3 and a.shape[-1] != 3 and a.shape[0] in (3, 4) and a.shape[-1] > 4:
+        raise FrameError(f"frame: {what} looks channels-first; the Denoiser takes H x W x 3 "
+                         f"(frame.transpose(1, 2, 0))")
+    if a.ndim == 3 and a.shape[-1] == 4:
+        raise FrameError(f"frame: {what} has 4 channels; the Denoiser takes RGB (drop alpha: frame[..., :3])")
+    if a.ndim == 2 or (a.ndim == 3 and a.shape[-1] == 1):
+        raise FrameError(f"frame: {what} is grey; the Denoiser takes RGB (np.dstack([frame] * 3))")
+    if a.ndim != 3 or a.shape[-1] != 3:
+        raise FrameError(f"frame: {what}; expected H x W x 3 (uint8 RGB)")
+    if a.dtype != np.uint8:
+        if a.dtype.kind == "f":
+            hint = "a float image in [0, 1]: (frame * 255).round().astype(np.uint8)"
+        elif a.dtype == np.uint16:
+            hint = "16-bit: (frame >> 8).astype(np.uint8)"
+        else:
+            hint = "values 0-255: frame.astype(np.uint8)"
+        raise FrameError(f"frame: {what}; the Denoiser takes uint8 (0-255), as `hushframe stream` does; for {hint}")
+    if a.shape[0] == 0 or a.shape[1] == 0:
+        raise FrameError(f"frame: {what} is empty")
+    return a
+
+
+class Denoiser:
+    """A deployed denoiser on one engine: ``d(frame)``, ``d.run(frames)``, ``d.reset()``.
+
+    Args:
+        model: an artifact (.onnx, .xml OpenVINO IR, .engine TensorRT, .safetensors PyTorch).
+        backend: ``auto`` (the artifact's own runtime) or onnxruntime / openvino / tensorrt / torch.
+        device: ``auto`` | ``cpu`` | ``cuda[:N]`` | an OpenVINO device name.
+        threads: engine threads (default: all cores).
+        tile: (height, width): tile frames larger than this (as ``stream --tile``); engines with a
+            maximum shape are always tiled.
+        overlap: tile overlap in pixels (blended), as ``stream --overlap``.
+
+    Use it as a context manager, or call ``close()``: the engine holds memory (and a GPU) until then.
+    """
+
+    def __init__(self, model: str | Path, backend: str = "auto", device: str = "auto", threads: int | None = None,
+                 tile: tuple[int, int] | None = None, overlap: int = STREAM_OVERLAP):
+        from .backends.base import open_backend
+        from .stream import _max_overlap
+
+        self._backend = open_backend(model, backend=backend, device=device, threads=threads, max_hw=tile)
+        self.overlap = min(overlap, _max_overlap(self._backend, tile))   # as stream_video clamps it
+        self._state = None
+
+    # ---- one stream of frames
+    def __call__(self, frame) -> np.ndarray:
+        """Denoise one uint8 H x W x 3 RGB frame (the next of the current stream); returns the same kind."""
+        return self._denoise(check_frame(frame))
+
+    def run(self, frames: Iterable) -> Iterator[np.ndarray]:
+        """Denoise an iterable of frames as one new stream (state reset first), lazily, in order."""
+        self.reset()
+        for frame in frames:
+            yield self(frame)
+
+    def reset(self) -> None:
+        """Start a new stream: the next frame carries nothing from earlier ones (a cut, a seek, another clip)."""
+        self._state = None
+
+    def _denoise(self, image: np.ndarray) -> np.ndarray:
+        # The one place a temporal model's state will go in and come out (self._state).
+        from .frames import denoise_image
+
+        return denoise_image(self.backend, image, overlap=self.overlap)
+
+    # ---- the engine
+    @property
+    def backend(self):
+        if self._backend is None:
+            raise RuntimeError("Denoiser is closed")
+        return self._backend
+
+    @property
+    def info(self):
+        """The engine's :class:`~.backends.base.BackendInfo` (backend, device, precision, size multiple)."""
+        return self.backend.info
+
+    def __repr__(self) -> str:
+        if self._backend is None:
+            return "Denoiser(closed)"
+        return f"Denoiser({self._backend.artifact.name}: {self._backend.info.describe()})"
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
+            self._state = None
+
+    def __enter__(self) -> "Denoiser":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
