@@ -24,16 +24,18 @@ SCENES_PER_CAMERA = 16
 def demo_data(n_train_per_image: int = 3, n_val_per_image: int = 1, crop: int = 256):
     """(train noisy list, val pairs) from the bundled public-domain photos and synthetic scenes."""
     from .data.datasets import public_domain_images, simulated_set
+    from .data.simulator import DEMO_OLPF
     from .data.synthetic import synthetic_scenes
 
     clean = [a for _, a in public_domain_images()]
     # A mix of cameras: one medium-noise and two high-noise simulations of every photo, each
-    # camera also filming its own synthetic scenes (about a third of the crops by area).
+    # camera also filming its own synthetic scenes (about a third of the crops by area). Every camera
+    # has the demo camera's optical low-pass filter (data/simulator.py says why).
     train_noisy = []
     for i, level in enumerate(["medium", "high", "high"][:n_train_per_image]):
         scenes = synthetic_scenes(SCENES_PER_CAMERA, SCENE_SEED + i)
-        train_noisy += simulated_set(clean + scenes, 1, SIM_SEED + i, level)[0]
-    val_noisy, val_clean = simulated_set(clean, n_val_per_image, VAL_SEED, "high", crop=crop)
+        train_noisy += simulated_set(clean + scenes, 1, SIM_SEED + i, level, olpf=DEMO_OLPF)[0]
+    val_noisy, val_clean = simulated_set(clean, n_val_per_image, VAL_SEED, "high", crop=crop, olpf=DEMO_OLPF)
     return train_noisy, list(zip(val_noisy, val_clean))
 
 

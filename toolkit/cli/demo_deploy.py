@@ -13,10 +13,10 @@ def make_clip(path: Path, test_pairs, frames: int = 24, size=(192, 256), seed: i
 
     from ..data.datasets import public_domain_images
     from hushframe.core.images import to_uint8
-    from ..data.simulator import CameraParams, simulate_pair
+    from ..data.simulator import demo_camera_params, simulate_pair
 
     rng = np.random.default_rng(seed)
-    cam = CameraParams(shot=4e-3, read=0.016, wb_red=2.0, wb_blue=1.6)
+    cam = demo_camera_params()
     src = dict(public_domain_images())["coffee"].astype(np.float32) / 255.0
     h, w = size
     with av.open(str(path), "w") as out:

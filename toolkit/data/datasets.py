@@ -166,8 +166,9 @@ def make_loader(dataset: CropDataset, start_step: int, total_steps: int, batch: 
 
 
 def simulated_set(clean_images: list[np.ndarray], n_per_image: int, seed: int, level: str = "medium",
-                  crop: int | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """(noisy, clean) uint8 lists from clean sRGB images through the camera simulator."""
+                  crop: int | None = None, olpf: float = 0.0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(noisy, clean) uint8 lists from clean sRGB images through the camera simulator (random cameras
+    of ``level``; ``olpf``: their optical low-pass filter, see ``simulator.CameraParams``)."""
     from .simulator import simulate_pair
 
     rng = np.random.default_rng(seed)
@@ -180,7 +181,7 @@ def simulated_set(clean_images: list[np.ndarray], n_per_image: int, seed: int, l
                 part = f[y:y + crop, x:x + crop]
             else:
                 part = f
-            n, g = simulate_pair(part, rng, level)
+            n, g = simulate_pair(part, rng, level, olpf=olpf)
             noisy.append(to_uint8(n)); clean.append(to_uint8(g))
     return noisy, clean
 
