@@ -134,23 +134,31 @@ def test_eval_results_need_overwrite(tmp_path):
     assert hf("eval", tmp_path / "s.safetensors", "--pairs", pairs, "-o", out, "-y", "--examples", "0").returncode == 0
 
 
-# 6. the demo says when it reuses models and records what ran
-def test_demo_reuse_is_said_and_recorded(tmp_path):
-    from rich.console import Console
+# 6. the demo never continues from models other flags made, and a rerun never rewrites silently
+# (issue 27: --from-scratch in an earlier demo's folder reused its fine-tuned models)
+def test_demo_folder_rules(tmp_path):
+    from hushframe.core.errors import OutputPathError
+    from hushframe.toolkit.cli.demo_cmd import prepare_folder, what_it_shows
 
-    from hushframe.toolkit.cli.demo_cmd import reused_steps, what_it_shows
-    from hushframe.core.manifest import write_manifest
-
-    teacher = tmp_path / "teacher.safetensors"
-    assert reused_steps(Console(file=io.StringIO()), teacher, 5, "--teacher-steps") is None   # nothing: train
-    teacher.write_bytes(b"weights")
-    write_manifest(teacher, kind="weights", made_by="hushframe teacher", settings={"iterations": 60})
-    buf = io.StringIO()
-    assert reused_steps(Console(file=buf, width=400), teacher, 5, "--teacher-steps") == 60
-    assert "reusing" in buf.getvalue() and "--teacher-steps 5 is not applied" in buf.getvalue()
-    # 14. the caption says what the strip shows and what this run is
-    cap = what_it_shows(60, 60, False)
-    assert "left to right" in cap and "60 teacher + 60 distillation steps" in cap
+    out = tmp_path / "demo"
+    flags = {"from_scratch": False, "teacher_steps": 60, "distill_steps": 60}
+    assert prepare_folder(out, False, flags) is False                       # new folder: a new run
+    (out / "run" / "teacher.safetensors").write_bytes(b"fine-tuned")
+    assert prepare_folder(out, False, flags) is True                        # interrupted, same flags: resumes
+    scratch = dict(flags, from_scratch=True)
+    with pytest.raises(OutputPathError, match="interrupted demo run started with other flags.*--overwrite"):
+        prepare_folder(out, False, scratch)
+    assert prepare_folder(out, True, scratch) is False                      # -y: the earlier models are gone
+    assert not (out / "run" / "teacher.safetensors").exists()
+    (out / "demo-results.json").write_text("{}")
+    with pytest.raises(OutputPathError, match="earlier demo run"):
+        prepare_folder(out, False, scratch)                                 # finished: refused even with same flags
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    with pytest.raises(OutputPathError, match="not empty"):
+        prepare_folder(tmp_path / "mine", False, flags)
+    cap = what_it_shows(60, 60, True)
+    assert "left to right" in cap and "from random weights" in cap and "60 teacher + 60 distillation steps" in cap
 
 
 # 7. outputs are checked before the work
@@ -261,18 +269,22 @@ CHILD = r"""
 import sys, time
 from hushframe.runtime.stream import stream_video
 log = open(sys.argv[3], "w", buffering=1)
-stream_video("lavfi:testsrc2=size=160x120:rate=25,realtime", sys.argv[1], sys.argv[2], live=True,
+src = sys.argv[4] if len(sys.argv) > 4 else "lavfi:testsrc2=size=160x120:rate=25,realtime"
+flush = float(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[5] != "default" else None
+stream_video(src, sys.argv[1], sys.argv[2], live=None if len(sys.argv) > 4 else True, flush_interval=flush,
              backend="onnxruntime", progress=lambda st: log.write(f"{time.time()} {st.frames_out}\n"))
 """
 
 
-def _kill_after(model, out: Path, seconds_of_output: float) -> tuple[int, int, int]:
-    """Stream live, SIGKILL once ``seconds_of_output`` s of frames were written; return
-    (frames written by then, frames written 2 s before the kill, frames the file decodes)."""
+def _kill_after(model, out: Path, seconds_of_output: float, source=None, flush="default") -> tuple[int, int, int]:
+    """Stream (live lavfi, or ``source`` with the flags a user gives: none), SIGKILL once
+    ``seconds_of_output`` s of frames were written; return (frames written by then, frames written 2 s
+    before the kill, frames the file decodes)."""
     import av
 
     log = out.with_suffix(".log")
-    p = subprocess.Popen([sys.executable, "-c", CHILD, str(model), str(out), str(log)], stderr=subprocess.PIPE)
+    extra = [str(source), str(flush)] if source is not None else []
+    p = subprocess.Popen([sys.executable, "-c", CHILD, str(model), str(out), str(log), *extra], stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
         t_first = None
@@ -322,3 +334,130 @@ def test_flush_write_errors_are_surfaced(assets):
     with pytest.raises(SinkError, match="disk full"):
         stream_video("lavfi:testsrc2=size=64x64:rate=25", assets / "tiny.onnx", "/dev/full", live=True,
                      flush_interval=0.2, max_frames=200)
+
+
+# ---------------------------------------------------------------- issue 27: what a new user tried
+@pytest.fixture(scope="module")
+def long_clip(assets):
+    """A file source that takes the tiny model many seconds: 1500 frames, with audio (as a user's clip)."""
+    frames = T.smooth_frames(6, 120, 160, seed=5)
+    return T.write_clip(assets / "long.mp4", [frames[i % 6] for i in range(1500)], fps=25)
+
+
+# 9. a file source to .mkv with no flags: every frame older than about 2 s is in the file and plays
+# (it lost everything: 170 frames written, 0 decodable after 30 s); likewise a fragmented .mp4
+@pytest.mark.parametrize("ext,flush,points", [(".mkv", "default", (1.0, 3.0)), (".mp4", "1", (2.0,))])
+def test_sigkill_of_a_file_source_loses_at_most_two_seconds(assets, long_clip, tmp_path, ext, flush, points):
+    for i, after in enumerate(points):
+        written, old, decoded = _kill_after(assets / "tiny.onnx", tmp_path / f"file{i}{ext}", after, long_clip, flush)
+        assert written > 0 and old <= decoded <= written, (ext, after, written, old, decoded)
+
+
+# 8. "outputs are written atomically": a killed file -> plain .mp4 left a broken file under the final name
+def test_sigkill_of_a_plain_mp4_leaves_no_broken_file(assets, long_clip, tmp_path):
+    out = tmp_path / "clean.mp4"
+    _kill_after(assets / "tiny.onnx", out, 1.0, long_clip)
+    assert not out.exists()                                   # nothing under the name (a hidden partial file only)
+    assert [p.name for p in tmp_path.glob(".clean.partial-*.mp4")]
+    r = hf("stream", assets / "clip.mp4", "-m", assets / "tiny.onnx", "-o", tmp_path / "done.mp4", "--progress", "none")
+    assert r.returncode == 0 and len(T.read_clip(tmp_path / "done.mp4")[0]) == 6, r.stderr
+    assert not list(tmp_path.glob(".done.partial-*"))         # complete: renamed into place, nothing left
+
+
+# 4. corrupt artifacts: one line naming the file, a non-zero exit, no TensorFlow log lines from OpenVINO
+def test_corrupt_artifacts_are_one_line(tmp_path):
+    (tmp_path / "fake.onnx").write_text("garbage\n")
+    (tmp_path / "fake.xml").write_text("<net>garbage\n")
+    (tmp_path / "fake.bin").write_bytes(b"\0" * 16)
+    for cmd, name in (("info", "fake.onnx"), ("info", "fake.xml"), ("backends", "fake.onnx"), ("backends", "fake.xml")):
+        r = hf(cmd, tmp_path / name)
+        err = one_line_error(r, 2, name)
+        assert "not an ONNX model" in err or "not an OpenVINO IR" in err, err
+        assert r.stderr.strip() == err, r.stderr                # nothing else: no absl/TensorFlow lines
+    r = hf("stream", tmp_path / "fake.onnx", "-m", tmp_path / "fake.xml")
+    assert r.stderr.strip().startswith("hushframe: error: ") and r.returncode == 2, r.stderr
+
+
+def test_backends_loads_the_artifact_before_saying_ok(assets):
+    r = hf("backends", assets / "tiny.onnx")
+    assert r.returncode == 0 and "onnxruntime  ok" in r.stdout and "auto -> onnxruntime" in r.stdout, r.stdout
+
+
+# 5. help examples are copied into a shell: no zero-width or other invisible characters, examples indented
+def test_help_pages_have_no_invisible_characters():
+    import unicodedata
+
+    import typer
+    from typer.testing import CliRunner
+
+    from hushframe.toolkit.cli.main import app
+
+    def pages(cmd, path):
+        yield path
+        for name, sub in (getattr(cmd, "commands", None) or {}).items():
+            yield from pages(sub, path + [name])
+
+    runner, seen, examples = CliRunner(), 0, 0
+    for path in pages(typer.main.get_command(app), []):
+        out = runner.invoke(app, path + ["--help"], env={"COLUMNS": "100"}).output
+        odd = sorted({f"U+{ord(c):04X}" for c in out if unicodedata.category(c) in ("Cf", "Cc", "Co", "Cn", "Zl", "Zp")
+                      and c != "\n" or (unicodedata.category(c) == "Zs" and c != " ")})
+        assert not odd, (" ".join(["hushframe", *path, "--help"]), odd)
+        for line in out.splitlines():
+            if line.lstrip(" │").startswith("hushframe ") and "Usage" not in line:
+                examples += 1
+                assert line.lstrip(" │")[:10] == "hushframe ", repr(line)
+        seen += 1
+    assert seen >= 16 and examples >= 16, (seen, examples)
+
+
+# 6. an unknown extension is refused with the extensions that work (it became a folder out.xyz/)
+def test_unknown_output_extension_is_refused(assets, tmp_path):
+    err = one_line_error(hf("stream", assets / "clip.mp4", "-m", assets / "tiny.onnx", "-o", tmp_path / "out.xyz"), 4,
+                         "out.xyz", "'.xyz'", ".mkv", ".mp4", ".png")
+    assert not (tmp_path / "out.xyz").exists(), err
+    r = hf("stream", assets / "clip.mp4", "-m", assets / "tiny.onnx", "-o", str(tmp_path / "frames.v2") + "/",
+           "--progress", "none")
+    assert r.returncode == 0 and len(list((tmp_path / "frames.v2").glob("*.png"))) == 6, r.stderr   # a folder, said so
+    one_line_error(hf("export", assets / "tiny.safetensors", "-o", tmp_path / "x.xyz"), 2, "x.xyz", ".onnx")
+    one_line_error(hf("quantize", assets / "tiny.onnx", "-o", tmp_path / "q.xyz"), 2, "q.xyz", ".onnx")
+    assert not list(tmp_path.glob("?.xyz*"))
+
+
+# 7. quantize says what it does, and small calibration frames just work (or a plain instruction)
+def test_quantize_progress_and_small_frames(assets, tmp_path):
+    from hushframe.toolkit.data.images import write_image
+
+    frames = tmp_path / "small"
+    frames.mkdir()
+    for i, f in enumerate(T.smooth_frames(2, 120, 160, seed=9)):   # smaller than the default 256-px crops
+        write_image(frames / f"f{i}.png", f)
+    out = tmp_path / "q.onnx"
+    r = hf("quantize", assets / "tiny.onnx", "-c", frames, "-o", out, "--num-crops", "32")
+    assert r.returncode == 0, r.stderr
+    stages = [ln for ln in r.stderr.splitlines() if ln.startswith("quantize: ")]
+    assert any("ranges" in ln and "32/32" in ln for ln in stages), r.stderr
+    assert json.loads(Path(f"{out}.manifest.json").read_text())["source"]["calibration"]["crop_size"] == 96
+    one_line_error(hf("quantize", assets / "tiny.onnx", "-c", frames, "-o", tmp_path / "q2.onnx", "--num-crops", "32",
+                      "--crop-size", "256"), 2, "--crop-size 96", "120 px")
+
+
+# 8. parity finds its reference from the manifests, and says which it used
+def test_parity_takes_its_reference_from_the_manifests(assets, tmp_path):
+    import shutil
+
+    pairs = T.write_pairs(tmp_path / "pairs", n=1)
+    r = hf("parity", assets / "tiny.xml", "--pairs", pairs)
+    assert r.returncode == 0, r.stderr
+    assert "reference: " in r.stderr and "tiny.xml <- tiny.onnx <- tiny.safetensors" in r.stderr, r.stderr
+    assert "vs `tiny.safetensors (torch)`" in r.stdout.splitlines()[0]
+    # a source changed since the artifact was made is not its reference
+    d = tmp_path / "moved"
+    d.mkdir()
+    for f in ("tiny.onnx", "tiny.onnx.manifest.json"):
+        shutil.copy(assets / f, d / f)
+    (d / "tiny.safetensors").write_bytes(b"retrained since")
+    doc = json.loads((d / "tiny.onnx.manifest.json").read_text())
+    doc["source"]["weights"] = "tiny.safetensors"                     # relative: found beside the artifact
+    (d / "tiny.onnx.manifest.json").write_text(json.dumps(doc))
+    one_line_error(hf("parity", d / "tiny.onnx", "--pairs", pairs), 2, "tiny.safetensors changed since", "--reference")
