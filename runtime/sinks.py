@@ -231,7 +231,12 @@ class VideoSink(Sink):
         if not self.flush_interval:
             return {}
         fmt = self.fmt or flush_format(self.path)
-        opts = {"flush_packets": "1"}
+        # flush_packets: every packet reaches the file at once. max_interleave_delta: libavformat holds
+        # a video packet until every other stream (the source's audio) has one as late, up to 10 s of
+        # the clip by default; audio is read as the video is decoded, so a slow engine kept ~10 s of
+        # video in that queue, out of the file (1 us: each packet goes out as it comes, still in order
+        # within its stream, which is all Matroska and MP4 need).
+        opts = {"flush_packets": "1", "max_interleave_delta": "1"}
         # seconds of the video's clock: the interval for a live source, one frame for a file (see above)
         seconds = self.flush_interval if self.realtime else 0.0
         if fmt in ("matroska", "webm"):

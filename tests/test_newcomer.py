@@ -461,3 +461,30 @@ def test_parity_takes_its_reference_from_the_manifests(assets, tmp_path):
     doc["source"]["weights"] = "tiny.safetensors"                     # relative: found beside the artifact
     (d / "tiny.onnx.manifest.json").write_text(json.dumps(doc))
     one_line_error(hf("parity", d / "tiny.onnx", "--pairs", pairs), 2, "tiny.safetensors changed since", "--reference")
+
+
+@pytest.mark.parametrize("ext", [".mkv", ".mp4"])
+def test_flushed_file_keeps_up_with_a_slow_engine(long_clip, assets, tmp_path, ext):
+    """A slow engine (here: a slow consumer) starves the source's audio: libavformat then held up to 10 s of
+    video waiting to interleave it (a 30 s kill of a fragmented .mp4 lost 3 s). Every written frame but the
+    last two must be in the file as it grows."""
+    import av
+
+    from hushframe.runtime.stream import stream_video
+
+    out, seen = tmp_path / f"slow{ext}", []
+
+    def check(st):
+        time.sleep(0.1)
+        n = 0
+        try:
+            with av.open(str(out)) as c:
+                for _ in c.decode(video=0):
+                    n += 1
+        except av.FFmpegError:
+            pass
+        seen.append((st.frames_out, n))
+
+    stream_video(long_clip, assets / "tiny.onnx", out, flush_interval=1.0 if ext == ".mp4" else None, max_frames=30,
+                 progress=check)
+    assert all(n >= written - 2 for written, n in seen), seen
