@@ -195,7 +195,10 @@ def _stage_lines():
 
     def show(name, done, total):
         now = time.perf_counter()
-        if done and now - last[0] < 5.0 and done != total:
+        finished = bool(total) and done == total
+        if now - t0 < 2.0 and not finished:   # quiet at first: a mistake found at once stays one line
+            return
+        if done and now - last[0] < 5.0 and not finished:
             return
         last[0] = now
         count = "" if not total else f" {done}/{total}"
