@@ -32,9 +32,6 @@ import numpy as np
 
 from .errors import ShapeError
 
-STREAM_OVERLAP = 64   # `hushframe stream --overlap` default: the same blend where frames are tiled
-
-
 class FrameError(ShapeError, TypeError):
     """A frame the Denoiser does not take (wrong dtype, layout or channel count)."""
 
@@ -72,23 +69,24 @@ class Denoiser:
 
     Args:
         model: an artifact (.onnx, .xml OpenVINO IR, .engine TensorRT, .safetensors PyTorch).
-        backend: ``auto`` (the artifact's own runtime) or onnxruntime / openvino / tensorrt / torch.
-        device: ``auto`` | ``cpu`` | ``cuda[:N]`` | an OpenVINO device name.
-        threads: engine threads (default: all cores).
-        tile: (height, width): tile frames larger than this (as ``stream --tile``); engines with a
-            maximum shape are always tiled.
-        overlap: tile overlap in pixels (blended), as ``stream --overlap``.
+        options: how it runs, a :class:`~.options.RunOptions` (the one ``hushframe stream``, ``parity``,
+            ``bench`` and the GStreamer element take); its fields may also be given as keywords, as for
+            :func:`~.stream.stream_video`: ``backend`` (``auto``: the artifact's own runtime, or
+            onnxruntime / openvino / tensorrt / torch), ``device``, ``threads``, ``tile`` (tile frames
+            larger than this: ``"512x512"`` or (height, width), as ``stream --tile``), ``overlap``
+            (blended tile overlap in pixels, as ``stream --overlap``), ``precision``.
 
     Use it as a context manager, or call ``close()``: the engine holds memory (and a GPU) until then.
     """
 
-    def __init__(self, model: str | Path, backend: str = "auto", device: str = "auto", threads: int | None = None,
-                 tile: tuple[int, int] | None = None, overlap: int = STREAM_OVERLAP):
-        from .backends.base import open_backend
+    def __init__(self, model: str | Path, options=None, **run):
+        from .options import RunOptions
         from .stream import _max_overlap
 
-        self._backend = open_backend(model, backend=backend, device=device, threads=threads, max_hw=tile)
-        self.overlap = min(overlap, _max_overlap(self._backend, tile))   # as stream_video clamps it
+        self.options = RunOptions.of(options, **run)
+        self._backend = self.options.open(model)
+        # as stream_video clamps it, so that a tiled frame is blended exactly as `hushframe stream` blends it
+        self.overlap = min(self.options.overlap, _max_overlap(self._backend, self.options.tile))
         self._state = None
 
     # ---- one stream of frames

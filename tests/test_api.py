@@ -66,7 +66,7 @@ def test_version_and_a_light_import():
 def test_frames_equal_hushframe_stream(assets, tmp_path, model):
     """d.run(frames) against the real `hushframe stream` written losslessly: PNG frames and FFV1."""
     from hushframe import Denoiser
-    from hushframe.toolkit.data.images import read_uint8
+    from hushframe.core.images import read_uint8
 
     _stream(assets / "clip.mp4", "-m", assets / model, "-o", tmp_path / "png")
     _stream(assets / "clip.mp4", "-m", assets / model, "-o", tmp_path / "out.mkv", "--codec", "ffv1")
@@ -85,13 +85,24 @@ def test_frames_equal_hushframe_stream(assets, tmp_path, model):
 
 def test_tiled_frames_equal_stream_tile(assets, tmp_path):
     from hushframe import Denoiser
-    from hushframe.toolkit.data.images import read_uint8
+    from hushframe.core.images import read_uint8
 
     _stream(assets / "clip.mp4", "-m", assets / "tiny.onnx", "-o", tmp_path / "png", "--tile", "64x64")
-    with Denoiser(assets / "tiny.onnx", tile=(64, 64)) as d:
+    with Denoiser(assets / "tiny.onnx", tile="64x64") as d:
         outs = list(d.run(_decoded(assets / "clip.mp4")))
     for o, p in zip(outs, sorted((tmp_path / "png").glob("*.png"))):
         assert np.abs(o.astype(int) - read_uint8(p)).max() <= 1
+
+
+def test_run_options_as_everywhere(assets):
+    """The Denoiser takes the RunOptions every runner takes (or its fields as keywords)."""
+    from hushframe import Denoiser
+    from hushframe.runtime.options import RunOptions, RunOptionsError
+
+    with Denoiser(assets / "tiny.onnx", RunOptions(backend="openvino", threads=1)) as d:
+        assert d.info.backend == "openvino" and d.options.threads == 1
+    with pytest.raises(RunOptionsError, match="tile"):
+        Denoiser(assets / "tiny.onnx", tile="big")
 
 
 def test_wrong_frames_are_one_clear_error(assets):

@@ -60,7 +60,7 @@ def test_shipped_student_improves_every_held_out_photo():
 
     from hushframe.toolkit.cli.demo_cmd import ASSETS, demo_camera, held_out_images
     from hushframe.toolkit.eval.denoise import denoise_uint8
-    from hushframe.toolkit.eval.metrics import psnr
+    from hushframe.core.metrics import psnr
     from hushframe.toolkit.weights import load_model
 
     _, test = demo_camera()

@@ -16,7 +16,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = {"core": "hushframe.core", "toolkit": "hushframe.toolkit", "export": "hushframe.export",
-            "runtime": "hushframe.runtime"}
+            "runtime": "hushframe.runtime", "api": "hushframe"}
+SUBPACKAGES = {"core", "toolkit", "export", "runtime", "recipes"}
 
 
 def _modules():
@@ -108,6 +109,22 @@ def test_floors_import_only_downwards():
         if "__import__" in imps:
             bad.append(f"{where}: __import__")
     assert not bad, "imports against the floors:\n" + "\n".join(sorted(bad))
+
+
+def test_the_api_package_is_the_top_and_torch_free():
+    """api/ (the package ``hushframe``: ``from hushframe import Denoiser``) imports only core/ and runtime/;
+    nothing below imports from it (its names are re-exports of the runtime's, made lazily)."""
+    bad = []
+    for path, mod, is_pkg in _modules():
+        where = str(path.relative_to(ROOT))
+        for name in _imports(path, mod, is_pkg):
+            parts = name.split(".")
+            if mod == "hushframe" or mod.startswith("hushframe.") and path.parent == ROOT / "api":
+                if parts[0] == "hushframe" and len(parts) > 1 and parts[1] not in ("core", "runtime"):
+                    bad.append(f"{where}: {name}")
+            elif parts[0] == "hushframe" and (len(parts) == 1 or parts[1] not in SUBPACKAGES):
+                bad.append(f"{where}: {name}")
+    assert not bad, "imports of the api package from below, or from it above the runtime:\n" + "\n".join(sorted(bad))
 
 
 def test_cli_registers_every_command_module_explicitly():

@@ -426,7 +426,7 @@ def test_unknown_output_extension_is_refused(assets, tmp_path):
 
 # 7. quantize says what it does, and small calibration frames just work (or a plain instruction)
 def test_quantize_progress_and_small_frames(assets, tmp_path):
-    from hushframe.toolkit.data.images import write_image
+    from hushframe.core.images import write_image
 
     frames = tmp_path / "small"
     frames.mkdir()

@@ -116,7 +116,7 @@ def test_runtime_only_venv_streams_and_gates_without_torch(runtime_env, tmp_path
             "print(hushframe.__version__, 'torch' in sys.modules)")
     r = _run([py, "-c", code, model], env=env, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    from hushframe.toolkit.data.images import read_uint8
+    from hushframe.core.images import read_uint8
 
     assert r.stdout.split() == [metadata.version("hushframe"), "False"], r.stdout
     np.testing.assert_array_equal(np.load(tmp_path / "api-out.npy"), read_uint8(tmp_path / "odd-out.png"))
