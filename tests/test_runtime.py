@@ -104,7 +104,7 @@ def test_auto_selection_and_errors(assets, tmp_path):
         open_backend(assets / "tiny.safetensors", backend="onnxruntime")
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"not an onnx graph")
-    with pytest.raises(ArtifactError, match="cannot load"):
+    with pytest.raises(ArtifactError, match="not an ONNX model"):
         open_backend(bad, backend="onnxruntime")
     # no manifest: first input/output, multiple 32
     (tmp_path / "bare.onnx").write_bytes((assets / "tiny.onnx").read_bytes())
