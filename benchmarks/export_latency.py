@@ -48,7 +48,7 @@ def main(argv=None):
 
     from hushframe.export.onnx_export import export_onnx, ort_session
     from hushframe.export.openvino_ir import compile_openvino, compiled_model
-    from hushframe.export.quantize import DEFAULT_METHOD, quantize, quantize_int8_model
+    from hushframe.export.quantize import DEFAULT_METHOD, QuantConfig, quantize, quantize_int8_model
     from hushframe.export.calibration import DEFAULT_CROPS, calibration_crops
     from hushframe.export.contract import set_metadata, read_metadata
     from hushframe.export.sensitivity import pad_image
@@ -79,7 +79,7 @@ def main(argv=None):
     qrep = read_manifest(int8)["quantization"]
     # same recipe, nothing kept float except the image convs: prices the float part
     crops = calibration_crops(calib, DEFAULT_CROPS, 256)
-    allq, _ = quantize_int8_model(onnx.load(str(fp32)), crops, keep_float=(), threads=a.threads)
+    allq, _ = quantize_int8_model(onnx.load(str(fp32)), crops, QuantConfig(keep_float=()), threads=a.threads)
     set_metadata(allq, dict(read_metadata(onnx.load(str(fp32))), precision="int8"))
     onnx.save(allq, str(work / "student-c-int8-all.onnx"))
     ov = {}

@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _int8 import drops, load_model, tuning_split  # noqa: E402
 from _report import SHARED, provenance, write_section  # noqa: E402
 
-RECIPES = {  # label -> quantize_int8_model keywords
+RECIPES = {  # label -> QuantConfig fields
     "signed codes everywhere": dict(unsigned_relu=False),
-    "unsigned after ReLU, image convs int8 (exact input)": dict(keep_image_convs="int8"),
-    "unsigned after ReLU, image convs float": dict(keep_image_convs="float"),
+    "unsigned after ReLU, image convs int8 (exact input)": dict(image_convs="int8"),
+    "unsigned after ReLU, image convs float": dict(image_convs="float"),
     "unsigned after ReLU, image convs auto (default: int8 but where a dither compensation rides on them)": {},
 }
 
@@ -39,7 +39,7 @@ def main():
     ap.add_argument("--section", default="int8-kinds", help="BENCHMARKS.md section to write (int8-kinds-student-c: "
                     "the published student C, whose image-conv modes are what changes there)")
     a = ap.parse_args()
-    from hushframe.export.quantize import quantize_int8_model
+    from hushframe.export.quantize import QuantConfig, quantize_int8_model
 
     data = [p.load() for p in tuning_split(Path(a.pairs))]
     table = ["| student | INT8 recipe | float share of MACs | mean drop (dB) | worst image (dB) |",
@@ -47,7 +47,7 @@ def main():
     for spec in a.model:
         label, model, multiple, crops = load_model(spec, a.calibration)
         for name, kw in RECIPES.items():
-            q, rep = quantize_int8_model(model, crops, target="avx2", **kw)
+            q, rep = quantize_int8_model(model, crops, QuantConfig(target="avx2", **kw))
             d = drops(model, q, data, multiple)
             table.append(f"| {label} | {name} | {rep['float_mac_share']:.1%} | {np.mean(d):.3f} | {max(d):.3f} |")
             print(table[-1], flush=True)

@@ -42,7 +42,7 @@ def build(shared: Path, work: Path, threads: int):
     from hushframe.export.calibration import calibration_crops
     from hushframe.export.onnx_export import export_onnx
     from hushframe.export.openvino_ir import compile_openvino
-    from hushframe.export.quantize import quantize
+    from hushframe.export.quantize import QuantConfig, quantize
     from hushframe.toolkit.weights import convert_foreign, detect_layout, read_foreign_checkpoint, save_model
 
     work.mkdir(parents=True, exist_ok=True)
@@ -59,7 +59,7 @@ def build(shared: Path, work: Path, threads: int):
         if not ours[label].exists():
             q = ours[label].with_suffix(".onnx")
             if not q.exists():
-                quantize(fp32, q, "int8", calib, threads=threads, dither=dither)
+                quantize(fp32, q, "int8", calib, QuantConfig(dither=dither), threads=threads)
             compile_openvino(q, ours[label], "int8", latency_check=False)
     theirs = work / "student-c-nncf-default.xml"
     if not theirs.exists():

@@ -32,7 +32,7 @@ def main():
     ap.add_argument("--no-write", action="store_true")
     a = ap.parse_args()
     from hushframe.export.calibration import DEFAULT_CROPS
-    from hushframe.export.quantize import DEFAULT_METHOD, quantize_int8_model
+    from hushframe.export.quantize import DEFAULT_METHOD, QuantConfig, quantize_int8_model
     from hushframe.core.pairs import find_pairs
 
     pairs = find_pairs(Path(a.pairs))
@@ -45,7 +45,7 @@ def main():
         label, model, multiple, crops = load_model(spec, a.calibration)
         for rounding in ("nearest", "gptq"):
             t = time.perf_counter()
-            q, _ = quantize_int8_model(model, crops, target="avx2", rounding=rounding)
+            q, _ = quantize_int8_model(model, crops, QuantConfig(target="avx2", rounding=rounding))
             took = time.perf_counter() - t
             d = np.array(drops(model, q, data, multiple))
             worst = int(np.argmax(d))

@@ -17,7 +17,7 @@ app = typer.Typer()  # this module's commands; toolkit/cli/main.py registers the
 from . import errors as _errors  # noqa: F401  (registers the user-error classes)
 from .calibration import DEFAULT_CROPS
 from .progress import reporting
-from .quantize import DEFAULT_METHOD
+from .quant_config import DEFAULT_METHOD
 
 OVERWRITE = typer.Option(False, "--overwrite", "-y", help="Replace an existing output (as FFmpeg's -y); without "
                                                           "it an existing output is refused.")
@@ -157,10 +157,14 @@ def quantize_cmd(
       hushframe quantize student.onnx --precision fp16 -o student-fp16.onnx
     """
     from .errors import ExportError
+    from .quant_config import QuantConfig
     from .quantize import quantize
 
     if finetune_steps < 0 or (finetune_steps and precision != "int8"):
         raise ExportError(f"--finetune-steps {finetune_steps}: a number of steps >= 0, for --precision int8 only")
+    config = QuantConfig(target=target, method=method, equalize=equalize, image_convs=image_convs,
+                         keep_float=tuple(keep_float) if keep_float else "auto", finetune_steps=finetune_steps,
+                         dither=dither)
     _new_output(output, overwrite=overwrite, ext=".onnx")
     bars = []   # the fine-tuning bar starts with the fine-tuning, after the stages before it
 
@@ -175,10 +179,8 @@ def quantize_cmd(
 
     try:
         with reporting(_stage_lines() if precision == "int8" else None):
-            out = quantize(model, output, precision, calibration, num_crops=num_crops, crop_size=crop_size, seed=seed,
-                           method=method, equalize=equalize, keep_float=tuple(keep_float) if keep_float else "auto",
-                           target=target, keep_image_convs=image_convs, finetune_steps=finetune_steps, dither=dither,
-                           progress=finetune_progress if finetune_steps else None)
+            out = quantize(model, output, precision, calibration, config, num_crops=num_crops, crop_size=crop_size,
+                           seed=seed, progress=finetune_progress if finetune_steps else None)
     finally:
         for b in bars:
             b.close()

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .qdq import _array, _attr, _consumers, _drop_unused_initializers, _inits, spatial_scales
+from .graph import array, attr, consumers, drop_unused_initializers, initializers, spatial_scales
 
 BAYER4 = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]], np.float32)
 TILE = 64  # the pattern's period in pixels
@@ -106,7 +106,7 @@ def compensation_hosts(model, tensors, mode: str) -> set[str]:
     """The float convs ``add_dither`` will give a compensation channel: the sibling summed with each
     conv that reads one of ``tensors`` that ``mode`` dithers (``_float_sibling``). quantize.py keeps
     them float for that, which costs nothing, where in int8 the compensation needs a conv of its own."""
-    inits, cons = _inits(model), _consumers(model)
+    inits, cons = initializers(model), consumers(model)
     dithered = set(select(model, tensors, mode))
     sibs = (_float_sibling(model, n, cons, inits) for n in model.graph.node if n.op_type == "Conv" and n.input[0] in dithered)
     return {s.name for s in sibs if s is not None}
@@ -126,8 +126,8 @@ def add_dither(model, tensors: list[str]):
 
     m = onnx.ModelProto()
     m.CopyFrom(model)
-    inits = _inits(m)
-    cons = _consumers(m)
+    inits = initializers(m)
+    cons = consumers(m)
     before: dict[str, list] = {}  # node output -> nodes to insert before the node that reads it
     after: dict[str, list] = {}   # conv output -> nodes to insert right after that conv
     renames: dict[int, tuple[int, str]] = {}
@@ -139,7 +139,7 @@ def add_dither(model, tensors: list[str]):
 
     for t in tensors:
         q = next(n for n in m.graph.node if n.op_type == "QuantizeLinear" and n.input[0] == t)
-        scale = float(_array(inits[q.input[1]]))
+        scale = float(array(inits[q.input[1]]))
         p = f"{t}_dither"
         nodes = [
             helper.make_node("Shape", [t], [f"{p}_hw"], name=f"{p}_Shape", start=2),
@@ -165,14 +165,14 @@ def add_dither(model, tensors: list[str]):
             if conv.op_type != "Conv" or idx != 0:
                 raise ValueError(f"dither: {dq.output[0]} feeds {conv.op_type} {conv.name}, expected only convs")
             w = _dequantized_weight(m, conv.input[1], inits)
-            if _attr(conv, "group", 1) != 1:
+            if attr(conv, "group", 1) != 1:
                 raise ValueError(f"dither: grouped conv {conv.name} is not supported")
             w_sum = -w.sum(axis=1, keepdims=True).astype(np.float32)
             sibling = _float_sibling(m, conv, cons, inits)
             if sibling is not None:
-                # Conv(features) + Conv(image) (export/qdq.split_input_convs): the pattern becomes one
+                # Conv(features) + Conv(image) (export/rewrites.split_input_convs): the pattern becomes one
                 # more input channel of the float image conv, so no full-size sum is added.
-                sib_w = _array(inits[sibling.input[1]])
+                sib_w = array(inits[sibling.input[1]])
                 sibling.input[0] = _concat_input(sibling, p, before)
                 sibling.input[1] = const(f"{sibling.name}_dither_w", np.concatenate([sib_w, w_sum], axis=1).astype(np.float32))
                 continue
@@ -199,7 +199,7 @@ def add_dither(model, tensors: list[str]):
     del m.graph.node[:]
     m.graph.node.extend(new)
     m.graph.initializer.extend(consts)
-    _drop_unused_initializers(m)  # the float image conv's weight before it took the pattern channel
+    drop_unused_initializers(m)  # the float image conv's weight before it took the pattern channel
     onnx.checker.check_model(m)
     return m
 
@@ -216,7 +216,7 @@ def _float_sibling(m, conv, cons, inits):
         return None
     same = {a.name: a for a in conv.attribute if a.name != "group"} == {a.name: a for a in prod.attribute if a.name != "group"}
     same_kernel = _shape_of(m, conv.input[1], inits)[2:] == list(inits[prod.input[1]].dims[2:])
-    return prod if same and same_kernel and _attr(prod, "group", 1) == 1 else None
+    return prod if same and same_kernel and attr(prod, "group", 1) == 1 else None
 
 
 def _shape_of(m, name, inits):
@@ -237,8 +237,8 @@ def _concat_input(sibling, pattern: str, before: dict) -> str:
 
 def _dequantized_weight(m, name: str, inits) -> np.ndarray:
     if name in inits:
-        return _array(inits[name]).astype(np.float64)
+        return array(inits[name]).astype(np.float64)
     dq = next(n for n in m.graph.node if n.output[0] == name)
-    codes = _array(inits[dq.input[0]]).astype(np.float64)
-    scale = _array(inits[dq.input[1]]).astype(np.float64)
+    codes = array(inits[dq.input[0]]).astype(np.float64)
+    scale = array(inits[dq.input[1]]).astype(np.float64)
     return codes * scale.reshape(-1, *([1] * (codes.ndim - 1)))

@@ -20,13 +20,13 @@ import zlib
 
 import numpy as np
 
-from .qdq import _attr, _inits
+from .graph import attr, initializers
 
 
 def supported(node) -> bool:
     """Plain convs only (group 1, dilation 1, explicit pads): what the im2col below reproduces."""
-    return (_attr(node, "group", 1) == 1 and all(d == 1 for d in _attr(node, "dilations", [1, 1]))
-            and _attr(node, "auto_pad", b"NOTSET") in (b"NOTSET", "NOTSET"))
+    return (attr(node, "group", 1) == 1 and all(d == 1 for d in attr(node, "dilations", [1, 1]))
+            and attr(node, "auto_pad", b"NOTSET") in (b"NOTSET", "NOTSET"))
 
 
 def _patches(x: np.ndarray, kh: int, kw: int, stride, pads, n: int, rng) -> np.ndarray:
@@ -46,12 +46,12 @@ def _patches(x: np.ndarray, kh: int, kw: int, stride, pads, n: int, rng) -> np.n
 
 class ConvInputHessians:
     """Accumulates, per conv node, H = X X^T / n over random output positions of the calibration crops
-    (float inputs); fed by ``qdq.calibration_pass``, so it shares the pass that measures ranges."""
+    (float inputs); fed by ``ranges.calibration_pass``, so it shares the pass that measures ranges."""
 
     def __init__(self, model, convs: list, positions_per_crop: int = 512, seed: int = 0):
-        inits = _inits(model)
-        self.convs = [(c.name, c.input[0], tuple(inits[c.input[1]].dims[2:]), _attr(c, "strides", [1, 1]),
-                       _attr(c, "pads", [0, 0, 0, 0])) for c in convs]
+        inits = initializers(model)
+        self.convs = [(c.name, c.input[0], tuple(inits[c.input[1]].dims[2:]), attr(c, "strides", [1, 1]),
+                       attr(c, "pads", [0, 0, 0, 0])) for c in convs]
         self.tensors = sorted({c[1] for c in self.convs})
         self.positions_per_crop = positions_per_crop
         # One random stream per conv, keyed by its name: a conv's Hessian does not depend on which

@@ -50,50 +50,9 @@ from .calibration import DEFAULT_CROP_SIZE, DEFAULT_CROPS, calibration_crops
 from .contract import load_onnx_checked, onnx_settings, read_metadata, set_metadata
 from .errors import ExportError
 from .progress import advance, stage
+from .quant_config import (AUTO_ERROR_BUDGET, AUTO_MAX_FLOAT_MACS, DEFAULT_METHOD, IMAGE_CONV_MODES,  # noqa: F401
+                           INT8_TARGETS, WEIGHT_BITS, QuantConfig, resolve_image_convs, resolve_target)
 
-# MSE-optimal ranges over the (128) calibration crops. The earlier default, the largest value of 32
-# crops x1.5, existed because 32 crops missed saturated colours (1.3 dB on one polyu-dev image with MSE
-# ranges); 128 crops cover them, and the finer steps halve the worst images' drops (export/README.md,
-# "Calibration coverage, not headroom").
-DEFAULT_METHOD = "mse"
-
-
-INT8_TARGETS = ("auto", "avx2", "vnni", "gpu")
-WEIGHT_BITS = {"avx2": 7, "vnni": 8, "gpu": 8}
-
-
-def resolve_target(target: str) -> str:
-    """``auto`` -> ``avx2``: 7-bit weights cost nothing measurable here (export/README.md) and run
-    exactly on every CPU, so the default artifact is safe on whatever CPU it is copied to.
-    TensorRT engines need ``gpu`` (signed activations only) when the network has ReLU outputs."""
-    t = (target or "auto").lower()
-    if t not in INT8_TARGETS:
-        raise ExportError(f"--target {target!r}: expected one of {', '.join(INT8_TARGETS)}")
-    return "avx2" if t == "auto" else t
-
-
-IMAGE_CONV_MODES = ("auto", "float", "int8")
-
-
-def resolve_image_convs(mode, target: str) -> str:
-    """``auto`` | ``float`` | ``int8`` (True / False: the older keep_image_convs flag) -> float or int8
-    for ``gpu`` targets, and for CPU targets ``float``, ``int8`` or ``auto`` (int8 but for the
-    image convs that carry a dither compensation: recipe step 1)."""
-    if isinstance(mode, bool):
-        mode = "float" if mode else "int8"
-    m = str(mode or "auto").lower()
-    if m not in IMAGE_CONV_MODES:
-        raise ExportError(f"--image-convs {mode!r}: expected one of {', '.join(IMAGE_CONV_MODES)}")
-    if resolve_target(target) == "gpu":
-        if m == "int8":
-            raise ExportError("--image-convs int8 reads the image as unsigned codes (scale 1/255): a CPU target only; "
-                              "--target gpu keeps them float")
-        return "float"
-    return m
-
-
-AUTO_ERROR_BUDGET = (0.5 / 255) ** 2  # predicted output MSE left by int8 (about 0.03 dB at 36 dB PSNR)
-AUTO_MAX_FLOAT_MACS = 0.25  # never keep more than this share of the multiply-accumulates in float
 AUTO_NEGLIGIBLE = 0.02  # a conv whose int8 error is under 2% of the total is never worth keeping in float
 
 
@@ -101,16 +60,16 @@ def _output_mse_per_conv(m, candidates, thresholds, crops, threads=None, weight_
                          dithered=frozenset()) -> dict[str, float]:
     """Output MSE vs float when only one conv (input activation + weights) is int8, on 4 crops (<=128 px);
     its input dithered as in the artifact when it is in ``dithered``."""
-    from . import qdq
     from .dither import add_dither
     from .onnx_export import ort_session
+    from .qdq import insert_qdq
 
     side = min(128, crops.shape[2], crops.shape[3])
     x = np.ascontiguousarray(crops[: min(4, len(crops)), :, :side, :side])
     ref = ort_session(m, threads).run(["output"], {"input": x})[0]
     out = {}
     for c in candidates:
-        q = qdq.insert_qdq(m, {c.input[0]: thresholds[c.input[0]]}, {c.name}, act_convs={c.name},
+        q = insert_qdq(m, {c.input[0]: thresholds[c.input[0]]}, {c.name}, act_convs={c.name},
                            weight_bits=weight_bits, act_kinds=act_kinds)
         if c.input[0] in dithered:
             q = add_dither(q, [c.input[0]])
@@ -140,47 +99,36 @@ def choose_float_convs(errors: dict[str, float], mac_share: dict[str, float], bu
     return kept
 
 
-def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize: bool = True, split_input: bool = True,
-                        keep_float="auto", alpha: float = 1.0, keep_image_convs="auto", unsigned_relu: bool = True,
-                        threads: int | None = None, budget: float = AUTO_ERROR_BUDGET,
-                        max_float_macs: float = AUTO_MAX_FLOAT_MACS, target: str = "auto", rounding: str = "gptq",
-                        finetune_steps: int = 0, dither: str = "auto", progress=None):
-    """In-memory recipe: returns (qdq model, report dict).
-
-    keep_float: conv node names to keep in float, or "auto" (measure each conv's int8 output error
-    on calibration crops and keep the worst in float within ``max_float_macs``).
-    keep_image_convs: the convs reading the image (or a pixel-unshuffle of it): ``auto`` (int8, their
-    input read exactly, on CPU targets but where they carry a dither compensation; float for gpu),
-    ``float`` (True) or ``int8`` (False) (step 1).
-    unsigned_relu: on CPU targets, unsigned codes for tensors non-negative by construction (step 3);
-    False keeps signed codes everywhere (benchmarks/int8_kinds.py measures the difference).
-    rounding: ``gptq`` (error-compensating, export/gptq.py) or ``nearest`` for the weight codes (step 6).
-    finetune_steps: quantization-aware fine-tuning steps after rounding (step 7; 0 = none).
-    dither: auto | last | decoder | all | none (step 8).
-    """
+def quantize_int8_model(model, crops, config: QuantConfig | None = None, *, threads: int | None = None, progress=None):
+    """In-memory recipe: returns (qdq model, report dict). ``config``: the recipe (default ``QuantConfig()``);
+    ``threads``: ONNX Runtime threads of the calibration passes; ``progress(step, total, loss)``: the
+    fine-tuning's progress. The report records the requested config and what each step chose."""
     import onnx
 
     from . import qdq
-    from .dither import add_dither, compensation_hosts, dither_tensors, resolve_mode, select
+    from .dither import add_dither, compensation_hosts, dither_tensors, select
+    from .equalize import equalize, equalized_tensors
+    from .graph import array, conv_macs, conv_nodes, image_tensors, initializers, nonnegative_tensors
+    from .ranges import ActivationStats, activation_stats, calibration_pass, range_for
+    from .rewrites import pad_output_channels, split_input_convs, split_narrow_convs_into_taps
 
-    target = resolve_target(target)
-    dither = resolve_mode(dither, target, read_metadata(model).get("model_kind", "student"))
-    wbits = WEIGHT_BITS[target]
+    requested = config or QuantConfig()
+    cfg = requested.resolved(read_metadata(model).get("model_kind", "student"))
+    target, dither, image_mode, method = cfg.target, cfg.dither, cfg.image_convs, cfg.method
+    wbits = cfg.weight_bits
     cpu = target != "gpu"
-    image_mode = resolve_image_convs(keep_image_convs, target)
     m = onnx.ModelProto()
     m.CopyFrom(model)
-    image_convs = qdq.split_input_convs(m) if split_input else []
-    convs = qdq.conv_nodes(m)
+    image_convs = split_input_convs(m) if cfg.split_input else []
+    convs = conv_nodes(m)
     n_eq = 0
-    if equalize:
-        groups = qdq._equalization_groups(m)
+    if cfg.equalize:
         with stage("equalization statistics (crops)", len(crops)):
-            st = qdq.activation_stats(m, crops, [g[1].output[0] for g in groups], samples_per_crop=1, threads=threads)
-        n_eq = qdq.equalize(m, st, alpha)
-    auto = isinstance(keep_float, str) and keep_float == "auto"
-    float_convs = set() if auto else set(keep_float)
-    images = qdq.image_tensors(m)
+            st = activation_stats(m, crops, equalized_tensors(m), samples_per_crop=1, threads=threads)
+        n_eq = equalize(m, st, cfg.alpha)
+    auto = cfg.auto_float
+    float_convs = set() if auto else set(cfg.keep_float)
+    images = image_tensors(m)
     if image_mode == "float":
         float_convs |= set(image_convs)
         float_convs |= {c.name for c in convs if c.input[0] in images}
@@ -189,29 +137,27 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
         float_convs |= compensation_hosts(m, {c.input[0] for c in convs if c.input[0] not in images}, dither) & set(image_convs)
     q_convs = [c for c in convs if c.name not in float_convs]
     acts = sorted({c.input[0] for c in q_convs})
-    nonneg = qdq.nonnegative_tensors(m) if cpu and unsigned_relu else set()
+    nonneg = nonnegative_tensors(m) if cpu and cfg.unsigned_relu else set()
     kinds = {a: "image" if a in images else "u8" if a in nonneg else "s8" for a in acts}
-    if rounding not in ("gptq", "nearest"):
-        raise ExportError(f"rounding {rounding!r}: expected gptq or nearest")
     # One pass over the calibration crops measures the ranges and, for GPTQ, every candidate conv's
     # input Hessian (the automatic keep-float choice below only removes convs from that set).
-    stats = qdq.ActivationStats([a for a in acts if kinds[a] != "image"])
+    stats = ActivationStats([a for a in acts if kinds[a] != "image"])
     hessians = None
-    if rounding == "gptq":
+    if cfg.rounding == "gptq":
         from . import gptq
 
         hessians = gptq.ConvInputHessians(m, [c for c in q_convs if gptq.supported(c)])
     with stage("activation ranges" + (" and GPTQ statistics" if hessians else "") + " (crops)", len(crops)):
-        qdq.calibration_pass(m, crops, [stats] + ([hessians] if hessians else []), threads)
+        calibration_pass(m, crops, [stats] + ([hessians] if hessians else []), threads)
     st = stats.result()
     # u8 tensors too are searched on the signed grid (T/127): the real u8 grid clipped less and the
     # output got worse on the tuning split (export/README.md, "Tried on the way, not adopted")
     thresholds = {}
     with stage(f"{method} range search (tensors)", len(acts)):
         for a in acts:
-            thresholds[a] = 1.0 if kinds[a] == "image" else qdq.range_for(st[a], method)
+            thresholds[a] = 1.0 if kinds[a] == "image" else range_for(st[a], method)
             advance()
-    macs = qdq.conv_macs(m, 512, 512)
+    macs = conv_macs(m, 512, 512)
     total = sum(macs.values())
     share = {k: v / total for k, v in macs.items()}
     errors = {}
@@ -221,31 +167,31 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
         dithered = frozenset(select(m, {a for a in acts if kinds[a] != "image"}, dither))
         with stage("int8 error of each conv"):
             errors = _output_mse_per_conv(m, q_convs, thresholds, crops, threads, wbits, kinds, dithered)
-        chosen = choose_float_convs(errors, share, budget, max_float_macs)
+        chosen = choose_float_convs(errors, share, cfg.budget, cfg.max_float_macs)
         float_convs |= set(chosen)
         q_convs = [c for c in q_convs if c.name not in float_convs]
     q_names = {c.name for c in q_convs}
     thresholds = {a: t for a, t in thresholds.items() if any(c.input[0] == a for c in q_convs)}
     codes = {}
     if hessians:
-        inits = qdq._inits(m)
+        inits = initializers(m)
         hess = hessians.result()
         with stage("GPTQ weight rounding (convs)", sum(c.name in hess for c in q_convs)):
             for c in q_convs:
                 if c.name in hess:
-                    codes[c.name] = gptq.gptq_codes(qdq._array(inits[c.input[1]]), hess[c.name], wbits)
+                    codes[c.name] = gptq.gptq_codes(array(inits[c.input[1]]), hess[c.name], wbits)
                     advance()
     out = qdq.insert_qdq(m, thresholds, q_names, act_convs=q_names, weight_bits=wbits, act_kinds=kinds, weight_codes=codes)
-    report = {"target": target, "image_convs": image_mode, "weight_bits": wbits, "weight_rounding": rounding, "method": method, "equalized_producers": n_eq, "split_image_convs": image_convs,
+    report = {"target": target, "image_convs": image_mode, "weight_bits": wbits, "weight_rounding": cfg.rounding, "method": method, "equalized_producers": n_eq, "split_image_convs": image_convs,
               "float_convs": sorted(float_convs), "int8_convs": [c.name for c in q_convs],
               "float_mac_share": round(sum(share[c] for c in float_convs if c in share), 4),
               "auto_output_mse": {k: float(f"{v:.3g}") for k, v in errors.items()},
               "activation_thresholds": {k: round(float(v), 6) for k, v in thresholds.items()},
               "activation_kinds": {k: kinds[k] for k in thresholds}}
-    if finetune_steps:
+    if cfg.finetune_steps:
         from .int8_finetune import finetune_int8
 
-        out, report["finetune"] = finetune_int8(out, model, crops, steps=finetune_steps, threads=threads,
+        out, report["finetune"] = finetune_int8(out, model, crops, steps=cfg.finetune_steps, threads=threads,
                                                 weight_bits=wbits, progress=progress)
     # Last: the compensation convs are made from the final int8 weights (after fine-tuning).
     dithered = dither_tensors(out, kinds, dither)
@@ -253,21 +199,21 @@ def quantize_int8_model(model, crops, *, method: str = DEFAULT_METHOD, equalize:
         out = add_dither(out, dithered)
     report["dither"] = {"mode": dither, "tensors": dithered}
     if cpu:
-        report["tap_split_convs"] = qdq.split_narrow_convs_into_taps(out, float_convs)
-        report["padded_convs"] = qdq.pad_output_channels(out, float_convs - set(report["tap_split_convs"]))
+        report["tap_split_convs"] = split_narrow_convs_into_taps(out, float_convs)
+        report["padded_convs"] = pad_output_channels(out, float_convs - set(report["tap_split_convs"]))
+    report["config"] = {"requested": requested.to_dict(), "resolved": cfg.to_dict()}
     return out, report
 
 
-def quantize(onnx_path: str | Path, out_path: str | Path, precision: str, calibration_source=None, *,
-             num_crops: int = DEFAULT_CROPS, crop_size: int | None = DEFAULT_CROP_SIZE, seed: int = 0,
-             method: str = DEFAULT_METHOD,
-             equalize: bool = True, split_input: bool = True, keep_float="auto",
-             write_manifest_file: bool = True, threads: int | None = None, target: str = "auto",
-             keep_image_convs="auto", finetune_steps: int = 0, dither: str = "auto", progress=None) -> Path:
+def quantize(onnx_path: str | Path, out_path: str | Path, precision: str, calibration_source=None,
+             config: QuantConfig | None = None, *, num_crops: int = DEFAULT_CROPS, crop_size: int | None = DEFAULT_CROP_SIZE,
+             seed: int = 0, write_manifest_file: bool = True, threads: int | None = None, progress=None) -> Path:
     """Write an INT8 Q/DQ or FP16 variant of a hushframe fp32 ONNX model (atomically, with a manifest).
 
-    ``crop_size`` None: 256 px, or the largest multiple of the model's size multiple that the
-    calibration frames hold (calibration.calibration_crops).
+    ``config``: the INT8 recipe (default ``QuantConfig()``); ``num_crops``, ``crop_size``, ``seed``: the
+    calibration crops drawn from ``calibration_source`` (a folder of images or a video). ``crop_size``
+    None: 256 px, or the largest multiple of the model's size multiple that the calibration frames
+    hold (calibration.calibration_crops).
     """
     import onnx
 
@@ -291,16 +237,11 @@ def quantize(onnx_path: str | Path, out_path: str | Path, precision: str, calibr
     else:
         if calibration_source is None:
             raise ExportError("int8 needs --calibration FOLDER_OR_VIDEO (the user's noisy frames)")
-        resolve_image_convs(keep_image_convs, target)  # a bad --image-convs fails before calibration
-        from .dither import resolve_mode
-
-        resolve_mode(dither, resolve_target(target), settings.get("model_kind", "student"))  # fails before calibration
+        config = config or QuantConfig()
+        config.resolved(settings.get("model_kind", "student"))  # a recipe the model refuses fails before calibration
         with stage("reading calibration frames"):
             crops = calibration_crops(calibration_source, num_crops, crop_size, seed, int(settings["size_multiple"]))
-        out, report = quantize_int8_model(model, crops, method=method, equalize=equalize, split_input=split_input,
-                                          keep_float=keep_float, threads=threads, target=target,
-                                          keep_image_convs=keep_image_convs, finetune_steps=finetune_steps,
-                                          dither=dither, progress=progress)
+        out, report = quantize_int8_model(model, crops, config, threads=threads, progress=progress)
         new_settings["int8_target"] = report["target"]
         source["calibration"] = {"source": str(calibration_source), "crops": num_crops, "crop_size": int(crops.shape[-1]),
                                  "seed": seed}

@@ -39,17 +39,19 @@ def pad_image(noisy_u8: np.ndarray, multiple: int = 32) -> np.ndarray:
 
 def sensitivity_table(model, crops, pairs_data, method: str = "max", threads: int | None = None) -> list[dict]:
     from . import qdq
+    from .graph import conv_macs, conv_nodes
+    from .ranges import activation_stats, range_for
 
     fp = psnr_on_pairs(model, pairs_data, threads)
-    convs = qdq.conv_nodes(model)
+    convs = conv_nodes(model)
     acts = sorted({c.input[0] for c in convs})
-    st = qdq.activation_stats(model, crops, acts, threads=threads)
-    macs = qdq.conv_macs(model, 512, 512)
+    st = activation_stats(model, crops, acts, threads=threads)
+    macs = conv_macs(model, 512, 512)
     total = sum(macs.values())
     rows = []
     for c in convs:
         a = c.input[0]
-        thr = qdq.range_for(st[a], method)
+        thr = range_for(st[a], method)
         da = psnr_on_pairs(qdq.insert_qdq(model, {a: thr}, set(), act_convs={c.name}), pairs_data, threads) - fp
         dw = psnr_on_pairs(qdq.insert_qdq(model, {}, {c.name}), pairs_data, threads) - fp
         rows.append({"conv": c.name, "activation_drop_db": round(da, 3), "weight_drop_db": round(dw, 3),

@@ -20,7 +20,7 @@ ARCHS = [("student_cpu", dict(width=4, levels=2, unshuffle=2), 8),
 def test_new_students_export_quantize_and_compile(tmp_path, arch, cfg, multiple):
     from hushframe.export.contract import load_onnx_checked, read_metadata
     from hushframe.export.onnx_export import export_onnx, ort_session
-    from hushframe.export.quantize import quantize
+    from hushframe.export.quantize import QuantConfig, quantize
     from hushframe.export.tensorrt_engine import unsupported_ops
     from hushframe.core.images import write_image
 
@@ -50,8 +50,8 @@ def test_new_students_export_quantize_and_compile(tmp_path, arch, cfg, multiple)
     if arch == "student_cpu":  # --image-convs int8: the head reads the unshuffled frame as exact u8 codes
         from hushframe.core.manifest import read_manifest
 
-        q8 = quantize(onnx_path, tmp_path / "s-int8i.onnx", "int8", calib, num_crops=32, crop_size=32,
-                      keep_image_convs=False)
+        q8 = quantize(onnx_path, tmp_path / "s-int8i.onnx", "int8", calib, QuantConfig(image_convs="int8"),
+                      num_crops=32, crop_size=32)
         rep = read_manifest(q8)["quantization"]
         assert "/head/Conv" in rep["int8_convs"] and "/head/Conv" not in rep["float_convs"]
         xml8 = compile_openvino(q8, tmp_path / "s-int8i.xml", "int8", latency_check=False)

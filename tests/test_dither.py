@@ -14,7 +14,7 @@ ort = pytest.importorskip("onnxruntime")
 def student_c(tmp_path_factory):
     """(fp32 model, INT8 model without dither, INT8 model with the default dither, report) of a tiny student C."""
     from hushframe.export.onnx_export import export_onnx
-    from hushframe.export.quantize import quantize_int8_model
+    from hushframe.export.quantize import QuantConfig, quantize_int8_model
     from hushframe.toolkit.models import create_model
     from hushframe.toolkit.weights import save_model
 
@@ -25,8 +25,8 @@ def student_c(tmp_path_factory):
     crops = np.random.default_rng(0).random((32, 3, 32, 32), dtype=np.float32)
     # the image part of the split decoder conv stays float where it carries the dither's compensation
     # (--image-convs auto): the undithered model keeps it float too, so the two differ only by the dither
-    plain, _ = quantize_int8_model(m, crops, keep_float=["/unet/dec1/conv1/conv/Conv_input_part"], dither="none")
-    dithered, rep = quantize_int8_model(m, crops, keep_float=[])
+    plain, _ = quantize_int8_model(m, crops, QuantConfig(keep_float=("/unet/dec1/conv1/conv/Conv_input_part",), dither="none"))
+    dithered, rep = quantize_int8_model(m, crops, QuantConfig(keep_float=()))
     return m, plain, dithered, rep
 
 
@@ -155,21 +155,22 @@ def test_narrow_float_convs_are_rewritten_for_8_wide_kernels_exactly(student_c):
     one-hot depthwise shift and a sum; a narrow 1x1 conv gets zero filters and a Slice. GPU: neither."""
     from onnx import TensorProto, helper, numpy_helper
 
-    from hushframe.export import qdq
-    from hushframe.export.quantize import quantize_int8_model
+    from hushframe.export import rewrites
+    from hushframe.export.graph import conv_nodes
+    from hushframe.export.quantize import QuantConfig, quantize_int8_model
 
     m = student_c[0]
-    last = qdq.conv_nodes(m)[-1].name
+    last = conv_nodes(m)[-1].name
     x = np.random.default_rng(3).random((1, 3, 24, 32), dtype=np.float32)
     ref = _run(m, x)
-    for rewrite in (qdq.split_narrow_convs_into_taps, qdq.pad_output_channels):
+    for rewrite in (rewrites.split_narrow_convs_into_taps, rewrites.pad_output_channels):
         r = onnx.ModelProto()
         r.CopyFrom(m)
         assert rewrite(r, [last]) == [last]
         onnx.checker.check_model(r)
         y = _run(r, x)  # zero filters are exact; the taps are summed in another order
-        assert np.array_equal(y, ref) if rewrite is qdq.pad_output_channels else np.abs(y - ref).max() < 1e-5
-    assert [n.name for n in qdq.conv_nodes(r)] == [n.name for n in qdq.conv_nodes(m)]  # padding keeps the conv
+        assert np.array_equal(y, ref) if rewrite is rewrites.pad_output_channels else np.abs(y - ref).max() < 1e-5
+    assert [n.name for n in conv_nodes(r)] == [n.name for n in conv_nodes(m)]  # padding keeps the conv
     # the shift keeps the conv's own placement: asymmetric pads and dilation 2 on a lone 5x3 conv
     w = np.random.default_rng(4).standard_normal((2, 4, 5, 3)).astype(np.float32)
     lone = helper.make_model(helper.make_graph(
@@ -180,12 +181,12 @@ def test_narrow_float_convs_are_rewritten_for_8_wide_kernels_exactly(student_c):
         opset_imports=[helper.make_opsetid("", 17)])
     split = onnx.ModelProto()
     split.CopyFrom(lone)
-    assert qdq.split_narrow_convs_into_taps(split, ["c"]) == ["c"]
+    assert rewrites.split_narrow_convs_into_taps(split, ["c"]) == ["c"]
     xl = np.random.default_rng(5).standard_normal((1, 4, 11, 9)).astype(np.float32)
     assert np.abs(_run(split, xl) - _run(lone, xl)).max() < 1e-5
     assert [n.name for n in split.graph.node] == ["c_taps", "c_shift", "c_sum"]
     crops = np.random.default_rng(0).random((32, 3, 32, 32), dtype=np.float32)
-    _, rep = quantize_int8_model(m, crops, keep_float=[last])
+    _, rep = quantize_int8_model(m, crops, QuantConfig(keep_float=(last,)))
     assert rep["tap_split_convs"] == [last] and rep["padded_convs"] == []
-    _, rep = quantize_int8_model(m, crops, keep_float=[last], target="gpu")  # TensorRT's form is left alone
+    _, rep = quantize_int8_model(m, crops, QuantConfig(keep_float=(last,), target="gpu"))  # TensorRT's form is left alone
     assert "tap_split_convs" not in rep and "padded_convs" not in rep

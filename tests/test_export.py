@@ -333,18 +333,20 @@ def test_int8_is_explicit_symmetric_qdq_per_channel(student_onnx, student_int8, 
 
 
 def test_equalize_and_split_are_exact_in_float(student_onnx, calib_dir):
-    from hushframe.export import qdq
     from hushframe.export.calibration import calibration_crops
+    from hushframe.export.equalize import equalization_groups, equalize
+    from hushframe.export.ranges import activation_stats
+    from hushframe.export.rewrites import split_input_convs
 
     base = load_onnx_checked(student_onnx)
     m = onnx.ModelProto()
     m.CopyFrom(base)
-    made = qdq.split_input_convs(m)
+    made = split_input_convs(m)
     assert made == ["/unet/dec1/conv1/conv/Conv_input_part"]
     crops = calibration_crops(calib_dir, 32, 64)
-    groups = qdq._equalization_groups(m)
-    st = qdq.activation_stats(m, crops, [g[1].output[0] for g in groups], samples_per_crop=1)
-    assert qdq.equalize(m, st) == len(groups) > 5
+    groups = equalization_groups(m)
+    st = activation_stats(m, crops, [g[1].output[0] for g in groups], samples_per_crop=1)
+    assert equalize(m, st) == len(groups) > 5
     x = np.random.default_rng(2).random((1, 3, 64, 96), dtype=np.float32)
     assert np.abs(_ort(m, x) - _ort(base, x)).max() <= 1e-4
 
@@ -431,7 +433,7 @@ def test_int8_onnx_through_every_backend_matches_float(student_onnx, student_int
 
 
 def test_int8_targets_weight_codes_manifest_and_runtime_warning(tmp, student_onnx, calib_dir):
-    from hushframe.export.quantize import quantize, resolve_target
+    from hushframe.export.quantize import QuantConfig, quantize, resolve_target
     from hushframe.export.errors import ExportError
     from hushframe.runtime.cpu_isa import int8_target_problem
 
@@ -439,8 +441,8 @@ def test_int8_targets_weight_codes_manifest_and_runtime_warning(tmp, student_onn
     with pytest.raises(ExportError, match="--target"):
         resolve_target("neon")
     avx2 = load_onnx_checked(tmp / "student-int8.onnx") if (tmp / "student-int8.onnx").exists() else None
-    vnni_path = quantize(student_onnx, tmp / "student-int8-vnni.onnx", "int8", calib_dir, num_crops=32, crop_size=64,
-                         target="vnni", keep_float=[])
+    vnni_path = quantize(student_onnx, tmp / "student-int8-vnni.onnx", "int8", calib_dir,
+                         QuantConfig(target="vnni", keep_float=()), num_crops=32, crop_size=64)
     vnni = load_onnx_checked(vnni_path)
 
     def max_code(m):

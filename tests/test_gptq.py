@@ -46,7 +46,7 @@ def test_gptq_codes_reconstruct_the_output_better_than_nearest(bits):
 
 def test_quantize_reports_the_rounding_and_runs(tmp_path):
     from hushframe.export.onnx_export import export_onnx, ort_session
-    from hushframe.export.quantize import quantize_int8_model
+    from hushframe.export.quantize import QuantConfig, quantize_int8_model
     from hushframe.toolkit.models import create_model
     from hushframe.toolkit.weights import save_model
 
@@ -57,10 +57,10 @@ def test_quantize_reports_the_rounding_and_runs(tmp_path):
     m = onnx.load(str(path))
     outs = {}
     for rounding in ("gptq", "nearest"):
-        q, rep = quantize_int8_model(m, crops, rounding=rounding, keep_float=[])
+        q, rep = quantize_int8_model(m, crops, QuantConfig(rounding=rounding, keep_float=()))
         assert rep["weight_rounding"] == rounding
         outs[rounding] = ort_session(q).run(["output"], {"input": crops[:2]})[0]
     ref = ort_session(m).run(["output"], {"input": crops[:2]})[0]
     assert np.abs(outs["gptq"] - ref).mean() < 0.02
     with pytest.raises(Exception, match="rounding"):
-        quantize_int8_model(m, crops, rounding="stochastic", keep_float=[])
+        QuantConfig(rounding="stochastic")  # refused when made, before any calibration

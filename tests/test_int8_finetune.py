@@ -18,7 +18,7 @@ from hushframe.export.errors import ExportError  # noqa: E402
 def tiny(tmp_path_factory):
     """(fp32 model, its INT8 Q/DQ model, calibration crops) of a tiny student C and a tiny CPU student."""
     from hushframe.export.onnx_export import export_onnx
-    from hushframe.export.quantize import quantize_int8_model
+    from hushframe.export.quantize import QuantConfig, quantize_int8_model
     from hushframe.toolkit.models import create_model
     from hushframe.toolkit.weights import save_model
 
@@ -32,9 +32,9 @@ def tiny(tmp_path_factory):
         torch.manual_seed(0)
         path = export_onnx(save_model(create_model(name, **kw).eval(), tmp / f"{name}.safetensors"), tmp / f"{name}.onnx")
         m = onnx.load(str(path))
-        q, _ = quantize_int8_model(m, crops.astype(np.float32), keep_float=[], dither="none")
+        q, _ = quantize_int8_model(m, crops.astype(np.float32), QuantConfig(keep_float=(), dither="none"))
         out[name] = (m, q)
-        q, rep = quantize_int8_model(m, crops.astype(np.float32), keep_float=[])  # default: decoder dithered
+        q, rep = quantize_int8_model(m, crops.astype(np.float32), QuantConfig(keep_float=()))  # default: decoder dithered
         assert rep["dither"]["tensors"]
         out[f"{name}_dithered"] = (m, q)
     return out, crops.astype(np.float32)

@@ -44,26 +44,27 @@ def test_unshuffled_image_conv_reads_the_image_exactly_and_relu_outputs_are_unsi
     0.33 dB). On a CPU target it is read exactly (unsigned, scale 1/255) or, with --image-convs float,
     the head stays float; for gpu it stays float. ReLU outputs are non-negative by construction:
     unsigned codes, twice the resolution."""
-    from hushframe.export import qdq
-    from hushframe.export.quantize import quantize_int8_model
+    from hushframe.export.graph import image_tensors, nonnegative_tensors
+    from hushframe.export.qdq import qdq_violations
+    from hushframe.export.quantize import QuantConfig, quantize_int8_model
 
     model = onnx.load(str(cpu_student_onnx))
-    images = qdq.image_tensors(model)
+    images = image_tensors(model)
     heads = [n.name for n in model.graph.node if n.op_type == "Conv" and n.input[0] in images]
     assert len(heads) == 1 and heads[0] != "input"
-    f, rep_f = quantize_int8_model(model, _crops(), keep_float=[], target="avx2", keep_image_convs="float")
+    f, rep_f = quantize_int8_model(model, _crops(), QuantConfig(keep_float=(), target="avx2", image_convs="float"))
     assert heads[0] in rep_f["float_convs"] and heads[0] not in rep_f["int8_convs"]
-    q, rep = quantize_int8_model(model, _crops(), keep_float=[], target="avx2")  # --image-convs auto
+    q, rep = quantize_int8_model(model, _crops(), QuantConfig(keep_float=(), target="avx2"))  # --image-convs auto
     assert heads[0] in rep["int8_convs"] and rep["image_convs"] == "auto"
     kinds = rep["activation_kinds"]
-    relus = qdq.nonnegative_tensors(model)
+    relus = nonnegative_tensors(model)
     assert "image" in kinds.values()
     assert all(kinds[t] == ("image" if t in images else "u8" if t in relus else "s8") for t in kinds)
     assert any(k == "u8" for k in kinds.values())
     assert {t: z for t, z in _zero_point_types(q).items()} == {t: ("int8" if k == "s8" else "uint8") for t, k in kinds.items()}
-    g, rep_g = quantize_int8_model(model, _crops(), keep_float=[], target="gpu")
+    g, rep_g = quantize_int8_model(model, _crops(), QuantConfig(keep_float=(), target="gpu"))
     assert heads[0] in rep_g["float_convs"] and rep_g["image_convs"] == "float"
-    assert set(rep_g["activation_kinds"].values()) == {"s8"} and qdq.qdq_violations(g) == []
+    assert set(rep_g["activation_kinds"].values()) == {"s8"} and qdq_violations(g) == []
 
 
 def test_image_kind_is_exact_for_8bit_frames():

@@ -217,3 +217,32 @@ def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_no_import_cycles_lazy_imports_included():
     cycles = find_cycles(import_graph())
     assert not cycles, "import cycles (function-level imports count):\n" + "\n".join(" <-> ".join(c) for c in cycles)
+
+
+def _private_imports(folder: str) -> list[str]:
+    """``from .x import _y`` and ``x._y`` between the modules of one package folder."""
+    pkg = PACKAGES[folder]
+    bad = []
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        modules = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith(pkg)):
+                bad += [f"{path.relative_to(ROOT)}: from {'.' * node.level}{node.module or ''} import {a.name}"
+                        for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
+                if node.level:  # `from . import qdq`: qdq is a sibling module
+                    modules |= {a.asname or a.name for a in node.names}
+            elif isinstance(node, ast.Import):
+                modules |= {a.asname for a in node.names if a.name.startswith(pkg) and a.asname}
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules
+                    and node.attr.startswith("_") and not node.attr.startswith("__")):
+                bad.append(f"{path.relative_to(ROOT)}: {node.value.id}.{node.attr}")
+    return bad
+
+
+def test_export_modules_use_each_other_through_public_names():
+    """The quantizer is a public graph-helper module (export/graph.py) plus its steps; none reaches
+    into another's privates (issue 27, item 13: qdq.py's privates were imported by dither.py and gptq.py)."""
+    bad = _private_imports("export")
+    assert not bad, "private names used across export/ modules:\n" + "\n".join(bad)
