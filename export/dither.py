@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .graph import array, attr, consumers, drop_unused_initializers, initializers, spatial_scales
+from .graph import array, attr, consumers, drop_unused_initializers, initializers, set_array, spatial_scales
 
 BAYER4 = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]], np.float32)
 TILE = 64  # the pattern's period in pixels
@@ -141,21 +141,7 @@ def add_dither(model, tensors: list[str]):
         q = next(n for n in m.graph.node if n.op_type == "QuantizeLinear" and n.input[0] == t)
         scale = float(array(inits[q.input[1]]))
         p = f"{t}_dither"
-        nodes = [
-            helper.make_node("Shape", [t], [f"{p}_hw"], name=f"{p}_Shape", start=2),
-            # reps = ceil(hw / TILE)
-            helper.make_node("Add", [f"{p}_hw", const(f"{p}_tile_m1", np.array([TILE - 1] * 2, np.int64))], [f"{p}_hw_up"],
-                             name=f"{p}_AddTile"),
-            helper.make_node("Div", [f"{p}_hw_up", const(f"{p}_tile_hw", np.array([TILE] * 2, np.int64))], [f"{p}_reps_hw"],
-                             name=f"{p}_Div"),
-            # batch N: the pattern also becomes an input channel of a float conv (below), beside the image
-            helper.make_node("Shape", [t], [f"{p}_n"], name=f"{p}_ShapeN", end=1),
-            helper.make_node("Concat", [f"{p}_n", const(f"{p}_one", np.array([1], np.int64)), f"{p}_reps_hw"], [f"{p}_reps"],
-                             name=f"{p}_Reps", axis=0),
-            helper.make_node("Tile", [const(f"{p}_tile", (unit_pattern() * scale)[None, None].astype(np.float32)), f"{p}_reps"],
-                             [f"{p}_tiled"], name=f"{p}_Tile"),
-            helper.make_node("Slice", [f"{p}_tiled", const(f"{p}_zero_zero", np.array([0, 0], np.int64)), f"{p}_hw",
-                                       const(f"{p}_axes", np.array([2, 3], np.int64))], [p], name=f"{p}_Slice"),
+        nodes = _pattern_nodes(t, p, (unit_pattern() * scale)[None, None].astype(np.float32), const) + [
             helper.make_node("Add", [t, p], [f"{t}_dithered"], name=f"{p}_Add"),
         ]
         before.setdefault(q.name, []).extend(nodes)
@@ -204,6 +190,28 @@ def add_dither(model, tensors: list[str]):
     return m
 
 
+def _pattern_nodes(t: str, p: str, tile: np.ndarray, const) -> list:
+    """Nodes writing ``p``: ``tile`` (1 x 1 x TILE x TILE) repeated over the height and width of ``t``,
+    one channel per image (N x 1 x H x W), built from ``t``'s shape so that the graph stays dynamic."""
+    from onnx import helper
+
+    return [
+        helper.make_node("Shape", [t], [f"{p}_hw"], name=f"{p}_Shape", start=2),
+        # reps = ceil(hw / TILE)
+        helper.make_node("Add", [f"{p}_hw", const(f"{p}_tile_m1", np.array([TILE - 1] * 2, np.int64))], [f"{p}_hw_up"],
+                         name=f"{p}_AddTile"),
+        helper.make_node("Div", [f"{p}_hw_up", const(f"{p}_tile_hw", np.array([TILE] * 2, np.int64))], [f"{p}_reps_hw"],
+                         name=f"{p}_Div"),
+        # batch N: the pattern also becomes an input channel of a conv (add_dither, add_concat_dither)
+        helper.make_node("Shape", [t], [f"{p}_n"], name=f"{p}_ShapeN", end=1),
+        helper.make_node("Concat", [f"{p}_n", const(f"{p}_one", np.array([1], np.int64)), f"{p}_reps_hw"], [f"{p}_reps"],
+                         name=f"{p}_Reps", axis=0),
+        helper.make_node("Tile", [const(f"{p}_tile", tile), f"{p}_reps"], [f"{p}_tiled"], name=f"{p}_Tile"),
+        helper.make_node("Slice", [f"{p}_tiled", const(f"{p}_zero_zero", np.array([0, 0], np.int64)), f"{p}_hw",
+                                   const(f"{p}_axes", np.array([2, 3], np.int64))], [p], name=f"{p}_Slice"),
+    ]
+
+
 def _float_sibling(m, conv, cons, inits):
     """The float conv whose output is added to ``conv``'s (same kernel and attributes), or None."""
     users = cons.get(conv.output[0], [])
@@ -242,3 +250,108 @@ def _dequantized_weight(m, name: str, inits) -> np.ndarray:
     codes = array(inits[dq.input[0]]).astype(np.float64)
     scale = array(inits[dq.input[1]]).astype(np.float64)
     return codes * scale.reshape(-1, *([1] * (codes.ndim - 1)))
+
+
+def add_concat_dither(model, convs: list[str]) -> list[str]:
+    """Subtractive dither for the image concats of ``--image-convs concat`` (export/rewrites.py
+    ``shift_image_concats``), after ``qdq.hoist_qdq``: each int8 feature map that reaches one of ``convs``
+    through a nearest upsampling is dithered *before* it, at its own (half) resolution, so that the
+    upsampling still runs on int8 codes: ``up(Q(x + d))``, the pattern constant over each 2x2 block at
+    full resolution. The pattern is removed inside the int8 conv itself: one more concat channel holding
+    it as exact signed codes (``m * 32 * d / s`` at scale 1/255, built from the image so that OpenVINO
+    does not fold it away with its quantizer, like the constant channel of ``shift_image_concats``) and a
+    weight column ``-sum over feature columns of W / (32 m)`` on the conv's own int8 grid. Exact up to
+    that column's rounding. Returns the dithered tensors. Edits ``model`` in place."""
+    from onnx import helper, numpy_helper
+
+    from .contract import INPUT_NAME
+
+    inits, prod, cons = initializers(model), {o: n for n in model.graph.node for o in n.output}, consumers(model)
+    consts, before, done = [], {}, []
+
+    def const(name, arr):
+        consts.append(numpy_helper.from_array(np.asarray(arr), name))
+        return name
+
+    def dq_of(t):
+        n = prod.get(t)
+        return n if n is not None and n.op_type == "DequantizeLinear" else None
+
+    for conv in [n for n in model.graph.node if n.op_type == "Conv" and n.name in set(convs)]:
+        cat = prod.get(conv.input[0])
+        wdq = dq_of(conv.input[1])
+        if cat is None or cat.op_type != "Concat" or wdq is None:
+            continue
+        codes_name, wscale_name = wdq.input[0], wdq.input[1]
+        codes, wscale = array(inits[codes_name]).astype(np.int64), array(inits[wscale_name]).astype(np.float64)
+        top = 63 if int(np.abs(codes).max()) <= 63 else 127
+        w = codes * wscale[:, None, None, None]
+        off, cols = 0, []
+        for t in list(cat.input):
+            c_in = None
+            up = prod.get(t)
+            feat_dq = dq_of(up.input[0]) if up is not None and up.op_type == "Resize" else None
+            q = prod.get(feat_dq.input[0]) if feat_dq is not None else None
+            dq_t = dq_of(t)
+            width = _concat_input_width(model, t, inits, w.shape[1] - off, cat, off)
+            if q is not None and q.op_type == "QuantizeLinear" and q.input[0] not in inits:
+                cols.append((q, off, width))
+            c_in = width
+            off += c_in
+            _ = dq_t
+        for q, a, b in [(q, a, a + n) for q, a, n in cols]:
+            x = q.input[0]
+            s = float(array(inits[q.input[1]]))
+            w_sum = w[:, a:b].sum(axis=1, keepdims=True)  # (O, 1, kh, kw)
+            # the smallest code multiplier m whose column fits the conv's grid (codes of the pattern: (2j - 15) m)
+            need = np.abs(w_sum * s * 255 / 32) / (top * wscale[:, None, None, None])
+            m = int(min(8, max(1, np.ceil(need.max()))))
+            col = -w_sum * s * 255 / (32 * m)
+            col_codes = np.clip(np.rint(col / wscale[:, None, None, None]), -top, top).astype(np.int8)
+            p = f"{x}_dither"
+            unit = unit_pattern()[None, None]
+            nodes = _pattern_nodes(x, p, (unit * s).astype(np.float32), const) + [
+                helper.make_node("Add", [x, p], [f"{x}_dithered"], name=f"{p}_Add")]
+            q.input[0] = f"{x}_dithered"
+            before.setdefault(q.name, []).extend(nodes)
+            # the full-resolution channel: the same tile, 2x upsampled, as codes (2j - 15) m at scale 1/255
+            full = (np.kron(unit[0, 0] * 32 * m, np.ones((2, 2), np.float32)) / 255)[None, None].astype(np.float32)
+            pc = f"{x}_dither_channel"
+            from .rewrites import IMAGE_ZEROS, image_zeros_nodes
+
+            # + zeros computed from the image: a constant channel would be folded by OpenVINO with its quantizer
+            ch_nodes = image_zeros_nodes(model) + _pattern_nodes(INPUT_NAME, f"{pc}_const", full, const) + [
+                helper.make_node("Add", [f"{pc}_const", IMAGE_ZEROS], [pc], name=f"{pc}_Add")]
+            # quantized like the concat's other inputs (same scale and zero point: one int8 concat)
+            other = next(dq_of(t) for t in cat.input if dq_of(t) is not None)
+            ch_nodes += [helper.make_node("QuantizeLinear", [pc, *other.input[1:]], [f"{pc}_q"], name=f"{pc}_QuantizeLinear"),
+                         helper.make_node("DequantizeLinear", [f"{pc}_q", *other.input[1:]], [f"{pc}_dq"], name=f"{pc}_DequantizeLinear")]
+            before.setdefault(cat.name, []).extend(ch_nodes)
+            cat.input.append(f"{pc}_dq")
+            codes = np.concatenate([codes, col_codes.astype(np.int64)], axis=1)
+            done.append(x)
+        set_array(model, codes_name, codes.astype(np.int8))
+    nodes = []
+    for n in model.graph.node:
+        nodes.extend(before.get(n.name, []))
+        nodes.append(n)
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    model.graph.initializer.extend(consts)
+    return done
+
+
+def _concat_input_width(model, t, inits, rest, cat, off) -> int:
+    """Channels of one concat input: from the channel counts (features, image) or 1 (the constant channels)."""
+    from .graph import channel_counts
+
+    ch = channel_counts(model)
+    if t in ch:
+        return ch[t]
+    src = t
+    prod = {o: n for n in model.graph.node for o in n.output}
+    while src in prod and prod[src].op_type in ("DequantizeLinear", "QuantizeLinear", "Resize", "Sub"):
+        src = prod[src].input[0]
+        if src in ch:
+            return ch[src]
+    return 1

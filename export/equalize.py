@@ -83,3 +83,32 @@ def equalize(model, stats: dict[str, dict], alpha: float = 1.0) -> int:
         inits = initializers(model)
         n += 1
     return n
+
+
+def group_of(model, tensor: str):
+    """The equalization group (``equalization_groups``) whose LeakyReLU output reaches ``tensor``
+    through MaxPool / nearest Resize only, or None."""
+    prod = {o: n for n in model.graph.node for o in n.output}
+    groups = {g[1].output[0]: g for g in equalization_groups(model)}
+    t = tensor
+    while t not in groups:
+        n = prod.get(t)
+        if n is None or n.op_type not in ("MaxPool", "Resize"):
+            return None
+        t = n.input[0]
+    return groups[t]
+
+
+def apply_gain(model, group, gain: float) -> None:
+    """Scale one group's producer channels by ``gain`` > 0 and its consumers' columns by 1/gain (exact in
+    float, like ``equalize``: LeakyReLU, MaxPool, nearest Resize and Concat commute with it)."""
+    p, _, leaves = group
+    inits = initializers(model)
+    n_out = int(inits[p.input[1]].dims[0])
+    set_array(model, p.input[1], (array(inits[p.input[1]]).astype(np.float64) * gain).astype(np.float32))
+    if len(p.input) > 2 and p.input[2]:
+        set_array(model, p.input[2], (array(inits[p.input[2]]).astype(np.float64) * gain).astype(np.float32))
+    for c, off in leaves:
+        Wc = array(initializers(model)[c.input[1]]).astype(np.float64)
+        Wc[:, off:off + n_out] /= gain
+        set_array(model, c.input[1], Wc.astype(np.float32))

@@ -80,6 +80,9 @@ def drop_unused_initializers(model) -> None:
 def channel_counts(model) -> dict[str, int]:
     """Channel count of every 4-D tensor, from conv weights and pass-through ops (no shape inference needed)."""
     inits = initializers(model)
+    for n in model.graph.node:  # a Q/DQ graph's conv weights: the int8 codes behind their DequantizeLinear
+        if n.op_type == "DequantizeLinear" and n.input[0] in inits:
+            inits.setdefault(n.output[0], inits[n.input[0]])
     ch = {INPUT_NAME: 3}
     for v in model.graph.input:
         if v.name == INPUT_NAME and v.type.tensor_type.shape.dim[1].HasField("dim_value"):
@@ -90,7 +93,8 @@ def channel_counts(model) -> dict[str, int]:
         elif n.op_type == "Concat":
             if all(t in ch for t in n.input):
                 ch[n.output[0]] = sum(ch[t] for t in n.input)
-        elif n.op_type in ("LeakyRelu", "Relu", "MaxPool", "Resize", "Add", "Identity") and n.input and n.input[0] in ch:
+        elif (n.op_type in ("LeakyRelu", "Relu", "MaxPool", "Resize", "Add", "Sub", "Identity", "QuantizeLinear", "DequantizeLinear")
+              and n.input and n.input[0] in ch):
             ch[n.output[0]] = ch[n.input[0]]
     return ch
 

@@ -23,10 +23,12 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ExportError
+from .rewrites import IMAGE_ZEROS_WEIGHT
 
 SUPPORTED_OPS = {"Conv", "Relu", "LeakyRelu", "MaxPool", "Resize", "Concat", "Add", "QuantizeLinear", "DequantizeLinear",
                  "Reshape", "Transpose", "Unsqueeze", "Squeeze", "DepthToSpace", "SpaceToDepth", "Identity", "Constant",
-                 "Shape", "Div", "Tile", "Slice"}  # the last four build the dither pattern (export/dither.py)
+                 "Shape", "Div", "Tile", "Slice",  # these four build the dither pattern (export/dither.py)
+                 "Sub"}  # the shifted image of --image-convs concat (export/rewrites.py)
 
 
 def _attrs(node) -> dict:
@@ -71,7 +73,7 @@ class QDQGraph:
                 latent = codes.astype(np.float32) * scale.reshape(-1, *([1] * (codes.ndim - 1)))
                 self.params[w] = torch.nn.Parameter(torch.from_numpy(latent))
                 self.weight_q[w] = (dq.input[0], torch.from_numpy(scale), -top, top)
-            elif w in init:
+            elif w in init and w != IMAGE_ZEROS_WEIGHT:  # that one must stay zero (export/rewrites.py)
                 self.params[w] = torch.nn.Parameter(self.consts[w].float().clone())
             if len(n.input) > 2 and n.input[2] in init:
                 self.params[n.input[2]] = torch.nn.Parameter(self.consts[n.input[2]].float().clone())
@@ -140,6 +142,8 @@ class QDQGraph:
                 y = F.interpolate(get(ins[0]), scale_factor=tuple(scales[2:]), mode="nearest")
             elif op == "Concat":
                 y = torch.cat([get(t) for t in ins], dim=a.get("axis", 1))
+            elif op == "Sub":
+                y = get(ins[0]) - get(ins[1])
             elif op == "Add":
                 y = get(ins[0]) + get(ins[1])
             elif op == "Reshape":

@@ -20,7 +20,7 @@ from collections import Counter
 
 import numpy as np
 
-from .graph import array, drop_unused_initializers, initializers
+from .graph import array, attr, consumers, drop_unused_initializers, initializers, producers
 
 ACT_KINDS = ("s8", "u8", "image")
 
@@ -120,3 +120,116 @@ def qdq_violations(model) -> list[str]:
         elif np.any(z != 0):
             bad.append(f"{n.name}: non-zero zero point")
     return bad
+
+
+HOISTABLE = ("Concat", "MaxPool", "Resize")
+
+
+def hoistable(node) -> bool:
+    """Ops that commute with an activation's Quantize -> Dequantize: Concat (elementwise per input),
+    MaxPool (rounding and clipping are monotone, so the max of rounded values is the rounded max) and
+    nearest Resize (it copies values)."""
+    if node.op_type == "Resize":
+        return attr(node, "mode", b"nearest") in (b"nearest", "nearest")
+    if node.op_type == "Concat":
+        return True
+    return node.op_type == "MaxPool" and len(node.output) == 1
+
+
+def _same_params(a, b, inits) -> bool:
+    """Two QuantizeLinear nodes with equal scale and zero point (values and types)."""
+    for x, y in zip(a.input[1:], b.input[1:]):
+        if x == y:
+            continue
+        if x not in inits or y not in inits:
+            return False
+        u, v = array(inits[x]), array(inits[y])
+        if u.dtype != v.dtype or u.shape != v.shape or not np.array_equal(u, v):
+            return False
+    return len(a.input) == len(b.input)
+
+
+def hoist_qdq(model) -> int:
+    """Move each activation Quantize -> Dequantize pair above the Concat, MaxPool and nearest Resize
+    that produce its tensor, onto their inputs (same scale and zero point; a Concat's every input gets
+    the pair), until none is left to move. Exact: those ops commute with the pair (``hoistable``), so
+    ONNX Runtime computes the same numbers. Why: OpenVINO then runs the pooling, the upsampling and
+    the concatenation on int8 codes, and fuses the pair into the conv that makes the input, which
+    writes int8 instead of f32 (with the pair after them, they ran in f32 over the full-size map).
+    An input already quantized with the same parameters shares its pair. Returns the pairs moved."""
+    from onnx import helper
+
+    moved = 0
+    while True:
+        _merge_twin_pairs(model)
+        inits = initializers(model)
+        prod, cons = producers(model), consumers(model)
+        job = None
+        for q in model.graph.node:
+            if q.op_type != "QuantizeLinear" or q.input[0] in inits:
+                continue
+            p = prod.get(q.input[0])
+            users = cons.get(q.output[0], [])
+            if (p is None or not hoistable(p) or len(cons.get(q.input[0], [])) != 1 or len(users) != 1
+                    or users[0][0].op_type != "DequantizeLinear"):
+                continue
+            job = (q, users[0][0], p)
+            break
+        if job is None:
+            return moved
+        q, dq, p = job
+        params = list(q.input[1:])
+        data = range(len(p.input)) if p.op_type == "Concat" else [0]
+        new = []
+        for i in data:
+            u = p.input[i]
+            twin = next((d for d, _ in cons.get(u, []) if d.op_type == "QuantizeLinear" and _same_params(d, q, inits)), None)
+            if twin is not None:  # u is already quantized with the same parameters: share the pair
+                p.input[i] = next(n for n, _ in cons[twin.output[0]] if n.op_type == "DequantizeLinear").output[0]
+                continue
+            name = f"{u}_hoisted"
+            new.append((u, [helper.make_node("QuantizeLinear", [u, *params], [f"{name}_q"], name=f"{name}_QuantizeLinear"),
+                            helper.make_node("DequantizeLinear", [f"{name}_q", *params], [f"{name}_dq"],
+                                             name=f"{name}_DequantizeLinear")]))
+            p.input[i] = f"{name}_dq"
+        out = dq.output[0]
+        p.output[0], old = out, p.output[0]  # the op now writes what the pair wrote; its old output is gone
+        nodes = []
+        before = {id(p): [n for _, pair in new for n in pair]}
+        for n in model.graph.node:
+            if n is q or n is dq:
+                continue
+            nodes.extend(before.get(id(n), []))
+            nodes.append(n)
+        del model.graph.node[:]
+        model.graph.node.extend(nodes)
+        del old
+        moved += 1
+
+
+def _merge_twin_pairs(model) -> None:
+    """Where one tensor has several activation Quantize -> Dequantize pairs with equal parameters
+    (two convs reading it with one scale, as ``quantize`` makes them when hoisting), keep one."""
+    inits = initializers(model)
+    cons = consumers(model)
+    drop, rename = set(), {}
+    for t, users in cons.items():
+        qs = [n for n, _ in users if n.op_type == "QuantizeLinear" and n.input[0] == t and t not in inits]
+        for other in qs[1:]:
+            if not _same_params(other, qs[0], inits):
+                continue
+            keep_dq = next((d for d, _ in cons.get(qs[0].output[0], []) if d.op_type == "DequantizeLinear"), None)
+            dqs = [d for d, _ in cons.get(other.output[0], [])]
+            if keep_dq is None or len(dqs) != 1 or dqs[0].op_type != "DequantizeLinear":
+                continue
+            drop |= {id(other), id(dqs[0])}
+            rename[dqs[0].output[0]] = keep_dq.output[0]
+    if not drop:
+        return
+    nodes = [n for n in model.graph.node if id(n) not in drop]
+    for n in nodes:
+        for i, t in enumerate(n.input):
+            if t in rename:
+                n.input[i] = rename[t]
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)

@@ -170,3 +170,89 @@ def split_narrow_convs_into_taps(model, conv_names, max_outputs: int = 8) -> lis
         model.graph.node.extend(nodes)
         drop_unused_initializers(model)
     return done
+
+
+# the image's codes in a signed int8 concat: 8-bit frames k/255 shifted by 128/255 are exactly k - 128 at scale 1/255
+IMAGE_SHIFT = 128.0 / 255.0
+ONES_LEVEL = 127.0 / 255.0  # the border-correction channel: the largest signed code at scale 1/255
+
+
+IMAGE_ZEROS = f"{INPUT_NAME}_zeros"  # N x 1 x H x W zeros computed from the image (image_zeros_nodes)
+IMAGE_ZEROS_WEIGHT = "image_zeros_weight"  # int8_finetune.py leaves it alone: it must stay zero
+
+
+def image_zeros_nodes(model) -> list:
+    """Nodes writing ``IMAGE_ZEROS`` (none when the model has them): a 1x1 conv of the image with zero
+    weights. Why computed and not a constant: OpenVINO folds a constant channel together with its
+    quantizer, and a concat with an f32 input then runs in f32 (so does its conv); a Slice of the
+    image ran as a reference kernel (about 3% of the frame), the conv as a fast one."""
+    from onnx import helper, numpy_helper
+
+    if any(IMAGE_ZEROS in n.output for n in model.graph.node):
+        return []
+    ch = next((v.type.tensor_type.shape.dim[1].dim_value for v in model.graph.input if v.name == INPUT_NAME), 0) or 3
+    model.graph.initializer.append(numpy_helper.from_array(np.zeros((1, ch, 1, 1), np.float32), IMAGE_ZEROS_WEIGHT))
+    return [helper.make_node("Conv", [INPUT_NAME, IMAGE_ZEROS_WEIGHT], [IMAGE_ZEROS], name="image_zeros_Conv")]
+
+
+def shift_image_concats(model) -> list[str]:
+    """For each Conv(Concat(features..., input)), read the image as ``input - 128/255`` plus one constant
+    channel of 127/255 whose weights add the shift back (``(128/127) * sum over colours of W_image``).
+
+    Exact in float: Conv(x - c, W) + Conv(c * 1, W) = Conv(x, W), and because the constant channel is
+    zero-padded like the image, the correction is right at the borders too. Why: a signed int8 scale of
+    1/255 then holds the image exactly (codes k - 128) beside features scaled to the same step, so the
+    whole concat is one int8 tensor and the conv one int8 conv (OpenVINO ran a Concat of unsigned image
+    codes and signed features as an f32 conv; the image split into a conv of its own wrote a 96-channel
+    f32 map at full resolution). Returns the rewritten convs' names."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    inits = initializers(model)
+    prod = producers(model)
+    cons = consumers(model)
+    channels = channel_counts(model)
+    todo = []
+    for conv in conv_nodes(model):
+        cat = prod.get(conv.input[0])
+        if (cat is None or cat.op_type != "Concat" or attr(cat, "axis", 1) != 1 or INPUT_NAME not in cat.input
+                or len(cons.get(cat.output[0], [])) != 1 or conv.input[1] not in inits or attr(conv, "group", 1) != 1):
+            continue
+        if any(t not in channels for t in cat.input):
+            continue
+        todo.append((conv, cat))
+    if not todo:
+        return []
+    shifted, ones = f"{INPUT_NAME}_shifted", f"{INPUT_NAME}_ones"
+    new_nodes = [helper.make_node("Sub", [INPUT_NAME, "image_shift"], [shifted], name="image_shift_Sub")]
+    new_nodes += image_zeros_nodes(model)
+    new_nodes.append(helper.make_node("Add", [IMAGE_ZEROS, "image_ones_level"], [ones], name="image_ones_Add"))
+    model.graph.initializer.extend([
+        numpy_helper.from_array(np.array(IMAGE_SHIFT, np.float32), "image_shift"),
+        numpy_helper.from_array(np.array(ONES_LEVEL, np.float32), "image_ones_level")])
+    done = []
+    for conv, cat in todo:
+        W = array(inits[conv.input[1]])
+        offs, o = {}, 0
+        for t in cat.input:
+            offs.setdefault(t, []).append((o, o + channels[t]))
+            o += channels[t]
+        if o != W.shape[1]:
+            continue
+        w_ones = sum(W[:, a:b].sum(axis=1, keepdims=True) for a, b in offs[INPUT_NAME]) * (IMAGE_SHIFT / ONES_LEVEL)
+        for i, t in enumerate(cat.input):
+            if t == INPUT_NAME:
+                cat.input[i] = shifted
+        cat.input.append(ones)
+        stale = [v for v in model.graph.value_info if v.name == cat.output[0]]  # its channel count changed
+        for v in stale:
+            model.graph.value_info.remove(v)
+        set_array(model, f"{conv.input[1]}_shifted_image", np.concatenate([W, w_ones], axis=1).astype(np.float32))
+        conv.input[1] = f"{conv.input[1]}_shifted_image"
+        done.append(conv.name)
+    nodes = list(model.graph.node)
+    del model.graph.node[:]
+    model.graph.node.extend(new_nodes + nodes)  # the new nodes read only the network input
+    drop_unused_initializers(model)
+    onnx.checker.check_model(model)
+    return done
