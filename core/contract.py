@@ -31,7 +31,8 @@ DEFAULT_OPSET = 17
 SUPPORTED_OPSETS = tuple(range(17, 22))     # TensorRT 10.x's parser and ORT 1.17+ cover them
 PRECISIONS = ("fp32", "fp16", "int8")
 CONTRACT_KEYS = ("size_multiple", "input_name", "output_name", "model_kind", "blind_spot", "precision", "arch",
-                 "int8_target")  # int8_target: INT8 only, the CPU/GPU kind it is exact on (quantize --target)
+                 "int8_target",  # int8_target: INT8 only, the CPU/GPU kind its recipe is for (quantize --target)
+                 "cpu_float_precision")  # INT8 only: bf16 when its float convs may run in bf16 (OpenVINO, CPUs with bf16)
 DEFAULT_MULTIPLE = 32                        # an artifact without a manifest: the paper's 5 poolings
 INPUT_DESCRIPTION = ("float32 RGB in [0,1], NCHW, dynamic batch/height/width; height and width padded by the "
                      "caller (reflect, bottom/right) to a multiple of size_multiple; output same shape")
@@ -116,16 +117,22 @@ def crop_chw(y: np.ndarray, h: int, w: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- engine policy
-def openvino_cpu_precision_hint(precision: str) -> str | None:
+def openvino_cpu_precision_hint(precision: str, float_precision: str | None = None, cpu_has_bf16: bool = False) -> str | None:
     """INFERENCE_PRECISION_HINT for OpenVINO's CPU plugin, from the artifact's precision.
 
     The plugin runs fp32 layers in bf16 by default on CPUs with AVX512-BF16/AMX (about 2x faster,
     ~0.01 dB off): fp32 and int8 artifacts pin f32 (int8 layers stay int8), so the figures match
     the PyTorch reference; fp16 IRs keep the plugin's default (bf16 where available, else f32:
-    CPUs without AVX512-FP16/AMX-FP16 have no fp16 compute). Used by `compile openvino` (latency
-    check) and by the runtime backend alike.
+    CPUs without AVX512-FP16/AMX-FP16 have no fp16 compute). An INT8 artifact whose recipe says its
+    float convs may run in bf16 (settings ``cpu_float_precision``, ``quantize --target amx``) gets
+    bf16 on a CPU that has it (``cpu_has_bf16``): its recipe was measured that way. Used by `compile
+    openvino` (latency check) and by the runtime backend alike.
     """
-    return None if precision == "fp16" else "f32"
+    if precision == "fp16":
+        return None
+    if precision == "int8" and float_precision == "bf16" and cpu_has_bf16:
+        return "bf16"
+    return "f32"
 
 
 TENSORRT_ENGINE_KIND = "tensorrt-engine"

@@ -127,11 +127,16 @@ def quantize_cmd(
                                             "*HEADROOM such as max*1.5 (default: MSE-optimal over the crops)."),
     equalize: bool = typer.Option(True, "--equalize/--no-equalize", help="Per-channel activation equalization (exact in float)."),
     keep_float: List[str] = typer.Option([], "--keep-float", help="Conv node names to keep in float (repeatable); default: chosen automatically."),
-    target: str = typer.Option("auto", help="INT8 hardware: auto (= avx2) | avx2 (7-bit weights: exact on every CPU) "
-                                            "| vnni (AVX-512 VNNI/AVX-VNNI/AMX CPUs) | gpu (TensorRT: signed int8 only)."),
-    image_convs: str = typer.Option("auto", help="Convs reading the image: auto (int8 with their input read exactly, "
-                                                 "scale 1/255, on CPU targets, except the one carrying the dither's "
-                                                 "compensation; float for gpu) | float | int8."),
+    target: str = typer.Option("auto", help="The recipe's hardware: auto (this CPU's kind: avx2 on AVX2-only CPUs, vnni "
+                                            "or amx on CPUs with VNNI or AMX; the manifest says which and why) | avx2 "
+                                            "(7-bit weights: exact on every CPU) | vnni (AVX-512 VNNI/AVX-VNNI CPUs) | amx "
+                                            "(AMX CPUs: Sapphire Rapids and later) | gpu (TensorRT: signed int8 only). "
+                                            "Name the deployment CPU's kind when quantizing on another machine."),
+    image_convs: str = typer.Option("auto", help="Convs reading the image: auto (the target's choice) | float | int8 "
+                                                 "(their input read exactly, scale 1/255) | concat (the image joins the "
+                                                 "features' int8 concat as exact signed codes; vnni/amx)."),
+    float_precision: str = typer.Option("auto", help="Float convs on OpenVINO CPUs with bf16: auto (bf16 for amx, else "
+                                                     "f32) | f32 | bf16. Recorded in the artifact; the runtime uses it."),
     finetune_steps: int = typer.Option(0, help="Quantization-aware fine-tuning steps against the float model's own "
                                                "outputs on the calibration crops (0 = none; student C: ~1 s a step on "
                                                "2 CPU cores). Same graph, ranges and speed; only codes and biases move."),
@@ -150,7 +155,7 @@ def quantize_cmd(
 
       hushframe quantize student.onnx --calibration my-noisy-frames/ -o student-int8.onnx
 
-      hushframe quantize student.onnx -c frames/ -o student-int8.onnx --target vnni   # VNNI / AMX CPUs only
+      hushframe quantize student.onnx -c frames/ -o student-int8.onnx --target amx   # for an AMX CPU, made elsewhere
 
       hushframe quantize student.onnx -c frames/ -o student-int8.onnx --finetune-steps 300   # tighter INT8
 
@@ -162,7 +167,7 @@ def quantize_cmd(
 
     if finetune_steps < 0 or (finetune_steps and precision != "int8"):
         raise ExportError(f"--finetune-steps {finetune_steps}: a number of steps >= 0, for --precision int8 only")
-    config = QuantConfig(target=target, method=method, equalize=equalize, image_convs=image_convs,
+    config = QuantConfig(target=target, method=method, equalize=equalize, image_convs=image_convs, float_precision=float_precision,
                          keep_float=tuple(keep_float) if keep_float else "auto", finetune_steps=finetune_steps,
                          dither=dither)
     _new_output(output, overwrite=overwrite, ext=".onnx")

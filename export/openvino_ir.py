@@ -93,7 +93,7 @@ def compile_openvino(onnx_path: str | Path, out_xml: str | Path, precision: str 
         if latency_check:  # on the staged IR: one that does not run never replaces anything
             try:
                 lat = cpu_latency_ms(staged_xml, latency_shape or fixed or (1, 3, 512, 512), threads=threads,
-                                     precision=precision)
+                                     precision=precision, float_precision=settings.get("cpu_float_precision"))
             except Exception as e:
                 raise ExportError(f"{onnx_path}: OpenVINO converted it but cannot run it ({_first_line(e)}); "
                                   f"nothing written") from None
@@ -101,7 +101,8 @@ def compile_openvino(onnx_path: str | Path, out_xml: str | Path, precision: str 
         os.replace(staged_bin, out_xml.with_suffix(".bin"))
         os.replace(staged_xml, out_xml)
     new_settings = dict(settings, precision=precision, shape=list(fixed) if fixed else "dynamic",
-                        cpu_inference_precision_hint=cpu_precision_hint(precision) or "plugin default")
+                        cpu_inference_precision_hint=cpu_precision_hint(precision, settings.get("cpu_float_precision"))
+                        or "plugin default")
     extra = {"cpu_latency_ms": lat} if lat else None
     write_manifest(out_xml, kind="openvino-ir", made_by="hushframe compile openvino",
                    source={"onnx": str(onnx_path), "sha256": file_sha256(onnx_path), "bin": out_xml.with_suffix(".bin").name},
@@ -109,11 +110,12 @@ def compile_openvino(onnx_path: str | Path, out_xml: str | Path, precision: str 
     return out_xml
 
 
-def cpu_precision_hint(precision: str) -> str | None:
-    """The contract's OpenVINO CPU precision policy (core/contract.py), shared with the runtime backend."""
+def cpu_precision_hint(precision: str, float_precision: str | None = None) -> str | None:
+    """The contract's OpenVINO CPU precision policy (core/contract.py) on this CPU, shared with the runtime backend."""
     from hushframe.core.contract import openvino_cpu_precision_hint
+    from hushframe.runtime.cpu_isa import has_bf16
 
-    return openvino_cpu_precision_hint(precision)
+    return openvino_cpu_precision_hint(precision, float_precision, has_bf16())
 
 
 def compiled_model(xml_or_onnx: str | Path, threads: int | None = None, precision_hint: str | None = "auto"):
@@ -123,8 +125,8 @@ def compiled_model(xml_or_onnx: str | Path, threads: int | None = None, precisio
     if precision_hint == "auto":
         from hushframe.core.manifest import read_manifest
 
-        man = read_manifest(xml_or_onnx) or {}
-        precision_hint = cpu_precision_hint(man.get("settings", {}).get("precision", "fp32"))
+        st = (read_manifest(xml_or_onnx) or {}).get("settings", {})
+        precision_hint = cpu_precision_hint(st.get("precision", "fp32"), st.get("cpu_float_precision"))
     core = ov.Core()
     cfg = {"PERFORMANCE_HINT": "LATENCY"}
     if threads:
@@ -135,11 +137,11 @@ def compiled_model(xml_or_onnx: str | Path, threads: int | None = None, precisio
 
 
 def cpu_latency_ms(xml: str | Path, shape=(1, 3, 512, 512), runs: int = 3, threads: int | None = None,
-                   precision: str = "fp32") -> dict:
+                   precision: str = "fp32", float_precision: str | None = None) -> dict:
     """Median wall time of ``runs`` CPU inferences after one warm-up (a check, not a benchmark)."""
     import numpy as np
 
-    cm = compiled_model(xml, threads, cpu_precision_hint(precision))
+    cm = compiled_model(xml, threads, cpu_precision_hint(precision, float_precision))
     x = np.random.default_rng(0).random(shape, dtype=np.float32)
     req = cm.create_infer_request()
     req.infer({0: x})

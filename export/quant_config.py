@@ -19,51 +19,86 @@ from .errors import ExportError
 # "Calibration coverage, not headroom").
 DEFAULT_METHOD = "mse"
 
-INT8_TARGETS = ("auto", "avx2", "vnni", "gpu")
-WEIGHT_BITS = {"avx2": 7, "vnni": 8, "gpu": 8}
-IMAGE_CONV_MODES = ("auto", "float", "int8")
+INT8_TARGETS = ("auto", "avx2", "vnni", "amx", "gpu")
+WEIGHT_BITS = {"avx2": 7, "vnni": 8, "amx": 8, "gpu": 8}
+IMAGE_CONV_MODES = ("auto", "float", "int8", "concat")
 ROUNDINGS = ("gptq", "nearest")
 
 AUTO_ERROR_BUDGET = (0.5 / 255) ** 2  # predicted output MSE left by int8 (about 0.03 dB at 36 dB PSNR)
 AUTO_MAX_FLOAT_MACS = 0.25  # never keep more than this share of the multiply-accumulates in float
 
 
-def resolve_target(target: str) -> str:
-    """``auto`` -> ``avx2``: 7-bit weights cost nothing measurable here (export/README.md) and run
-    exactly on every CPU, so the default artifact is safe on whatever CPU it is copied to.
-    TensorRT engines need ``gpu`` (signed activations only) when the network has ReLU outputs."""
+CPU_TARGETS = ("avx2", "vnni", "amx")
+FLOAT_PRECISIONS = ("auto", "f32", "bf16")
+# What each target's `auto` choices become (export/README.md, "INT8 per CPU kind", says why):
+#   avx2: the recipe of every artifact before targets were chosen per CPU, unchanged: 7-bit weights,
+#         the image convs in int8 but the one carrying the dither's compensation, Q/DQ at conv inputs.
+#   vnni, amx: 8-bit weights; the image joins the features' int8 concat as exact signed codes
+#         (--image-convs concat), Q/DQ moved above pooling, upsampling and concat (hoist), the dither
+#         at half resolution; amx runs the float part (the last conv) in bf16 where the CPU has it.
+#   gpu: TensorRT's form: signed codes only, image convs float, no dither.
+TARGET_AUTO = {
+    "avx2": {"image_convs": "auto", "hoist": False, "float_precision": "f32"},
+    "vnni": {"image_convs": "concat", "hoist": True, "float_precision": "f32"},
+    "amx": {"image_convs": "concat", "hoist": True, "float_precision": "bf16"},
+    "gpu": {"image_convs": "float", "hoist": False, "float_precision": "f32"},
+}
+
+
+def check_target(target: str) -> str:
     t = (target or "auto").lower()
     if t not in INT8_TARGETS:
         raise ExportError(f"--target {target!r}: expected one of {', '.join(INT8_TARGETS)}")
-    return "avx2" if t == "auto" else t
+    return t
+
+
+def choose_target(target: str, flags=None) -> tuple[str, str]:
+    """(target, why). ``auto`` picks the recipe for the CPU this runs on (runtime/cpu_isa.py): avx2 on
+    AVX2-only and unknown CPUs (7-bit weights: exact on every CPU, today's recipe), vnni or amx on CPUs
+    with 32-bit int8 sums. ``flags``: CPU flags to decide for (default: this CPU's)."""
+    t = check_target(target)
+    if t != "auto":
+        return t, f"--target {t}, named"
+    from hushframe.runtime.cpu_isa import auto_int8_target
+
+    return auto_int8_target(flags)
+
+
+def resolve_target(target: str, flags=None) -> str:
+    """The target ``target`` stands for on a CPU with ``flags`` (default: this one); see ``choose_target``."""
+    return choose_target(target, flags)[0]
 
 
 def resolve_image_convs(mode, target: str) -> str:
-    """``auto`` | ``float`` | ``int8`` (True / False: the older keep_image_convs flag) -> float or int8
-    for ``gpu`` targets, and for CPU targets ``float``, ``int8`` or ``auto`` (int8 but for the
-    image convs that carry a dither compensation: recipe step 1)."""
+    """``auto`` | ``float`` | ``int8`` | ``concat`` (True / False: the older keep_image_convs flag) for a
+    resolved ``target``: ``auto`` becomes the target's choice (``TARGET_AUTO``); on avx2 it stays
+    ``auto`` (int8 but for the image convs that carry a dither compensation: recipe step 1). ``gpu``
+    keeps them float (TensorRT reads signed codes only; a signed scale over the image costs ~3 grey
+    levels a step)."""
     if isinstance(mode, bool):
         mode = "float" if mode else "int8"
     m = str(mode or "auto").lower()
     if m not in IMAGE_CONV_MODES:
         raise ExportError(f"--image-convs {mode!r}: expected one of {', '.join(IMAGE_CONV_MODES)}")
-    if resolve_target(target) == "gpu":
-        if m == "int8":
-            raise ExportError("--image-convs int8 reads the image as unsigned codes (scale 1/255): a CPU target only; "
+    if target == "gpu":
+        if m in ("int8", "concat"):
+            raise ExportError(f"--image-convs {m} reads the image as int8 codes (scale 1/255): a CPU target only; "
                               "--target gpu keeps them float")
         return "float"
-    return m
+    return TARGET_AUTO[target]["image_convs"] if m == "auto" else m
 
 
 @dataclass(frozen=True)
 class QuantConfig:
     """The INT8 recipe (export/quantize.py's steps; export/README.md says why each exists).
 
-    target: auto | avx2 | vnni | gpu: the hardware the artifact must be exact on (step 5).
+    target: auto | avx2 | vnni | amx | gpu: the hardware the recipe is made for (step 5); auto: this CPU's kind.
     method: activation ranges, mse | max | percentile[:Q], optionally *HEADROOM (step 3).
     equalize, alpha: per-channel activation equalization and its strength (step 2).
     split_input: split Conv(Concat(features, image)) into a feature and an image conv (step 1).
-    image_convs: auto | float | int8 for the convs reading the image (step 1).
+    image_convs: auto | float | int8 | concat for the convs reading the image (step 1).
+    hoist: "auto" or true/false: Q/DQ moved above pooling, upsampling and concat (step 10).
+    float_precision: auto | f32 | bf16: what OpenVINO runs the float convs in on CPUs with bf16 (step 11).
     keep_float: "auto" (measured, step 4) or the conv names to keep float.
     budget, max_float_macs: the automatic keep-float choice's error budget and MAC cap (step 4).
     unsigned_relu: unsigned codes for tensors non-negative by construction, CPU targets (step 3).
@@ -78,6 +113,8 @@ class QuantConfig:
     alpha: float = 1.0
     split_input: bool = True
     image_convs: str = "auto"
+    hoist: bool | str = "auto"
+    float_precision: str = "auto"
     keep_float: str | tuple[str, ...] = "auto"
     budget: float = AUTO_ERROR_BUDGET
     max_float_macs: float = AUTO_MAX_FLOAT_MACS
@@ -93,12 +130,12 @@ class QuantConfig:
         def fix(name, value):
             object.__setattr__(self, name, value)
 
-        fix("target", str(self.target or "auto").lower())
-        resolve_target(self.target)
+        fix("target", check_target(self.target))
         if isinstance(self.image_convs, bool):  # the older keep_image_convs flag: True = float
             fix("image_convs", "float" if self.image_convs else "int8")
         fix("image_convs", str(self.image_convs or "auto").lower())
-        resolve_image_convs(self.image_convs, self.target)
+        if self.target != "auto":
+            resolve_image_convs(self.image_convs, self.target)
         try:
             check_method(str(self.method))
         except ValueError as e:
@@ -127,6 +164,11 @@ class QuantConfig:
         for name in ("equalize", "split_input", "unsigned_relu"):
             if not isinstance(getattr(self, name), bool):
                 raise ExportError(f"{name} {getattr(self, name)!r}: expected true or false")
+        if not isinstance(self.hoist, bool) and self.hoist != "auto":
+            raise ExportError(f"hoist {self.hoist!r}: expected true, false or auto")
+        fix("float_precision", str(self.float_precision or "auto").lower())
+        if self.float_precision not in FLOAT_PRECISIONS:
+            raise ExportError(f"--float-precision {self.float_precision!r}: expected one of {', '.join(FLOAT_PRECISIONS)}")
 
     def replace(self, **changes) -> QuantConfig:
         return dataclasses.replace(self, **changes)
@@ -135,15 +177,26 @@ class QuantConfig:
     def auto_float(self) -> bool:
         return self.keep_float == "auto"
 
-    def resolved(self, model_kind: str = "student") -> QuantConfig:
-        """The same recipe with every ``auto`` that does not need the model's data decided: the
-        target, the dither mode (none for teachers and ``gpu``) and the image-conv mode."""
+    def resolved(self, model_kind: str = "student", flags=None) -> QuantConfig:
+        """The same recipe with every ``auto`` that does not need the model's data decided for the CPU
+        with ``flags`` (default: this one): the target, the image-conv mode, hoisting, the float
+        precision and the dither mode (none for teachers and ``gpu``). ``choice(flags)`` says why."""
         from .dither import resolve_mode
 
-        target = resolve_target(self.target)
-        dither = resolve_mode(self.dither, target, model_kind)
-        return dataclasses.replace(self, target=target, dither=dither,
-                                   image_convs=resolve_image_convs(self.image_convs, target))
+        target = resolve_target(self.target, flags)
+        auto = TARGET_AUTO[target]
+        return dataclasses.replace(self, target=target, dither=resolve_mode(self.dither, target, model_kind),
+                                   image_convs=resolve_image_convs(self.image_convs, target),
+                                   hoist=auto["hoist"] if self.hoist == "auto" else self.hoist,
+                                   float_precision=auto["float_precision"] if self.float_precision == "auto"
+                                   else self.float_precision)
+
+    def choice(self, flags=None) -> dict:
+        """The target the recipe is made for, and why (recorded in the manifest, shown by `hushframe info`)."""
+        from hushframe.runtime.cpu_isa import describe_cpu
+
+        target, why = choose_target(self.target, flags)
+        return {"requested": self.target, "target": target, "why": why, "quantized_on": describe_cpu(flags)}
 
     @property
     def weight_bits(self) -> int:

@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from .calibration import DEFAULT_CROP_SIZE, DEFAULT_CROPS, calibration_crops
-from .contract import load_onnx_checked, onnx_settings, read_metadata, set_metadata
+from .contract import INPUT_NAME, load_onnx_checked, onnx_settings, read_metadata, set_metadata
 from .errors import ExportError
 from .progress import advance, stage
 from .quant_config import (AUTO_ERROR_BUDGET, AUTO_MAX_FLOAT_MACS, DEFAULT_METHOD, IMAGE_CONV_MODES,  # noqa: F401
@@ -99,6 +99,82 @@ def choose_float_convs(errors: dict[str, float], mac_share: dict[str, float], bu
     return kept
 
 
+IMAGE_CONCAT_THRESHOLD = 127.0 / 255.0  # signed codes at scale 1/255: the shifted image exactly (rewrites.shift_image_concats)
+
+
+def _scale_features_to_image_step(m, fused_inputs, crops, method, threads) -> None:
+    """Give the features in each image concat the image's int8 step, 1/255: their range (``method``, over
+    the crops) is scaled to 127/255 by a gain on their producer (exact in float: equalize.apply_gain)."""
+    from .equalize import apply_gain, group_of
+    from .graph import producers
+    from .ranges import activation_stats, range_for
+
+    prod = producers(m)
+    feats = sorted({t for a in fused_inputs for t in prod[a].input if not t.startswith(INPUT_NAME)})
+    st = activation_stats(m, crops, feats, threads=threads)
+    for f in feats:
+        group = group_of(m, f)
+        if group is None:
+            raise ExportError(f"--image-convs concat: the features {f} reach the image concat from no equalizable "
+                              "producer; use --image-convs auto")
+        apply_gain(m, group, IMAGE_CONCAT_THRESHOLD / range_for(st[f], method))
+
+
+def _unify_thresholds(m, thresholds: dict, kinds: dict, fixed: set) -> list[list[str]]:
+    """Give one range to the quantized tensors that ``qdq.hoist_qdq`` will meet at a common source (a
+    pooled map read by the next encoder level and by a skip concat; the inputs of one concat), so that
+    the source gets one quantizer that OpenVINO fuses into the conv making it. The largest range of the
+    group wins (no value clips that did not before), or the fixed 1/255 step of an image concat.
+    Edits ``thresholds``; returns the groups of more than one tensor."""
+    from .graph import producers
+    from .qdq import hoistable
+
+    prod = producers(m)
+
+    def sources(t, seen):
+        n = prod.get(t)
+        if n is None or not hoistable(n):
+            return {t}
+        ins = n.input if n.op_type == "Concat" else n.input[:1]
+        out = set()
+        for u in ins:
+            if u and u not in seen:
+                seen.add(u)
+                out |= sources(u, seen)
+        return out
+
+    parent = {a: a for a in thresholds}
+
+    def find(a):
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    owner: dict[str, str] = {}
+    for a in sorted(thresholds):
+        if kinds.get(a) == "image":
+            continue
+        for src in sources(a, set()):
+            if src in owner:
+                parent[find(a)] = find(owner[src])
+            else:
+                owner[src] = a
+    groups: dict[str, list[str]] = {}
+    for a in thresholds:
+        groups.setdefault(find(a), []).append(a)
+    out = []
+    for members in groups.values():
+        if len(members) < 2 or len({kinds.get(a) for a in members}) != 1:
+            continue
+        pinned = [thresholds[a] for a in members if a in fixed]
+        t = pinned[0] if pinned else max(thresholds[a] for a in members)
+        for a in members:
+            thresholds[a] = t
+        out.append(sorted(members))
+    return sorted(out)
+
+
 def quantize_int8_model(model, crops, config: QuantConfig | None = None, *, threads: int | None = None, progress=None):
     """In-memory recipe: returns (qdq model, report dict). ``config``: the recipe (default ``QuantConfig()``);
     ``threads``: ONNX Runtime threads of the calibration passes; ``progress(step, total, loss)``: the
@@ -106,11 +182,12 @@ def quantize_int8_model(model, crops, config: QuantConfig | None = None, *, thre
     import onnx
 
     from . import qdq
-    from .dither import add_dither, compensation_hosts, dither_tensors, select
+    from .dither import add_concat_dither, add_dither, compensation_hosts, dither_tensors, select
     from .equalize import equalize, equalized_tensors
     from .graph import array, conv_macs, conv_nodes, image_tensors, initializers, nonnegative_tensors
     from .ranges import ActivationStats, activation_stats, calibration_pass, range_for
-    from .rewrites import pad_output_channels, split_input_convs, split_narrow_convs_into_taps
+    from .qdq import hoist_qdq
+    from .rewrites import pad_output_channels, shift_image_concats, split_input_convs, split_narrow_convs_into_taps
 
     requested = config or QuantConfig()
     cfg = requested.resolved(read_metadata(model).get("model_kind", "student"))
@@ -119,6 +196,8 @@ def quantize_int8_model(model, crops, config: QuantConfig | None = None, *, thre
     cpu = target != "gpu"
     m = onnx.ModelProto()
     m.CopyFrom(model)
+    # concat mode: the image joins the features' int8 concat as exact signed codes (shift_image_concats)
+    fused = shift_image_concats(m) if image_mode == "concat" and cfg.split_input else []
     image_convs = split_input_convs(m) if cfg.split_input else []
     convs = conv_nodes(m)
     n_eq = 0
@@ -126,6 +205,10 @@ def quantize_int8_model(model, crops, config: QuantConfig | None = None, *, thre
         with stage("equalization statistics (crops)", len(crops)):
             st = activation_stats(m, crops, equalized_tensors(m), samples_per_crop=1, threads=threads)
         n_eq = equalize(m, st, cfg.alpha)
+    fused_inputs = {c.input[0] for c in convs if c.name in fused}
+    if fused:
+        with stage("image concat feature ranges (crops)", len(crops)):
+            _scale_features_to_image_step(m, fused_inputs, crops, method, threads)
     auto = cfg.auto_float
     float_convs = set() if auto else set(cfg.keep_float)
     images = image_tensors(m)
@@ -141,7 +224,7 @@ def quantize_int8_model(model, crops, config: QuantConfig | None = None, *, thre
     kinds = {a: "image" if a in images else "u8" if a in nonneg else "s8" for a in acts}
     # One pass over the calibration crops measures the ranges and, for GPTQ, every candidate conv's
     # input Hessian (the automatic keep-float choice below only removes convs from that set).
-    stats = ActivationStats([a for a in acts if kinds[a] != "image"])
+    stats = ActivationStats([a for a in acts if kinds[a] != "image" and a not in fused_inputs])
     hessians = None
     if cfg.rounding == "gptq":
         from . import gptq
@@ -155,7 +238,8 @@ def quantize_int8_model(model, crops, config: QuantConfig | None = None, *, thre
     thresholds = {}
     with stage(f"{method} range search (tensors)", len(acts)):
         for a in acts:
-            thresholds[a] = 1.0 if kinds[a] == "image" else range_for(st[a], method)
+            thresholds[a] = (1.0 if kinds[a] == "image" else IMAGE_CONCAT_THRESHOLD if a in fused_inputs
+                             else range_for(st[a], method))
             advance()
     macs = conv_macs(m, 512, 512)
     total = sum(macs.values())
@@ -172,6 +256,8 @@ def quantize_int8_model(model, crops, config: QuantConfig | None = None, *, thre
         q_convs = [c for c in q_convs if c.name not in float_convs]
     q_names = {c.name for c in q_convs}
     thresholds = {a: t for a, t in thresholds.items() if any(c.input[0] == a for c in q_convs)}
+    if cfg.hoist:
+        report_unified = _unify_thresholds(m, thresholds, kinds, fused_inputs)
     codes = {}
     if hessians:
         inits = initializers(m)
@@ -194,14 +280,23 @@ def quantize_int8_model(model, crops, config: QuantConfig | None = None, *, thre
         out, report["finetune"] = finetune_int8(out, model, crops, steps=cfg.finetune_steps, threads=threads,
                                                 weight_bits=wbits, progress=progress)
     # Last: the compensation convs are made from the final int8 weights (after fine-tuning).
-    dithered = dither_tensors(out, kinds, dither)
+    dithered = [t for t in dither_tensors(out, kinds, dither) if t not in fused_inputs]
     if dithered:
         out = add_dither(out, dithered)
+    if fused:
+        report["image_concat_convs"] = fused
+    if cfg.hoist:
+        report["hoisted_qdq"] = hoist_qdq(out)
+        report["unified_scales"] = report_unified
+    if fused and dither != "none":
+        dithered += add_concat_dither(out, fused)
     report["dither"] = {"mode": dither, "tensors": dithered}
     if cpu:
         report["tap_split_convs"] = split_narrow_convs_into_taps(out, float_convs)
         report["padded_convs"] = pad_output_channels(out, float_convs - set(report["tap_split_convs"]))
     report["config"] = {"requested": requested.to_dict(), "resolved": cfg.to_dict()}
+    report["target_choice"] = requested.choice()
+    report["float_precision"] = cfg.float_precision
     return out, report
 
 
@@ -243,6 +338,8 @@ def quantize(onnx_path: str | Path, out_path: str | Path, precision: str, calibr
             crops = calibration_crops(calibration_source, num_crops, crop_size, seed, int(settings["size_multiple"]))
         out, report = quantize_int8_model(model, crops, config, threads=threads, progress=progress)
         new_settings["int8_target"] = report["target"]
+        if report["float_precision"] != "f32":  # the OpenVINO runtime's hint for the float convs (core/contract.py)
+            new_settings["cpu_float_precision"] = report["float_precision"]
         source["calibration"] = {"source": str(calibration_source), "crops": num_crops, "crop_size": int(crops.shape[-1]),
                                  "seed": seed}
         extra = {"quantization": report}

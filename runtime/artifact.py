@@ -139,7 +139,7 @@ def load_artifact(path: str | Path) -> Artifact:
     a.precision = prec if prec in ("fp32", "fp16", "int8", "bf16", "mixed") else "fp32"
     a.arch = s.get("arch")
     a.model_kind = s.get("model_kind")
-    for k in ("profile", "tensorrt", "gpu", "min_shape", "opt_shape", "max_shape", "int8_target"):
+    for k in ("profile", "tensorrt", "gpu", "min_shape", "opt_shape", "max_shape", "int8_target", "cpu_float_precision"):
         if k in s:
             a.extra[k] = s[k]
     return a

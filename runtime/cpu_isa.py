@@ -18,12 +18,15 @@ import warnings
 from pathlib import Path
 
 INT8_DOT_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
+BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 REPORTED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8", "amx_bf16")
+CPU_KINDS = ("avx2", "vnni", "amx")  # the CPU INT8 targets of `hushframe quantize --target`, slowest int8 first
 
 # INT8 targets of `hushframe quantize --target`: which CPUs/GPUs run an artifact made for each exactly.
 TARGET_RUNS_ON = {
     "avx2": "every x86 CPU (AVX2, AVX-512 VNNI, AMX) and GPUs",
     "vnni": "CPUs with AVX-512 VNNI, AVX-VNNI or AMX, and GPUs",
+    "amx": "CPUs with AVX-512 VNNI, AVX-VNNI or AMX (fastest with AMX), and GPUs",
     "gpu": "GPUs (TensorRT) and CPUs with AVX-512 VNNI, AVX-VNNI or AMX",
 }
 
@@ -54,13 +57,47 @@ def cpu_int8_kind(flags=None) -> str:
     return "unknown"
 
 
+def cpu_kind(flags=None) -> str:
+    """The INT8 recipe kind of this CPU: 'amx' (AMX int8 tiles), 'vnni' (AVX-512 VNNI or AVX-VNNI, no
+    AMX), 'avx2' (AVX2 without VNNI), or 'unknown' (no AVX2, or not x86: no /proc/cpuinfo flags)."""
+    flags = cpu_flags() if flags is None else flags
+    if "amx_int8" in flags:
+        return "amx"
+    if any(f in flags for f in INT8_DOT_FLAGS):
+        return "vnni"
+    if "avx2" in flags:
+        return "avx2"
+    return "unknown"
+
+
+def has_bf16(flags=None) -> bool:
+    """Native bf16 arithmetic (AVX512-BF16 or AMX-BF16): where OpenVINO can run float layers in bf16."""
+    flags = cpu_flags() if flags is None else flags
+    return any(f in flags for f in BF16_FLAGS)
+
+
+def auto_int8_target(flags=None) -> tuple[str, str]:
+    """(target, why) for `hushframe quantize --target auto`: the recipe that pays on this CPU.
+
+    An AVX2-only CPU, or one whose kind is unknown, gets ``avx2`` (7-bit weights: exact on every CPU,
+    the recipe of every artifact made before targets were chosen per CPU). A VNNI or AMX CPU gets its
+    own recipe, which runs exactly on CPUs with 32-bit int8 sums only (the runtime warns elsewhere)."""
+    flags = cpu_flags() if flags is None else flags
+    kind = cpu_kind(flags)
+    have = " ".join(f for f in REPORTED_FLAGS if f in flags) or "no x86 flags"
+    if kind in ("amx", "vnni"):
+        return kind, f"--target auto on an {kind.upper()} CPU ({have}): the {kind} recipe"
+    return "avx2", (f"--target auto on an {'AVX2-only' if kind == 'avx2' else 'unknown-kind'} CPU ({have}): "
+                    "the avx2 recipe (7-bit weights, exact on every CPU)")
+
+
 def describe_cpu(flags=None) -> str:
     """One line for logs and test headers, e.g. 'x86_64: avx2 (no VNNI/AMX) -> int8 kind avx2'."""
     flags = cpu_flags() if flags is None else flags
     have = [f for f in REPORTED_FLAGS if f in flags]
     kind = cpu_int8_kind(flags)
     note = "" if kind == "vnni" else " (no VNNI/AMX)"
-    return f"{platform.machine()}: {' '.join(have) or 'no AVX2'}{note} -> int8 kind {kind}"
+    return f"{platform.machine()}: {' '.join(have) or 'no AVX2'}{note} -> int8 kind {kind}, recipe kind {cpu_kind(flags)}"
 
 
 def int8_target_problem(target: str | None, flags=None) -> str | None:

@@ -25,8 +25,10 @@ def student_c(tmp_path_factory):
     crops = np.random.default_rng(0).random((32, 3, 32, 32), dtype=np.float32)
     # the image part of the split decoder conv stays float where it carries the dither's compensation
     # (--image-convs auto): the undithered model keeps it float too, so the two differ only by the dither
-    plain, _ = quantize_int8_model(m, crops, QuantConfig(keep_float=("/unet/dec1/conv1/conv/Conv_input_part",), dither="none"))
-    dithered, rep = quantize_int8_model(m, crops, QuantConfig(keep_float=()))
+    # the avx2 recipe (the vnni/amx recipes dither the image concat instead: tests/test_int8_targets.py)
+    plain, _ = quantize_int8_model(m, crops, QuantConfig(target="avx2", keep_float=("/unet/dec1/conv1/conv/Conv_input_part",),
+                                                         dither="none"))
+    dithered, rep = quantize_int8_model(m, crops, QuantConfig(target="avx2", keep_float=()))
     return m, plain, dithered, rep
 
 
@@ -186,7 +188,7 @@ def test_narrow_float_convs_are_rewritten_for_8_wide_kernels_exactly(student_c):
     assert np.abs(_run(split, xl) - _run(lone, xl)).max() < 1e-5
     assert [n.name for n in split.graph.node] == ["c_taps", "c_shift", "c_sum"]
     crops = np.random.default_rng(0).random((32, 3, 32, 32), dtype=np.float32)
-    _, rep = quantize_int8_model(m, crops, QuantConfig(keep_float=(last,)))
+    _, rep = quantize_int8_model(m, crops, QuantConfig(keep_float=(last,), target="avx2"))
     assert rep["tap_split_convs"] == [last] and rep["padded_convs"] == []
     _, rep = quantize_int8_model(m, crops, QuantConfig(keep_float=(last,), target="gpu"))  # TensorRT's form is left alone
     assert "tap_split_convs" not in rep and "padded_convs" not in rep

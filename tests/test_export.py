@@ -80,9 +80,11 @@ def calib_dir(tmp):
 
 @pytest.fixture(scope="module")
 def student_int8(tmp, student_onnx, calib_dir):
-    from hushframe.export.quantize import quantize
+    from hushframe.export.quantize import QuantConfig, quantize
 
-    return quantize(student_onnx, tmp / "student-int8.onnx", "int8", calib_dir, num_crops=32, crop_size=64)
+    # the avx2 recipe on every CPU (auto is the CPU's own: tests/test_int8_targets.py)
+    return quantize(student_onnx, tmp / "student-int8.onnx", "int8", calib_dir, QuantConfig(target="avx2"), num_crops=32,
+                    crop_size=64)
 
 
 # ------------------------------------------------------------------ export
@@ -135,13 +137,13 @@ def test_teacher_int8_runs_on_every_cpu_backend_and_a_failing_ir_is_one_line(tmp
 
     from hushframe.export.dither import add_dither, dither_tensors
     from hushframe.export.onnx_export import export_onnx
-    from hushframe.export.quantize import quantize
+    from hushframe.export.quantize import QuantConfig, quantize
     from hushframe.runtime.backends import open_backend
 
     torch.manual_seed(0)
     w = save_model(create_model("atbsn", width=4, levels=2).eval(), tmp / "t8.safetensors")
     fp32 = export_onnx(w, tmp / "t8.onnx", blind_spot=3)
-    q = quantize(fp32, tmp / "t8-int8.onnx", "int8", calib_dir, num_crops=32, crop_size=64)
+    q = quantize(fp32, tmp / "t8-int8.onnx", "int8", calib_dir, QuantConfig(target="avx2"), num_crops=32, crop_size=64)
     assert read_manifest(q)["quantization"]["dither"] == {"mode": "none", "tensors": []}
     rc, err = _run_cli("quantize", fp32, "-c", calib_dir, "-o", tmp / "t8-d.onnx", "--dither", "last")
     assert rc == 2 and "teacher" in err and err.count("\n") == 1 and not (tmp / "t8-d.onnx").exists()
@@ -437,7 +439,9 @@ def test_int8_targets_weight_codes_manifest_and_runtime_warning(tmp, student_onn
     from hushframe.export.errors import ExportError
     from hushframe.runtime.cpu_isa import int8_target_problem
 
-    assert resolve_target("auto") == "avx2"
+    from hushframe.runtime.cpu_isa import cpu_kind
+
+    assert resolve_target("auto") == {"amx": "amx", "vnni": "vnni"}.get(cpu_kind(), "avx2")
     with pytest.raises(ExportError, match="--target"):
         resolve_target("neon")
     avx2 = load_onnx_checked(tmp / "student-int8.onnx") if (tmp / "student-int8.onnx").exists() else None
@@ -468,7 +472,7 @@ def test_int8_targets_weight_codes_manifest_and_runtime_warning(tmp, student_onn
     from hushframe.toolkit.cli.info_cmd import describe
 
     text = "\n".join(describe(vnni_path))
-    assert "target vnni (8-bit weights: exact on VNNI/AMX CPUs)" in text and "image convs auto" in text
+    assert "target vnni (8-bit weights: exact on VNNI/AMX CPUs)" in text and "image convs concat" in text
     assert ("may saturate" in text) == (cpu_int8_kind() == "avx2")
     if avx2 is not None:
         text = "\n".join(describe(tmp / "student-int8.onnx"))

@@ -32,9 +32,9 @@ def tiny(tmp_path_factory):
         torch.manual_seed(0)
         path = export_onnx(save_model(create_model(name, **kw).eval(), tmp / f"{name}.safetensors"), tmp / f"{name}.onnx")
         m = onnx.load(str(path))
-        q, _ = quantize_int8_model(m, crops.astype(np.float32), QuantConfig(keep_float=(), dither="none"))
+        q, _ = quantize_int8_model(m, crops.astype(np.float32), QuantConfig(target="avx2", keep_float=(), dither="none"))
         out[name] = (m, q)
-        q, rep = quantize_int8_model(m, crops.astype(np.float32), QuantConfig(keep_float=()))  # default: decoder dithered
+        q, rep = quantize_int8_model(m, crops.astype(np.float32), QuantConfig(target="avx2", keep_float=()))  # decoder dithered
         assert rep["dither"]["tensors"]
         out[f"{name}_dithered"] = (m, q)
     return out, crops.astype(np.float32)

@@ -96,7 +96,10 @@ class OpenVINOBackend(Backend):
         # the plugin's default for fp16; HUSHFRAME_OV_INFERENCE_PRECISION overrides ("auto": OpenVINO decides)
         from hushframe.core.contract import openvino_cpu_precision_hint
 
-        hint = os.environ.get("HUSHFRAME_OV_INFERENCE_PRECISION") or openvino_cpu_precision_hint(self.artifact.precision)
+        from hushframe.runtime.cpu_isa import has_bf16
+
+        hint = os.environ.get("HUSHFRAME_OV_INFERENCE_PRECISION") or openvino_cpu_precision_hint(
+            self.artifact.precision, self.artifact.extra.get("cpu_float_precision"), has_bf16())
         if dev == "CPU" and hint and hint != "auto":
             config["INFERENCE_PRECISION_HINT"] = hint
         if self.precision != "auto":        # asked for (RunOptions.precision): on any device

@@ -97,6 +97,7 @@ def _openvino_summary(p: Path) -> dict:
 
 
 INT8_WHERE = {"avx2": "7-bit weights: exact on every x86 CPU", "vnni": "8-bit weights: exact on VNNI/AMX CPUs",
+              "amx": "8-bit weights: exact on VNNI/AMX CPUs, made for AMX",
               "gpu": "8-bit weights, signed codes: made for TensorRT"}
 
 
@@ -109,6 +110,11 @@ def _int8_lines(settings: dict, q: dict) -> list[str]:
     if int8_target_problem(target):
         line += "; this CPU has no VNNI/AMX: its int8 sums may saturate (`hushframe quantize --target avx2` runs everywhere)"
     lines = [line]
+    choice = (q or {}).get("target_choice")
+    if choice:
+        lines.append(f"  recipe      {choice.get('target')}: {choice.get('why')}"
+                     + (f"; float convs {q['float_precision']} in OpenVINO where the CPU has bf16"
+                        if q.get("float_precision", "f32") != "f32" else ""))
     if q:
         dither = q.get("dither") or {}
         lines.append(f"  quantizer   {q.get('float_mac_share', 0):.1%} of MACs float ({len(q.get('float_convs', []))} convs), "
