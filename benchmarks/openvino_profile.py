@@ -27,7 +27,8 @@ from _report import provenance, write_section  # noqa: E402
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("ir", nargs="+", help="OpenVINO .xml files")
+    ap.add_argument("ir", nargs="+", help="OpenVINO .xml files; PATH@bf16 compiles that one with the bf16 "
+                    "inference-precision hint (its float layers in bf16 on AMX/AVX512-BF16 CPUs), PATH@f32 is the default")
     ap.add_argument("--size", default="1088x1920", help="HxW")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
@@ -47,9 +48,10 @@ def main(argv=None) -> int:
            "PERFORMANCE_HINT": "LATENCY"}
     reqs = {}
     for path in a.ir:
-        m = core.read_model(path)
+        file, _, hint = path.partition("@")
+        m = core.read_model(file)
         m.reshape({m.inputs[0]: [1, 3, h, w]})
-        reqs[path] = core.compile_model(m, "CPU", cfg).create_infer_request()
+        reqs[path] = core.compile_model(m, "CPU", dict(cfg, INFERENCE_PRECISION_HINT=hint or "f32")).create_infer_request()
     x = np.random.default_rng(0).random((1, 3, h, w), dtype=np.float32)
     for r in reqs.values():
         r.infer({0: x})
@@ -73,7 +75,8 @@ def main(argv=None) -> int:
                      + "\n".join(rows))
     body = "\n".join([
         *provenance("openvino", machine_note=describe_cpu()),
-        f"{h}x{w}, batch 1, {a.threads} threads, f32 hint, fixed shape, PERF_COUNT; per-node real time averaged over "
+        f"{h}x{w}, batch 1, {a.threads} threads, f32 hint (unless the name says @bf16), fixed shape, PERF_COUNT; per-node "
+        f"real time averaged over "
         f"{a.rounds} rounds (IRs alternating). A profile to see where the time goes, not a latency comparison "
         "(that is `int8-latency`).", "", "\n\n".join(parts)])
     print(body)
