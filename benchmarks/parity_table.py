@@ -5,8 +5,11 @@
 
 Imports the checkpoint, exports ONNX, quantizes INT8 (calibrated on the noisy photos), compiles
 OpenVINO IRs, computes the PyTorch fp32 reference outputs once, then gates every
-(artifact, backend) against them with `run_parity`. Writes the 'parity' section of BENCHMARKS.md.
-Artifacts stay in --work (derived from ../shared: never commit them).
+(artifact, backend) against them with `run_parity`. The INT8 recipe is `quantize`'s default,
+``--target auto``: the one for this CPU's kind (runtime/cpu_isa.py), so the table is per CPU kind:
+it writes the 'parity' section of BENCHMARKS.md on AVX2-only CPUs and 'parity-vnni' / 'parity-amx'
+on the others, naming the recipe and OpenVINO's precision hint. Artifacts stay in --work (derived
+from ../shared: never commit them).
 """
 
 from __future__ import annotations
@@ -31,9 +34,13 @@ def main():
     ap.add_argument("--calibration", required=True)
     ap.add_argument("--work", default="/tmp/hushframe-parity-work")
     ap.add_argument("--every", type=int, default=1)
+    ap.add_argument("--reference-output", help="PNG outputs of the PyTorch fp32 reference saved by an earlier run "
+                    "(default: WORK/reference-outputs, computed when missing)")
     ap.add_argument("--no-write", action="store_true")
     a = ap.parse_args()
-    from hushframe.runtime.cpu_isa import describe_cpu
+    from hushframe.core.manifest import read_manifest
+    from hushframe.export.openvino_ir import cpu_precision_hint
+    from hushframe.runtime.cpu_isa import cpu_kind, describe_cpu
     from hushframe.runtime.parity import run_parity
 
     w = Path(a.work)
@@ -50,7 +57,7 @@ def main():
         hf("compile", "openvino", fp32, "-o", ov32, "--precision", "fp32")
     if not ov8.exists():
         hf("compile", "openvino", int8, "-o", ov8, "--precision", "int8")
-    ref_out = w / "reference-outputs"
+    ref_out = Path(a.reference_output) if a.reference_output else w / "reference-outputs"
     first = not ref_out.exists()
     rows = []
     for art, backend, label in ((fp32, "onnxruntime", "ONNX fp32"), (ov32, "openvino", "OpenVINO IR fp32"),
@@ -68,15 +75,24 @@ def main():
                     f"| {s['psnr_drop']:.3f} | {s.get('worst_image_drop', float('nan')):.3f} ({s.get('worst_image', '-')}) "
                     f"| {worst12:.3f} | {s['output_psnr']:.1f} | {'PASS' if ok else 'FAIL'} |")
         print(rows[-1], flush=True)
+    st = read_manifest(int8)["settings"]
+    kind = cpu_kind()
+    recipe = (f"INT8: `quantize` defaults on this CPU: target {st.get('int8_target')} "
+              f"({read_manifest(int8)['quantization'].get('target_choice', {}).get('why', 'auto')}); OpenVINO runs it "
+              f"with the {cpu_precision_hint('int8', st.get('cpu_float_precision'))} precision hint.")
     body = "\n".join([
         *provenance("torch", "onnxruntime", "openvino"),
         f"Published student C on `{a.pairs}` (every {a.every} pair(s)); reference: PyTorch fp32 outputs; gate: mean drop <= 0.10 dB and worst image <= 0.30 dB, and "
-        f"the mean of the 12 worst images <= 0.10 dB (so that any 12 of the pairs pass). CPU: {describe_cpu()}.", "",
+        f"the mean of the 12 worst images <= 0.10 dB (so that any 12 of the pairs pass). CPU: {describe_cpu()}. {recipe}", "",
         "| artifact | backend | reference PSNR | artifact PSNR | artifact SSIM | mean drop (dB) | worst image drop (dB) | worst 12 (mean) | PSNR between outputs (dB) | gate |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |", *rows])
     print(body)
     if not a.no_write:
-        write_section("parity", "Parity gate per backend and precision (issue 4)", body)
+        title = "Parity gate per backend and precision (issue 4)"
+        if kind == "avx2":  # the section every AVX2 figure has been under
+            write_section("parity", f"{title}, AVX2-only CPU", body)
+        else:
+            write_section(f"parity-{kind}", f"{title}, {kind.upper()} CPU", body)
 
 
 if __name__ == "__main__":
