@@ -189,6 +189,12 @@ def test_amx_artifact_manifest_info_and_runtime_precision(tmp_path, tiny):
     assert openvino_cpu_precision_hint("int8", "bf16", False) == "f32"  # no native bf16: f32, as measured
     assert openvino_cpu_precision_hint("int8", None, True) == "f32" and openvino_cpu_precision_hint("fp16") is None
     assert np.abs(_run(onnx.load(str(out)), x) - _run(model, x)).mean() < 0.02
+    pytest.importorskip("openvino")
+    from hushframe.export.openvino_ir import compile_openvino
+
+    xml = compile_openvino(out, tmp_path / "c-int8.xml", "int8", latency_check=False)  # the IR: its .onnx's recipe
+    assert read_manifest(xml)["settings"]["cpu_float_precision"] == "bf16"
+    assert "recipe      amx: --target amx, named; float convs bf16" in "\n".join(describe(xml))
 
 
 def test_amx_recipe_in_openvino_matches_onnx_runtime(tmp_path, tiny):

@@ -101,6 +101,19 @@ INT8_WHERE = {"avx2": "7-bit weights: exact on every x86 CPU", "vnni": "8-bit we
               "gpu": "8-bit weights, signed codes: made for TensorRT"}
 
 
+def _source_quantization(artifact) -> dict:
+    """An IR compiled from a quantized .onnx: that .onnx's recipe (its manifest's ``quantization``), if
+    the .onnx is still the file the IR was made from (runtime/lineage.py), else nothing."""
+    from hushframe.core.manifest import read_manifest
+    from hushframe.runtime.lineage import lineage
+
+    for src in lineage(artifact).chain[1:]:
+        q = (read_manifest(src) or {}).get("quantization")
+        if q:
+            return q
+    return {}
+
+
 def _int8_lines(settings: dict, q: dict) -> list[str]:
     """Where an INT8 artifact runs exactly (and whether this CPU is one), and what its quantizer chose."""
     from hushframe.runtime.cpu_isa import int8_target_problem
@@ -178,7 +191,7 @@ def describe(path: Path) -> list[str]:
         for v in facts.get(key, []):
             lines.append(f"  {label:<11} {v}")
     if prec == "int8":
-        lines += _int8_lines(st, doc.get("quantization") or {})
+        lines += _int8_lines(st, doc.get("quantization") or _source_quantization(p))
     n = facts.get("parameters") or doc.get("parameters")
     if n:
         lines.append(f"  parameters  {n:,}")
