@@ -1,0 +1,108 @@
+"""The temporal-model contract: what a recurrent student's state is and how it moves between frames.
+
+A temporal student is a per-frame graph with its memory made explicit (ONNX, OpenVINO and
+TensorRT run it like any other model; nothing hides inside the engine):
+
+    output, state_out = model(input, state_in)
+
+* ``input``: the current noisy frame, float32 N x 3 x H x W in [0,1] (padded as any frame);
+* ``state_in`` / ``state_out``: float32 N x STATE_CHANNELS x H x W: the gated running mean of
+  the noisy frames (3 channels, RGB in [0,1]) and how many frames it holds (1 channel, 0 where
+  there is no history);
+* the first frame of a stream, and every frame after a reset, gets a zero state: the model is
+  then a per-frame denoiser by construction.
+
+Between two frames the caller aligns the state to the new frame (``align_state``): the optical
+flow from the current noisy frame to the previous one (OpenCV's DIS, ultrafast preset, on grey
+frames at half resolution) says where each pixel was; the state is resampled there
+(bilinear), and pixels whose source lies outside the previous frame lose their history (count
+0). Both frames are *inputs*, so the flow is the same for every backend: a compiled engine and
+the PyTorch reference see the same aligned state whenever their previous outputs agreed, and a
+sequence parity check compares networks, not flow estimates.
+
+Why DIS and why outside the graph: DIS is maintained (OpenCV), needs no training, and costs
+~7 ms per 1080p frame at half resolution on 2 cores (a learned flow network of useful accuracy
+costs more than the whole student); resampling with OpenCV's remap keeps GridSample out of the
+INT8 graph, where engines differ most. numpy here; cv2 imported when a state is aligned.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MODEL_KIND = "temporal"
+STATE_IN = "state_in"
+STATE_OUT = "state_out"
+STATE_CHANNELS = 4                         # running mean RGB + frame count
+STATE_LAYOUT = "mean_r,mean_g,mean_b,count"
+ALIGN = "dis-ultrafast-gray-half"          # recorded in metadata and manifests; the only method today
+FLOW_SCALE = 2                             # flow estimated at 1/FLOW_SCALE resolution
+
+
+def zero_state(n: int, h: int, w: int) -> np.ndarray:
+    """The state of a stream with no history (first frame, after a reset)."""
+    return np.zeros((n, STATE_CHANNELS, h, w), np.float32)
+
+
+def gray_for_flow(image: np.ndarray) -> np.ndarray:
+    """uint8 HxWx3 RGB -> the uint8 grey frame at 1/FLOW_SCALE the flow is estimated on."""
+    import cv2
+
+    g = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
+    h, w = g.shape
+    if FLOW_SCALE > 1 and h >= 2 * FLOW_SCALE and w >= 2 * FLOW_SCALE:
+        g = cv2.resize(g, (w // FLOW_SCALE, h // FLOW_SCALE), interpolation=cv2.INTER_AREA)
+    return g
+
+
+class FlowEstimator:
+    """Backward optical flow between consecutive frames (one instance per stream: DIS keeps buffers)."""
+
+    def __init__(self, threads: int | None = None):
+        import cv2
+
+        if threads:
+            cv2.setNumThreads(int(threads))
+        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+
+    def __call__(self, cur_gray: np.ndarray, prev_gray: np.ndarray, h: int, w: int) -> np.ndarray:
+        """Flow (h x w x 2, full-resolution pixels) with cur(p) ~ prev(p + flow(p))."""
+        import cv2
+
+        f = self._dis.calc(cur_gray, prev_gray, None)
+        gh, gw = cur_gray.shape
+        if (gh, gw) != (h, w):
+            f = cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR)
+            f[..., 0] *= w / gw
+            f[..., 1] *= h / gh
+        return f
+
+
+def sample_points(flow: np.ndarray, th: int, tw: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Source coordinates (map_x, map_y) on a th x tw padded grid and the in-frame mask.
+
+    ``flow`` covers the unpadded h x w frame; the padding rows/columns take the flow of the
+    nearest frame pixel (the state there is padding too and is never shown).
+    """
+    h, w = flow.shape[:2]
+    if (th, tw) != (h, w):
+        flow = np.pad(flow, ((0, th - h), (0, tw - w), (0, 0)), mode="edge")
+    gy, gx = np.mgrid[0:th, 0:tw].astype(np.float32)
+    mx = gx + flow[..., 0]
+    my = gy + flow[..., 1]
+    valid = (mx >= 0) & (mx <= tw - 1) & (my >= 0) & (my <= th - 1)
+    return mx, my, valid
+
+
+def align_state(state: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Resample a 1 x C x th x tw state along ``flow`` (bilinear); outside the frame: no history."""
+    import cv2
+
+    _, c, th, tw = state.shape
+    mx, my, valid = sample_points(flow, th, tw)
+    planes = np.moveaxis(state[0], 0, -1)                       # th x tw x C for remap
+    out = cv2.remap(np.ascontiguousarray(planes), mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    if out.ndim == 2:
+        out = out[..., None]
+    out[~valid] = 0.0
+    return np.ascontiguousarray(np.moveaxis(out, -1, 0))[None]

@@ -1,0 +1,61 @@
+"""The temporal student's structure (models/temporal.py) and its state contract (core/temporal.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+
+def _tiny():
+    from hushframe.toolkit.models.registry import create_model
+    from hushframe.toolkit.models.students import CPUStudent
+
+    torch.manual_seed(0)
+    s = CPUStudent(width=8, convs=1)
+    torch.nn.init.normal_(s.tail.weight, std=0.05)   # a non-identity per-frame student
+    m = create_model("temporal_cpu", width=8, gate_width=8)
+    m.init_from_student(s)
+    torch.nn.init.normal_(m.extra.weight, std=0.05)
+    return m.eval(), s.eval()
+
+
+def test_first_frame_is_the_per_frame_student_exactly():
+    m, s = _tiny()
+    x = torch.rand(1, 3, 32, 48)
+    with torch.no_grad():
+        y, state = m(x)
+        assert torch.equal(y, s(x))            # extra inputs vanish at n = 1: no bias, zero deviation
+        y0, _ = m(x, torch.zeros_like(state))  # an explicit zero state is the same reset
+    assert torch.equal(y0, y)
+    assert state.shape == (1, 4, 32, 48)
+    assert torch.allclose(state[:, 3], torch.ones(1, 32, 48))
+    assert torch.allclose(state[:, :3], x)
+
+
+def test_a_static_scene_accumulates_and_the_count_is_bounded():
+    m, _ = _tiny()
+    clean = torch.rand(1, 3, 32, 32)
+    state = None
+    with torch.no_grad():
+        torch.nn.init.constant_(m.gate[-1].bias, 20.0)   # gate fully open: a plain running mean
+        frames = [clean + 0.05 * torch.randn_like(clean) for _ in range(40)]
+        for k, f in enumerate(frames, 1):
+            _, state = m(f, state)
+            if k == 10:
+                assert torch.allclose(state[:, :3], torch.stack(frames[:10]).mean(0), atol=1e-5)
+    assert float(state[:, 3].max()) == pytest.approx(m.n_max)
+
+
+def test_align_state_moves_history_with_the_flow_and_drops_what_left_the_frame():
+    pytest.importorskip("cv2")
+    from hushframe.core.temporal import align_state
+
+    st = np.zeros((1, 4, 8, 8), np.float32)
+    st[0, :, :, 3] = 1.0                                  # a bright column at x = 3
+    flow = np.zeros((8, 8, 2), np.float32)
+    flow[..., 0] = -2.0                                   # cur(p) = prev(p - 2): the scene moved right by 2
+    out = align_state(st, flow)
+    assert np.allclose(out[0, :, :, 5], 1.0) and out[0, :, :, 3].max() == 0.0
+    assert np.all(out[0, 3, :, :2] == 0.0)                # columns 0-1 came from outside: no history
