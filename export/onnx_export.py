@@ -69,21 +69,24 @@ def export_module(model, kind: str, out_path: str | Path, *, blind_spot: int | N
             raise ExportError("--blind-spot applies to teachers only; this weights file holds a student")
         k = None
         net = model.eval()
-    settings = contract_settings(size_multiple=m, model_kind=kind, precision="fp32", arch=model.arch, blind_spot=k)
+    settings = contract_settings(size_multiple=m, model_kind=kind, precision="fp32", arch=model.arch, blind_spot=k,
+                                 **temporal_settings(model))
     # Trace with a non-square example: the teacher's square fast path is data dependent,
     # the two-pass path is valid for every shape.
-    example = torch.rand(1, 3, 2 * m, 3 * m)
+    example = example_inputs(model, 1, 2 * m, 3 * m)
+    names_in, names_out = io_names(model)
+    axes = {n: {0: "batch", 2: "height", 3: "width"} for n in names_in + names_out}
     with tempfile.TemporaryDirectory(prefix=".hf-export-", dir=out_path.parent) as td:
         raw = Path(td) / "raw.onnx"
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(net, (example,), str(raw), dynamo=False, opset_version=opset,
-                              input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                              dynamic_axes={INPUT_NAME: {0: "batch", 2: "height", 3: "width"},
-                                            OUTPUT_NAME: {0: "batch", 2: "height", 3: "width"}},
+            torch.onnx.export(net, example, str(raw), dynamo=False, opset_version=opset,
+                              input_names=names_in, output_names=names_out, dynamic_axes=axes,
                               do_constant_folding=True)
         proto = onnx.load(str(raw))
-        if simplify:
+        # onnxslim 0.1.x mis-infers the temporal graph's shapes (the state Concat: 6 channels, not 4;
+        # onnx's full check refuses it), so a temporal model is saved as traced, constant-folded
+        if simplify and not is_temporal(model):
             import onnxslim
 
             proto = onnxslim.slim(proto)
@@ -91,13 +94,13 @@ def export_module(model, kind: str, out_path: str | Path, *, blind_spot: int | N
         set_metadata(proto, settings)
         onnx.checker.check_model(proto, full_check=True)
         if verify:
-            err = max_abs_diff_torch_vs_onnx(net, proto, torch.rand(2, 3, 2 * m, 2 * m, generator=torch.Generator().manual_seed(0)))
+            err = max_abs_diff_torch_vs_onnx(net, proto, *example_inputs(model, 2, 2 * m, 2 * m, seed=0))
             if not err <= PARITY_TOL:
                 raise ExportError(f"exported graph differs from PyTorch by {err:.2e} (> {PARITY_TOL:g})")
         with atomic_path(out_path) as tmp:
             onnx.save(proto, str(tmp))
     write_manifest(out_path, kind="onnx", made_by="hushframe export", source=source or {},
-                   settings=dict(settings, opset=opset, simplified=bool(simplify)), tools=("torch", "onnx", "onnxslim"))
+                   settings=dict(settings, opset=opset, simplified=bool(simplify) and not is_temporal(model)), tools=("torch", "onnx", "onnxslim"))
     return out_path
 
 
@@ -114,6 +117,41 @@ def export_onnx(weights_path: str | Path, out_path: str | Path, blind_spot: int 
                          verify=verify, source=source)
 
 
+def is_temporal(model) -> bool:
+    return bool(getattr(model, "temporal", False))
+
+
+def temporal_settings(model) -> dict:
+    """The state contract of a temporal model, recorded in its metadata and manifest (core/temporal.py)."""
+    if not is_temporal(model):
+        return {}
+    from hushframe.core.temporal import ALIGN, STATE_LAYOUT
+
+    return {"state_channels": int(model.state_channels), "state_layout": STATE_LAYOUT, "align": ALIGN}
+
+
+def io_names(model) -> tuple[list[str], list[str]]:
+    if is_temporal(model):
+        from hushframe.core.temporal import STATE_IN, STATE_OUT
+
+        return [INPUT_NAME, STATE_IN], [OUTPUT_NAME, STATE_OUT]
+    return [INPUT_NAME], [OUTPUT_NAME]
+
+
+def example_inputs(model, n: int, h: int, w: int, seed: int | None = None) -> tuple:
+    """Inputs to trace or check the graph with; a temporal model gets a state with history in it
+    (a zero state would let tracing and the check see only the first-frame case)."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed) if seed is not None else None
+    x = torch.rand(n, 3, h, w, generator=g)
+    if not is_temporal(model):
+        return (x,)
+    mean = (x + 0.05 * torch.randn(x.shape, generator=g)).clamp(0, 1)
+    count = torch.randint(0, 9, (n, 1, h, w), generator=g).float()
+    return x, torch.cat([mean, count], 1)
+
+
 def ort_session(model_or_path, threads: int | None = None):
     import onnxruntime as ort
 
@@ -125,11 +163,15 @@ def ort_session(model_or_path, threads: int | None = None):
     return ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
 
 
-def max_abs_diff_torch_vs_onnx(net, proto_or_path, x) -> float:
+def max_abs_diff_torch_vs_onnx(net, proto_or_path, *inputs) -> float:
+    """Largest difference over every output (a temporal model's state too)."""
     import numpy as np
     import torch
 
     with torch.no_grad():
-        ref = net(x).numpy()
-    out = ort_session(proto_or_path).run([OUTPUT_NAME], {INPUT_NAME: x.numpy()})[0]
-    return float(np.abs(out - ref).max())
+        ref = net(*inputs)
+    refs = [r.numpy() for r in (ref if isinstance(ref, tuple) else (ref,))]
+    sess = ort_session(proto_or_path)
+    names = [i.name for i in sess.get_inputs()]
+    outs = sess.run([o.name for o in sess.get_outputs()], {n: t.numpy() for n, t in zip(names, inputs)})
+    return max(float(np.abs(o - r).max()) for o, r in zip(outs, refs))

@@ -12,10 +12,11 @@ the engine's multiple, tile where the engine needs it, crop, clamp, round), with
 tile overlap, so ``d(frame)`` equals what ``hushframe stream`` writes for that frame (tests/test_api.py
 compares them on PNG and FFV1 outputs).
 
-Streams and state. Today's models denoise each frame on its own. Temporal (recurrent) models will
-carry state from one frame to the next; for them a ``Denoiser`` is one stream: ``d(frame)`` continues
-it, ``d.run(frames)`` starts a new one, ``d.reset()`` starts a new one by hand (after a cut, a seek,
-a reconnect). That state lives in ``_denoise`` and ``reset`` only, so such models plug in there.
+Streams and state. A per-frame model denoises each frame on its own. A temporal model
+(``d.temporal``; runtime/temporal.py) carries state from one frame to the next, so a ``Denoiser`` is
+one stream: ``d(frame)`` continues it, ``d.run(frames)`` starts a new one, ``d.reset()`` starts a new
+one by hand (after a seek, a reconnect, another clip). It also resets by itself on a size change and
+on a scene cut (``d.resets`` counts why). Temporal models run whole frames (never tiled).
 
 Frames are checked before they reach the engine: anything but a uint8 H x W x 3 array is refused with
 one :class:`~.errors.FrameError` naming its shape and dtype (a float image in [0, 1] read as 0-255
@@ -87,7 +88,11 @@ class Denoiser:
         self._backend = self.options.open(model)
         # as stream_video clamps it, so that a tiled frame is blended exactly as `hushframe stream` blends it
         self.overlap = min(self.options.overlap, _max_overlap(self._backend, self.options.tile))
-        self._state = None
+        self._session = None
+        if self._backend.info.temporal:
+            from .temporal import TemporalSession
+
+            self._session = TemporalSession(self._backend, threads=self.options.threads)
 
     # ---- one stream of frames
     def __call__(self, frame) -> np.ndarray:
@@ -102,10 +107,23 @@ class Denoiser:
 
     def reset(self) -> None:
         """Start a new stream: the next frame carries nothing from earlier ones (a cut, a seek, another clip)."""
-        self._state = None
+        if self._session is not None:
+            self._session.reset()
+
+    @property
+    def temporal(self) -> bool:
+        """True for a model that carries state between frames."""
+        return self._session is not None
+
+    @property
+    def resets(self) -> dict:
+        """A temporal model's state resets so far, by reason (start, caps, cut, ...; runtime/temporal.py)."""
+        return dict(self._session.resets) if self._session is not None else {}
 
     def _denoise(self, image: np.ndarray) -> np.ndarray:
-        # The one place a temporal model's state will go in and come out (self._state).
+        if self._session is not None:
+            self.backend      # raises if closed
+            return self._session(image)
         from .frames import denoise_image
 
         return denoise_image(self.backend, image, overlap=self.overlap)
@@ -131,7 +149,7 @@ class Denoiser:
         if self._backend is not None:
             self._backend.close()
             self._backend = None
-            self._state = None
+            self._session = None
 
     def __enter__(self) -> "Denoiser":
         return self

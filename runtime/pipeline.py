@@ -48,6 +48,7 @@ class StreamStats:
     error: str | None = None
     backend: str = ""
     warnings: list = field(default_factory=list)
+    resets: dict | None = None  # a temporal model's state resets by reason (runtime/temporal.py); None: per-frame
 
     @property
     def fps(self) -> float:
@@ -64,7 +65,7 @@ class StreamStats:
             "infer_fps": round(self.frames_out / self.infer_s, 3) if self.infer_s > 0 else None,
             "latency_p50_ms": _r(self.latency_ms(50)), "latency_p95_ms": _r(self.latency_ms(95)),
             "latency_p99_ms": _r(self.latency_ms(99)), "interrupted": self.interrupted, "error": self.error,
-            "backend": self.backend,
+            "backend": self.backend, **({"state_resets": self.resets} if self.resets is not None else {}),
         }
 
     def line(self) -> str:
@@ -73,7 +74,9 @@ class StreamStats:
                f"p50 {s['latency_p50_ms']:.0f} / p95 {s['latency_p95_ms']:.0f} / p99 {s['latency_p99_ms']:.0f} ms")
         extra = "".join([f", {self.corrupt} corrupt skipped" if self.corrupt else "",
                          f", {self.reconnects} reconnects" if self.reconnects else "",
-                         f", {self.tiled_frames} tiled" if self.tiled_frames else ""])
+                         f", {self.tiled_frames} tiled" if self.tiled_frames else "",
+                         (", state resets: " + ", ".join(f"{k} {v}" for k, v in self.resets.items()))
+                         if self.resets else ""])
         return (f"{self.frames_out} frames in {self.wall_s:.1f} s: {self.fps:.2f} fps, latency {lat}, "
                 f"dropped {self.dropped}{extra}")
 
@@ -107,6 +110,12 @@ class Pipeline:
         self.q_inf = queue.Queue(qs)
         self.q_post = queue.Queue(qs)
         self.stats = StreamStats(backend=backend.info.describe())
+        self._session = None
+        if backend.info.temporal:      # one state for this stream, carried in frame order by the infer thread
+            from .temporal import TemporalSession
+
+            self._session = TemporalSession(backend)
+            self.batch = 1
         self._errors: list[BaseException] = []
         self._lock = threading.Lock()
 
@@ -208,7 +217,11 @@ class Pipeline:
 
     def _infer(self, w: _Work):
         t = time.perf_counter()
-        if w.tiled:
+        if self._session is not None:
+            w.y = np.concatenate([self._session.step(w.x[i:i + 1], f.image, index=f.index, pts=f.pts)
+                                  for i, f in enumerate(w.frames)])
+            self.stats.resets = dict(self._session.resets)
+        elif w.tiled:
             w.y = np.stack([infer_tiled(self.backend, xi, overlap=self.overlap) for xi in w.x])
             self.stats.tiled_frames += len(w.frames)
         else:

@@ -21,7 +21,7 @@ def export_onnx(model, path, manifest: bool = True) -> Path:
     from hushframe.core.manifest import manifest_path
     from hushframe.export.onnx_export import export_module
 
-    path = export_module(model.eval(), "student", path)
+    path = export_module(model.eval(), "temporal" if getattr(model, "temporal", False) else "student", path)
     if not manifest:
         manifest_path(path).unlink()
     return path
@@ -38,6 +38,21 @@ def tiny_student(seed: int = 0, width: int = 8):
     with torch.no_grad():
         for p in m.parameters():
             p.mul_(0.3)
+    return m
+
+
+def tiny_temporal(seed: int = 0, width: int = 8):
+    """A tiny temporal student (models/temporal.py) with every weight random, its gate included, so
+    the state matters in every output pixel (a fresh one starts with ``extra`` at zero)."""
+    import torch
+
+    from hushframe.core.models import create_model
+
+    torch.manual_seed(seed)
+    m = create_model("temporal_cpu", width=width, gate_width=8).eval()
+    with torch.no_grad():
+        for p in m.parameters():
+            p.normal_(0.0, 0.05)
     return m
 
 

@@ -38,13 +38,19 @@ class BackendInfo:
     max_batch: int | None = None
     input_name: str = "input"
     output_name: str = "output"
+    state_channels: int = 0               # > 0: a temporal model, (input, state_in) -> (output, state_out)
     detail: dict = field(default_factory=dict)
+
+    @property
+    def temporal(self) -> bool:
+        return self.state_channels > 0
 
     def describe(self) -> str:
         shapes = "any size" if self.max_hw is None else f"up to {self.max_hw[1]}x{self.max_hw[0]}"
         b = "" if self.max_batch is None else f", batch <= {self.max_batch}"
+        t = f", temporal ({self.state_channels}-channel state)" if self.state_channels else ""
         return (f"{self.backend} on {self.device}, {self.precision}, "
-                f"sizes a multiple of {self.size_multiple}, {shapes}{b}")
+                f"sizes a multiple of {self.size_multiple}, {shapes}{b}{t}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -54,6 +60,15 @@ class BackendInfo:
         if h % m or w % m or h < self.min_hw[0] or w < self.min_hw[1]:
             return False
         return self.max_hw is None or (h <= self.max_hw[0] and w <= self.max_hw[1])
+
+
+def state_io(inputs: list[str], outputs: list[str]) -> tuple[str, str] | None:
+    """(state input, state output) names of a temporal graph (core/temporal.py's contract), else None."""
+    from hushframe.core.temporal import STATE_IN, STATE_OUT
+
+    if STATE_IN in inputs and STATE_OUT in outputs:
+        return STATE_IN, STATE_OUT
+    return None
 
 
 def check_image_io(path, inputs: list, outputs: list) -> None:
@@ -99,6 +114,10 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def _run(self, batch: np.ndarray) -> np.ndarray: ...
+
+    def _run_state(self, batch: np.ndarray, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A temporal model's step; backends that load temporal graphs implement it."""
+        raise BackendUnavailable(f"{self.artifact.name}: the {self.name} backend cannot run temporal models")
 
     def _release(self) -> None:
         pass
@@ -154,7 +173,29 @@ class Backend(abc.ABC):
             return np.concatenate([self.infer(batch[i:i + info.max_batch]) for i in range(0, n, info.max_batch)])
         if batch.dtype != np.float32 or not batch.flags.c_contiguous:
             batch = np.ascontiguousarray(batch, dtype=np.float32)
+        if info.state_channels:
+            # a temporal model asked for one frame on its own: the first frame of a stream (no history)
+            return self._run_state(batch, np.zeros((n, info.state_channels, h, w), np.float32))[0]
         return self._run(batch)
+
+    def infer_state(self, batch: np.ndarray, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A temporal model's step: (N x 3 x H x W frames, N x C x H x W state) -> (output, state_out).
+
+        The state is the previous step's ``state_out`` aligned to this frame (runtime/temporal.py);
+        zeros for the first frame of a stream."""
+        info = self.info
+        if not info.state_channels:
+            raise ShapeError(f"{self.artifact.name}: not a temporal model (it has no {info.input_name}/state_in pair)")
+        n, _, h, w = batch.shape
+        if not info.accepts(h, w):
+            raise ShapeError(f"{self.artifact.name}: {self.name} cannot take {w}x{h} ({info.describe()}); "
+                             f"a temporal model runs whole frames, not tiles")
+        if state.shape != (n, info.state_channels, h, w):
+            raise ShapeError(f"{self.artifact.name}: state of shape {tuple(state.shape)} for a "
+                             f"{n}x3x{h}x{w} frame; expected {(n, info.state_channels, h, w)}")
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        state = np.ascontiguousarray(state, dtype=np.float32)
+        return self._run_state(batch, state)
 
 
 # ------------------------------------------------------------------ registry

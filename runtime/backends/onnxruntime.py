@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ArtifactError, BackendUnavailable
-from .base import Backend, BackendInfo, check_image_io, register_backend, default_threads
+from .base import Backend, BackendInfo, check_image_io, default_threads, register_backend, state_io
 
 
 def _providers_for(device: str, available: list[str]) -> list[str]:
@@ -54,6 +54,11 @@ class ONNXRuntimeBackend(Backend):
         names_in, names_out = [i.name for i in inputs], [o.name for o in outputs]
         self.input_name = a.input_name if a.input_name in names_in else names_in[0]
         self.output_name = a.output_name if a.output_name in names_out else names_out[0]
+        self._state = state_io(names_in, names_out)
+        state_channels = 0
+        if self._state:
+            sshape = next(i.shape for i in inputs if i.name == self._state[0])
+            state_channels = sshape[1] if isinstance(sshape[1], int) else 0
         try:
             meta = self.session.get_modelmeta().custom_metadata_map or {}
         except UnicodeDecodeError:  # ONNX Runtime loads a model whose metadata is not UTF-8, then cannot show it
@@ -72,7 +77,7 @@ class ONNXRuntimeBackend(Backend):
         dev = "cpu" if used == "CPUExecutionProvider" else ("cuda:0" if "CUDA" in used else used)
         info = BackendInfo(self.name, dev, prec, mult, min_hw=max_hw or (mult, mult), max_hw=max_hw,
                            max_batch=fixed_n, input_name=self.input_name, output_name=self.output_name,
-                           detail={"providers": self.session.get_providers(), "threads": so.intra_op_num_threads})
+                           state_channels=state_channels, detail={"providers": self.session.get_providers(), "threads": so.intra_op_num_threads})
         return info
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
@@ -83,6 +88,16 @@ class ONNXRuntimeBackend(Backend):
             raise BackendUnavailable(f"{self.artifact.name}: ONNX Runtime failed on a "
                                      f"{'x'.join(map(str, batch.shape))} batch ({str(e).splitlines()[0][:160]})") from None
         return y if y.dtype == np.float32 else y.astype(np.float32)
+
+    def _run_state(self, batch, state):
+        sin, sout = self._state
+        x, s = (batch.astype(np.float16), state.astype(np.float16)) if self._fp16_io else (batch, state)
+        try:
+            y, s2 = self.session.run([self.output_name, sout], {self.input_name: x, sin: s})
+        except Exception as e:
+            raise BackendUnavailable(f"{self.artifact.name}: ONNX Runtime failed on a "
+                                     f"{'x'.join(map(str, batch.shape))} frame ({str(e).splitlines()[0][:160]})") from None
+        return y.astype(np.float32, copy=False), s2.astype(np.float32, copy=False)
 
     def _release(self):
         self.session = None

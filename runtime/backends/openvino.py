@@ -21,7 +21,7 @@ import numpy as np
 from hushframe.core.contract import DEFAULT_MULTIPLE
 
 from ..errors import ArtifactError, BackendUnavailable
-from .base import Backend, BackendInfo, check_image_io, register_backend, default_threads
+from .base import Backend, BackendInfo, check_image_io, default_threads, register_backend, state_io
 
 
 STATIC_SHAPES = 2  # compiled static-shape copies kept (a stream's frames, and one other size)
@@ -84,6 +84,11 @@ class OpenVINOBackend(Backend):
         out_names = [o.get_any_name() for o in model.outputs]
         self.input_name = a.input_name if a.input_name in in_names else in_names[0]
         self.output_name = a.output_name if a.output_name in out_names else out_names[0]
+        self._state = state_io(in_names, out_names)
+        state_channels = 0
+        if self._state:
+            sp = model.input(self._state[0]).get_partial_shape()
+            state_channels = sp[1].get_length() if sp.rank.is_static and sp[1].is_static else 0
         rt = model.get_rt_info()
         mult = a.size_multiple or DEFAULT_MULTIPLE
         pshape = model.input(self.input_name).get_partial_shape()
@@ -110,7 +115,7 @@ class OpenVINOBackend(Backend):
             raise ArtifactError(f"{self.artifact.path}: OpenVINO cannot compile it for {dev} "
                                 f"({_ov_msg(e)})") from None
         self.request = self.compiled.create_infer_request()
-        self._out = self.compiled.output(self.output_name)
+        self._out = self._outputs(self.compiled)
         self._variant_args = (core, model, dev, config)
         dynamic = not (pshape.rank.is_static and all(d.is_static for d in pshape))
         # CPU only: a GPU compile takes seconds per shape, and was not measured here
@@ -124,7 +129,7 @@ class OpenVINOBackend(Backend):
         del rt
         return BackendInfo(self.name, dev, prec, mult, min_hw=max_hw or (mult, mult), max_hw=max_hw,
                            max_batch=max_batch, input_name=self.input_name, output_name=self.output_name,
-                           detail={"threads": config["INFERENCE_NUM_THREADS"], "openvino": ov.get_version(),
+                           state_channels=state_channels, detail={"threads": config["INFERENCE_NUM_THREADS"], "openvino": ov.get_version(),
                                    "shapes": "static per input shape" if self._static is not None else
                                              "dynamic" if dynamic else "static",
                                    "inference_precision": str(self.compiled.get_property("INFERENCE_PRECISION_HINT"))})
@@ -148,9 +153,13 @@ class OpenVINOBackend(Backend):
         core, model, dev, config = self._variant_args
         try:
             m = model.clone()
-            m.reshape({self.input_name: ov.PartialShape(list(shape))})
+            shapes = {self.input_name: ov.PartialShape(list(shape))}
+            if self._state:      # the state follows the frame: N x C x H x W
+                c = m.input(self._state[0]).get_partial_shape()[1]
+                shapes[self._state[0]] = ov.PartialShape([shape[0], c, shape[2], shape[3]])
+            m.reshape(shapes)
             compiled = core.compile_model(m, dev, config)
-            entry = (compiled.create_infer_request(), compiled.output(self.output_name))
+            entry = (compiled.create_infer_request(), self._outputs(compiled))
         except Exception:  # a graph that cannot be made static still runs as loaded
             entry = (self.request, self._out)
         self._static[shape] = entry
@@ -165,8 +174,21 @@ class OpenVINOBackend(Backend):
         except Exception as e:
             raise BackendUnavailable(f"{self.artifact.name}: OpenVINO failed on a "
                                      f"{'x'.join(map(str, batch.shape))} batch ({str(e).splitlines()[0][:160]})") from None
-        y = res[out]
+        y = res[out[0]]
         return np.array(y, dtype=np.float32, copy=True)
+
+    def _outputs(self, compiled) -> tuple:
+        """The output port, and the state's for a temporal model."""
+        return (compiled.output(self.output_name),) + ((compiled.output(self._state[1]),) if self._state else ())
+
+    def _run_state(self, batch, state):
+        try:
+            request, out = self._request_for(tuple(batch.shape))
+            res = request.infer({self.input_name: batch, self._state[0]: state}, share_inputs=True)
+        except Exception as e:
+            raise BackendUnavailable(f"{self.artifact.name}: OpenVINO failed on a "
+                                     f"{'x'.join(map(str, batch.shape))} frame ({str(e).splitlines()[0][:160]})") from None
+        return np.array(res[out[0]], dtype=np.float32, copy=True), np.array(res[out[1]], dtype=np.float32, copy=True)
 
     def compile_variant(self, build):
         """Compile ``build(clone of this artifact's model)`` with the same device and settings

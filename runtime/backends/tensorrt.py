@@ -12,7 +12,7 @@ import numpy as np
 from hushframe.core.contract import DEFAULT_MULTIPLE
 
 from ..errors import ArtifactError, BackendUnavailable
-from .base import Backend, BackendInfo, register_backend
+from .base import Backend, BackendInfo, register_backend, state_io
 
 
 def _cudart():
@@ -91,8 +91,8 @@ class TensorRTBackend(Backend):
         a = self.artifact
         self.input_name = a.input_name if a.input_name in ins else ins[0]
         self.output_name = a.output_name if a.output_name in outs else outs[0]
-        self._in_dtype = np.dtype(trt.nptype(self.engine.get_tensor_dtype(self.input_name)))
-        self._out_dtype = np.dtype(trt.nptype(self.engine.get_tensor_dtype(self.output_name)))
+        self._state = state_io(ins, outs)
+        state_channels = int(self.engine.get_tensor_shape(self._state[0])[1]) if self._state else 0
         mn, opt, mx = self.engine.get_tensor_profile_shape(self.input_name, 0)
         self.stream = _check(cudart.cudaStreamCreate())
         self._buffers: dict[str, tuple[int, int]] = {}  # name -> (ptr, nbytes)
@@ -100,7 +100,7 @@ class TensorRTBackend(Backend):
         prec = a.precision
         return BackendInfo(self.name, f"cuda:{dev_index}", prec, mult, min_hw=(int(mn[2]), int(mn[3])),
                            max_hw=(int(mx[2]), int(mx[3])), max_batch=int(mx[0]),
-                           input_name=self.input_name, output_name=self.output_name,
+                           input_name=self.input_name, output_name=self.output_name, state_channels=state_channels,
                            detail={"tensorrt": trt.__version__, "gpu": gpu,
                                    "profile": {"min": list(mn), "opt": list(opt), "max": list(mx)}})
 
@@ -116,21 +116,37 @@ class TensorRTBackend(Backend):
         return ptr
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
+        return self._execute({self.input_name: batch}, [self.output_name])[0]
+
+    def _run_state(self, batch, state):
+        # the state input and output are separate device buffers: state_out is copied back and, aligned
+        # on the host (runtime/temporal.py), becomes the next frame's state_in
+        return tuple(self._execute({self.input_name: batch, self._state[0]: state}, [self.output_name, self._state[1]]))
+
+    def _execute(self, feeds: dict, fetch: list) -> list:
+        """Copy ``feeds`` (name -> host array) in, run, copy ``fetch`` out (TensorRT 10 name-based I/O)."""
+        import tensorrt as trt
+
         cudart = _cudart()
-        x = np.ascontiguousarray(batch, dtype=self._in_dtype)
-        if not self.context.set_input_shape(self.input_name, tuple(x.shape)):
-            raise BackendUnavailable(f"{self.artifact.name}: TensorRT profile does not take {tuple(x.shape)}")
-        out_shape = tuple(self.context.get_tensor_shape(self.output_name))
-        y = np.empty(out_shape, dtype=self._out_dtype)
-        d_in = self._buffer(self.input_name, x.nbytes)
-        d_out = self._buffer(self.output_name, y.nbytes)
         h2d, d2h = cudart.cudaMemcpyKind.cudaMemcpyHostToDevice, cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost
-        _check(cudart.cudaMemcpyAsync(d_in, x.ctypes.data, x.nbytes, h2d, self.stream))
+        for name, arr in feeds.items():
+            x = np.ascontiguousarray(arr, dtype=np.dtype(trt.nptype(self.engine.get_tensor_dtype(name))))
+            if not self.context.set_input_shape(name, tuple(x.shape)):
+                raise BackendUnavailable(f"{self.artifact.name}: TensorRT profile does not take {name} {tuple(x.shape)}")
+            _check(cudart.cudaMemcpyAsync(self._buffer(name, x.nbytes), x.ctypes.data, x.nbytes, h2d, self.stream))
+            feeds[name] = x      # kept alive until the stream is synchronized
+        outs = []
+        for name in fetch:
+            y = np.empty(tuple(self.context.get_tensor_shape(name)),
+                         dtype=np.dtype(trt.nptype(self.engine.get_tensor_dtype(name))))
+            self._buffer(name, y.nbytes)
+            outs.append(y)
         if not self.context.execute_async_v3(self.stream):
             raise BackendUnavailable(f"{self.artifact.name}: TensorRT execution failed")
-        _check(cudart.cudaMemcpyAsync(y.ctypes.data, d_out, y.nbytes, d2h, self.stream))
+        for name, y in zip(fetch, outs):
+            _check(cudart.cudaMemcpyAsync(y.ctypes.data, self._buffers[name][0], y.nbytes, d2h, self.stream))
         _check(cudart.cudaStreamSynchronize(self.stream))
-        return y.astype(np.float32, copy=False)
+        return [y.astype(np.float32, copy=False) for y in outs]
 
     def _release(self):
         cudart = _cudart()

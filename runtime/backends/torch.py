@@ -49,7 +49,8 @@ class TorchBackend(Backend):
         self._torch = torch  # bound once: _run is per frame
         mult = int(getattr(self.model, "size_multiple", 0) or self.artifact.size_multiple or 32)
         name = str(self.torch_device) if dev != "cuda" else "cuda:0"
-        return BackendInfo(self.name, name, "fp32", mult, min_hw=(mult, mult),
+        state_channels = int(getattr(self.model, "state_channels", 0) or 0) if getattr(self.model, "temporal", False) else 0
+        return BackendInfo(self.name, name, "fp32", mult, min_hw=(mult, mult), state_channels=state_channels,
                            detail={"arch": getattr(self.model, "arch", None), "torch": torch.__version__})
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
@@ -58,6 +59,12 @@ class TorchBackend(Backend):
             x = torch.from_numpy(batch).to(self.torch_device)
             y = self.model(x)
             return y.float().cpu().numpy()
+
+    def _run_state(self, batch, state):
+        torch = self._torch
+        with torch.inference_mode():
+            y, s = self.model(torch.from_numpy(batch).to(self.torch_device), torch.from_numpy(state).to(self.torch_device))
+            return y.float().cpu().numpy(), s.float().cpu().numpy()
 
     def _release(self):
         self.model = None

@@ -136,6 +136,8 @@ class Hushframe(GstBase.BaseTransform):
     def do_sink_event(self, event):
         if event.type == Gst.EventType.EOS and self.engine is not None:
             self._post_stats()
+        elif event.type in (Gst.EventType.FLUSH_STOP, Gst.EventType.SEGMENT) and self.engine is not None:
+            self.engine.reset()         # a seek or a new segment: a temporal model's history is another scene's
         return GstBase.BaseTransform.do_sink_event(self, event)
 
     def _post_stats(self):
@@ -145,6 +147,7 @@ class Hushframe(GstBase.BaseTransform):
         s.set_value("seconds", float((self.t_last - self.t_first) if self.t_first else 0.0))
         s.set_value("infer-seconds", float(e.infer_s))
         s.set_value("path", str(e.path))
+        s.set_value("state-resets", ", ".join(f"{k} {v}" for k, v in e.resets.items()))
         self.post_message(Gst.Message.new_element(self, s))
 
     # ------------------------------------------------------------------ frames
@@ -161,7 +164,7 @@ class Hushframe(GstBase.BaseTransform):
         planes = None
         try:
             planes = _plane_views(m.data, self.fmt, info.height, info.width, offsets, strides)
-            self.engine.process(planes)
+            self.engine.process(planes, index=_frame_index(buf), discontinuity=buf.has_flags(Gst.BufferFlags.DISCONT))
         except Exception as e:  # noqa: BLE001
             self._error(Gst.StreamError, Gst.StreamError.FAILED, _one_line(e))
             return Gst.FlowReturn.ERROR
@@ -170,6 +173,13 @@ class Hushframe(GstBase.BaseTransform):
             buf.unmap(m)
         self.t_last = time.perf_counter()
         return Gst.FlowReturn.OK
+
+
+def _frame_index(buf) -> int | None:
+    """The buffer's frame number from its timestamp and duration: a gap means dropped frames (None if unknown)."""
+    if buf.pts == Gst.CLOCK_TIME_NONE or buf.duration in (0, Gst.CLOCK_TIME_NONE):
+        return None
+    return int(round(buf.pts / buf.duration))
 
 
 def _one_line(e: BaseException) -> str:

@@ -12,6 +12,10 @@ numpy views of its planes:
   denoises and converts back (ov_graph.py); no per-frame colour conversion in numpy.
 * NV12 / I420 elsewhere (ONNX Runtime, torch, tiled frames, or ``convert="numpy"``): yuv.py
   converts in numpy around the same padding/tiling path.
+* A temporal model (runtime/temporal.py) keeps one state for the element's stream: RGB/BGR through
+  the session as ``hushframe stream`` runs it, NV12/I420 through yuv.py's numpy path. ``configure``
+  (a caps change) and ``reset`` (a flush, a new segment) drop it; ``process`` takes the buffer's
+  index in the stream and its DISCONT flag, so a gap (dropped frames) or a jump back drops it too.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import time
 
 import numpy as np
 
-from ..frames import denoise_image, pad_chw, padded_size
+from ..frames import denoise_image, from_output, pad_chw, padded_size
 from ..options import RunOptions
 from ..tiling import infer_tiled, needs_tiling
 from .yuv import RGB_FORMATS, YUV_FORMATS, ColorSpace, chw_to_yuv420, yuv420_to_chw
@@ -46,6 +50,11 @@ class FrameEngine:
         self.frames = 0
         self.infer_s = 0.0
         self._req = None
+        self.session = None
+        if self.backend.info.temporal:
+            from ..temporal import TemporalSession
+
+            self.session = TemporalSession(self.backend, threads=options.threads)
 
     def describe(self) -> str:
         return f"{self.backend.info.describe()}; {self.fmt} via {self.path}" if self.fmt else self.backend.info.describe()
@@ -59,9 +68,10 @@ class FrameEngine:
         self.cs = colorspace or ColorSpace()
         self.padded = padded_size(self.h, self.w, info.size_multiple, info.min_hw)
         self._req = None
+        self.reset()
         if fmt in RGB_FORMATS:
             self.path = "rgb"
-        elif (self.convert == "auto" and hasattr(self.backend, "compile_variant")
+        elif (self.convert == "auto" and self.session is None and hasattr(self.backend, "compile_variant")
               and not needs_tiling(info, *self.padded)):
             from .ov_graph import wrap_yuv420
 
@@ -74,13 +84,27 @@ class FrameEngine:
             self.path = "numpy"
         return self.path
 
-    def process(self, planes: list[np.ndarray]) -> None:
+    def reset(self) -> None:
+        """A temporal model's next frame starts a new stream (flush, seek, new segment)."""
+        if self.session is not None:
+            self.session.reset()
+
+    @property
+    def resets(self) -> dict:
+        return dict(self.session.resets) if self.session is not None else {}
+
+    def process(self, planes: list[np.ndarray], index: int | None = None, discontinuity: bool = False) -> None:
         """Denoise one frame in place. planes: RGB/BGR [h x w x 3]; NV12 [Y h x w, UV ch x cw x 2];
-        I420 [Y, U, V] (uint8 views, any row stride)."""
+        I420 [Y, U, V] (uint8 views, any row stride). ``index``/``discontinuity``: where the frame sits in
+        the stream, for a temporal model's state (runtime/temporal.py)."""
         t = time.perf_counter()
         if self.path == "rgb":
             img = planes[0] if self.fmt == "RGB" else planes[0][..., ::-1]
-            img[...] = denoise_image(self.backend, np.ascontiguousarray(img), overlap=self.overlap)
+            frame = np.ascontiguousarray(img)
+            if self.session is not None:
+                img[...] = self.session(frame, index=index, discontinuity=discontinuity)
+            else:
+                img[...] = denoise_image(self.backend, frame, overlap=self.overlap)
         elif self.path == "engine":
             feeds = [np.ascontiguousarray(p)[None] for p in planes]
             res = self._req.infer(feeds, share_inputs=True)
@@ -88,7 +112,13 @@ class FrameEngine:
                 p[...] = res[o][0]
         else:
             y, u, v = (planes[0], planes[1][..., 0], planes[1][..., 1]) if self.fmt == "NV12" else planes
-            out = self._infer_chw(yuv420_to_chw(y, u, v, self.cs))
+            x = yuv420_to_chw(y, u, v, self.cs)
+            if self.session is not None:
+                rgb = from_output(x, self.h, self.w)      # the uint8 frame the flow is estimated on
+                out = self.session.step(pad_chw(x, *self.padded)[None], rgb, index=index,
+                                        discontinuity=discontinuity)[0]
+            else:
+                out = self._infer_chw(x)
             yo, uo, vo = chw_to_yuv420(out[:, :self.h, :self.w], self.cs)
             y[...] = yo
             u[...] = uo

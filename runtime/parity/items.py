@@ -18,6 +18,7 @@ class Item:
     name: str                          # pair name, or frame_NNNNNN
     noisy: np.ndarray                  # uint8 HxWx3: what the models denoise
     clean: np.ndarray | None = None    # uint8 HxWx3 ground truth, None for video frames
+    index: int | None = None           # a video frame's position in its source (a temporal model's order)
 
 
 class Items:
@@ -61,6 +62,6 @@ def video_items(video, *, every: int = 1, max_frames: int = 30) -> Items:
                 if k // every >= max_frames:
                     break
                 if k % every == 0:
-                    yield Item(f"frame_{fr.index:06d}", fr.image)
+                    yield Item(f"frame_{fr.index:06d}", fr.image, index=fr.index)
 
     return Items("video", make, None, str(video))

@@ -6,9 +6,9 @@
 A run is produced as it is read (one image at a time, the engine open meanwhile), so two runs
 compared side by side hold two images, not two sets. ``saved_outputs`` is a run read back from
 PNGs written earlier (no engine: the torch-free reference), ``save_outputs`` writes a run's
-images while passing them on. A temporal model (one state per clip) will get its own ``run``
-over the frames of a clip, yielding the same :class:`Output`s, so compare/gate/report stay as
-they are.
+images while passing them on. A temporal model runs a video's frames as one sequence (one state,
+runtime/temporal.py), so the reference and the artifact each run the whole sequence and compare/
+gate/report see the same :class:`Output`s; on a paired set each image is a sequence of one.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def run(model, items: Items, options: RunOptions | None = None, **opts) -> RunRe
     (``backend=``, ``tile=`` ... are shorthands). The engine opens now (its errors come at once) and
     closes when the run has been read to its end (or ``close()``d)."""
     from ..backends.base import Backend
-    from ..frames import denoise_image
+    from ..temporal import frame_function
 
     options = RunOptions.of(options, **opts)
     own = not isinstance(model, Backend)
@@ -71,9 +71,15 @@ def run(model, items: Items, options: RunOptions | None = None, **opts) -> RunRe
     label = str(model) if own else str(be.artifact.path)
 
     def outputs():
+        denoise = frame_function(be, overlap=options.overlap)
         try:
+            last = None
             for item in items:
-                yield Output(item, denoise_image(be, item.noisy, overlap=options.overlap))
+                if be.info.temporal and items.mode == "video" and last is not None and item.index != last + 1:
+                    raise ParityError(f"{items.label}: a temporal model is compared on consecutive frames "
+                                      f"(frame {item.index} follows {last}); use --every 1")
+                last = item.index
+                yield Output(item, denoise(item.noisy, index=item.index, discontinuity=items.mode != "video"))
         finally:
             if own:
                 be.close()

@@ -1,0 +1,131 @@
+"""One stream through a temporal model: the state carried from frame to frame, and when it is dropped.
+
+    session = TemporalSession(backend)          # backend.info.temporal
+    for frame in source:
+        clean = session(frame.image, index=frame.index, pts=frame.pts)
+
+Each step aligns the previous ``state_out`` to the new frame (core/temporal.py: DIS flow between
+the two noisy frames, resampled outside the graph) and runs ``backend.infer_state``. The state is
+dropped (the model then denoises the frame on its own, exactly as its per-frame student) when the
+history no longer belongs to the frame:
+
+* ``start``: the first frame of the stream;
+* ``caps``: the frame size changed (a caps change, a resolution switch);
+* ``seek``: the index or timestamp went backwards or repeated;
+* ``dropped``: frames are missing between this one and the last (a live source in latency mode
+  dropped them, or the caller skipped some): the flow over a gap is unreliable;
+* ``cut``: motion does not explain the new frame (mean grey residual after alignment above
+  ``cut_threshold``): a scene cut, a camera switch;
+* ``discontinuity``: the caller says so (a GStreamer DISCONT buffer, a flush, a reconnect).
+
+``resets`` counts each reason; streams report it. The model's gate handles gradual change (motion,
+occlusion, lighting) pixel by pixel; these resets handle what no pixel-level gate can see coming.
+Temporal models run whole frames: their state is one frame's size, so they are never tiled.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from hushframe.core.temporal import FlowEstimator, align_state, gray_for_flow, zero_state
+
+from .errors import ShapeError
+from .frames import from_output, to_batch
+
+# Mean absolute grey difference (0-1) left after motion compensation that counts as a scene cut. Noise
+# alone leaves ~0.01-0.03 at low light on half-resolution grey; a cut between unrelated scenes leaves
+# ~0.1-0.3. A false cut costs one frame of history, a missed one is caught by the model's gate.
+CUT_THRESHOLD = 0.10
+
+
+class TemporalSession:
+    """The state of one stream through an opened temporal backend."""
+
+    def __init__(self, backend, *, threads: int | None = None, cut_threshold: float = CUT_THRESHOLD):
+        info = backend.info
+        if not info.temporal:
+            raise ShapeError(f"{backend.artifact.name}: not a temporal model")
+        self.backend = backend
+        self.cut_threshold = float(cut_threshold)
+        self._flow = FlowEstimator(threads)
+        self.resets: Counter = Counter()
+        self.frames = 0
+        self._clear()
+
+    def _clear(self) -> None:
+        self._state = None           # the last state_out (padded frame size)
+        self._gray = None            # the last frame, grey, as the flow sees it
+        self._shape = None
+        self._index = None
+        self._pts = None
+
+    def reset(self) -> None:
+        """Start a new stream: the next frame carries nothing from earlier ones."""
+        self._clear()
+
+    def _why_reset(self, image: np.ndarray, index, pts) -> str | None:
+        if self._state is None:
+            return "start"
+        if image.shape != self._shape:
+            return "caps"
+        if index is not None and self._index is not None:
+            if index <= self._index:
+                return "seek"
+            if index > self._index + 1:
+                return "dropped"
+        if pts is not None and self._pts is not None and pts <= self._pts:
+            return "seek"
+        return None
+
+    def step(self, x: np.ndarray, image: np.ndarray, *, index: int | None = None, pts: int | None = None,
+             discontinuity: bool = False) -> np.ndarray:
+        """One padded 1 x 3 x H x W frame (``image``: the same frame as uint8 H x W x 3, for the flow) ->
+        the model's padded 1 x 3 x H x W output; the state moves on."""
+        info = self.backend.info
+        if not info.accepts(x.shape[2], x.shape[3]):
+            raise ShapeError(f"{self.backend.artifact.name}: a temporal model runs whole frames and "
+                             f"{self.backend.name} cannot take {x.shape[3]}x{x.shape[2]} ({info.describe()})")
+        why = self._why_reset(image, index, pts) or ("discontinuity" if discontinuity else None)
+        gray = gray_for_flow(image)
+        state = None
+        if why is None:
+            h, w = image.shape[:2]
+            flow = self._flow(gray, self._gray, h, w)
+            if self._flow.residual > self.cut_threshold:
+                why = "cut"
+            else:
+                state = align_state(self._state, flow)
+        if why is not None:
+            self.resets[why] += 1
+            state = zero_state(x.shape[0], x.shape[2], x.shape[3], info.state_channels)
+        y, self._state = self.backend.infer_state(x, state)
+        self._gray, self._shape, self._index, self._pts = gray, image.shape, index, pts
+        self.frames += 1
+        return y
+
+    def __call__(self, image: np.ndarray, *, index: int | None = None, pts: int | None = None,
+                 discontinuity: bool = False) -> np.ndarray:
+        """uint8 H x W x 3 in, uint8 H x W x 3 out (padding as frames.denoise_image)."""
+        info = self.backend.info
+        h, w = image.shape[:2]
+        x = to_batch([image], info.size_multiple, info.min_hw)
+        y = self.step(x, image, index=index, pts=pts, discontinuity=discontinuity)
+        return from_output(y[0], h, w)
+
+    def summary(self) -> dict:
+        return {"frames": self.frames, "resets": dict(self.resets)}
+
+
+def frame_function(backend, overlap: int = 32):
+    """``f(image, index=None, pts=None) -> image`` for one stream: a TemporalSession for a temporal
+    model, frames.denoise_image for a per-frame one (the two shapes of model every caller handles)."""
+    if backend.info.temporal:
+        return TemporalSession(backend)
+    from .frames import denoise_image
+
+    def per_frame(image, index=None, pts=None, discontinuity=False):
+        return denoise_image(backend, image, overlap=overlap)
+
+    return per_frame

@@ -1,0 +1,105 @@
+"""A temporal model through the runtime: one state per stream, its resets, whole-sequence parity and a
+lossless FFV1 round trip (tiny random temporal student, real ONNX Runtime / OpenVINO / PyAV)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hushframe.runtime import testing as T
+
+pytest.importorskip("cv2", reason="temporal models align their state with OpenCV (pip install opencv-python-headless)")
+
+
+@pytest.fixture(scope="module")
+def temporal(tmp_path_factory):
+    pytest.importorskip("torch")
+    from hushframe.toolkit.weights import save_model
+
+    d = tmp_path_factory.mktemp("temporal")
+    m = T.tiny_temporal(seed=0)
+    save_model(m, d / "t.safetensors")
+    T.export_onnx(m, d / "t.onnx")
+    return d
+
+
+def moving(n=6, h=48, w=80, seed=1):
+    return T.smooth_frames(n, h, w, seed=seed, noise=6.0)
+
+
+def test_onnx_graph_carries_the_state_as_inputs_and_outputs(temporal):
+    import onnx
+
+    g = onnx.load(str(temporal / "t.onnx")).graph
+    assert [i.name for i in g.input] == ["input", "state_in"]
+    assert [o.name for o in g.output] == ["output", "state_out"]
+    meta = {p.key: p.value for p in onnx.load(str(temporal / "t.onnx")).metadata_props}
+    assert meta["model_kind"] == "temporal" and meta["state_channels"] == "4"
+
+
+def test_state_is_carried_and_reset(temporal):
+    from hushframe import Denoiser
+
+    frames = moving()
+    with Denoiser(temporal / "t.onnx", threads=1) as d:
+        assert d.temporal
+        seq = list(d.run(frames))
+        assert d.resets == {"start": 1}
+        alone = [d.run([f]).__next__() for f in frames]            # each frame a new stream
+        # the first frame of a stream has no history; later frames use it
+        np.testing.assert_array_equal(seq[0], alone[0])
+        assert any(not np.array_equal(a, b) for a, b in zip(seq[1:], alone[1:]))
+        # the same stream again gives the same outputs (reset clears everything)
+        assert all(np.array_equal(a, b) for a, b in zip(d.run(frames), seq))
+        d.reset()
+        d(frames[0])
+        d(np.ascontiguousarray(frames[1][:40, :72]))              # a new size: the caps changed
+        rng = np.random.default_rng(9)
+        d(rng.integers(0, 256, (40, 72, 3), dtype=np.uint8))    # unrelated content: a scene cut
+        assert d.resets["caps"] == 1 and d.resets["cut"] == 1
+
+
+def test_session_resets_on_seek_gap_and_discontinuity(temporal):
+    from hushframe.runtime.options import RunOptions
+    from hushframe.runtime.temporal import TemporalSession
+
+    frames = moving(8)
+    with RunOptions(threads=1).open(temporal / "t.onnx") as be:
+        s = TemporalSession(be)
+        for i in (0, 1, 2, 5, 6, 3, 4):           # 2 -> 5: frames dropped; 6 -> 3: a seek back
+            s(frames[i], index=i)
+        s(frames[5], index=5, discontinuity=True)
+        assert s.resets == {"start": 1, "dropped": 1, "seek": 1, "discontinuity": 1}
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_sequence_parity_against_the_pytorch_reference(temporal, tmp_path, backend):
+    if backend == "openvino":
+        pytest.importorskip("openvino")
+    from hushframe.runtime.parity import ParityError, run_parity
+
+    clip = T.write_clip(tmp_path / "clip.mkv", moving(8), codec="ffv1", audio=False)
+    res = run_parity(temporal / "t.onnx", video=clip, max_frames=8, reference=temporal / "t.safetensors",
+                     backend=backend, threads=1, min_output_psnr=50.0)
+    assert res.passed, res.to_markdown()
+    with pytest.raises(ParityError, match="consecutive frames"):
+        run_parity(temporal / "t.onnx", video=clip, every=2, reference=temporal / "t.safetensors", threads=1)
+
+
+def test_stream_lossless_round_trip_equals_the_api(temporal, tmp_path):
+    """FFV1 in, FFV1 out: the written frames are exactly the Denoiser's, the state carried in order."""
+    from hushframe import Denoiser
+    from hushframe.runtime.stream import stream_video
+
+    frames = moving(7, 56, 88)
+    clip = T.write_clip(tmp_path / "in.mkv", frames, codec="ffv1", audio=False)
+    decoded, _, _ = T.read_clip(clip)
+    assert all(np.array_equal(a, b) for a, b in zip(decoded, frames))         # lossless in
+    st = stream_video(clip, temporal / "t.onnx", tmp_path / "out.mkv", codec="ffv1", threads=1)
+    assert st.resets == {"start": 1} and st.frames_out == 7
+    got, _, _ = T.read_clip(tmp_path / "out.mkv")
+    with Denoiser(temporal / "t.onnx", threads=1) as d:
+        want = list(d.run(frames))
+    assert len(got) == 7
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
