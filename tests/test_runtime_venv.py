@@ -35,7 +35,7 @@ def _run(cmd, timeout=900, **kw):
 def _pins() -> list[str]:
     """Pin the engine and PyAV to the versions of this machine (reuses pip's cache, same behaviour)."""
     out = []
-    for n in ("onnxruntime", "av", "numpy"):
+    for n in ("onnxruntime", "av", "numpy", "opencv-python-headless"):
         try:
             out.append(f"{n}=={metadata.version(n)}")
         except metadata.PackageNotFoundError:
