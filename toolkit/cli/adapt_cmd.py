@@ -13,7 +13,9 @@ app = typer.Typer()  # this module's commands; toolkit/cli/main.py registers the
 @app.command("adapt", rich_help_panel="Training")
 def adapt_cmd(
     data: List[Path] = typer.Argument(..., help="The new camera's noisy frames: folders, images or videos."),
-    student: Path = typer.Option(..., "--student", "-s", help="Deployed student weights (.safetensors; import published ones first)."),
+    student: Optional[Path] = typer.Option(None, "--student", "-s", help="Deployed student weights (.safetensors; import "
+                                           "published ones first). With --temporal: a CPU student the temporal "
+                                           "student's refiner starts from (optional)."),
     output: Path = typer.Option(..., "-o", "--output", help="Run folder."),
     teacher: Optional[str] = typer.Option(
         None, "--teacher", "-t",
@@ -34,8 +36,17 @@ def adapt_cmd(
     val_pairs: Optional[Path] = typer.Option(None, "--val", help="Paired set for the learning curve (validation PSNR during training)."),
     device: str = typer.Option("auto"),
     resume: bool = typer.Option(False, "--resume"),
+    temporal: bool = typer.Option(False, "--temporal", help="Learn a temporal (video) student from the camera's noisy "
+                                  "video: frame-to-frame Noise2Noise along the motion, no clean frames."),
+    size: str = typer.Option("fast", help="--temporal: the refiner's size class, fast (cpu-fast's) or mid (cpu-mid's)."),
+    minutes: Optional[float] = typer.Option(25.0, help="--temporal: time budget; training stops when it is spent."),
+    max_frames: int = typer.Option(300, help="--temporal: frames read per clip."),
 ):
     """Fine-tune a deployed student to a new camera from its own noisy frames; ships only if no worse.
+
+    With --temporal: learn a temporal student for video from the camera's own noisy clips (video
+    files or folders of consecutive frames), one command per camera: each frame's future neighbours,
+    moved onto it along the motion, are its Noise2Noise targets (README: video workflow).
 
     The student learns, from its own weights, what a teacher does on this camera's frames
     (by default an ensemble of FFmpeg's nlmeans and dctdnoiz, run once per frame, mixed with
@@ -57,7 +68,18 @@ def adapt_cmd(
       hushframe adapt camera-frames/ -s sidd-student.safetensors -t labels:labels/ -o runs/cam1 --device cuda
 
       hushframe adapt clip.mp4 -s student.safetensors -t atbsn -o runs/cam2 --teacher-steps 500
+
+      # video: a temporal student from the camera's own noisy footage
+      hushframe adapt camera.mp4 --temporal -o runs/cam1 --minutes 25
     """
+    if temporal:
+        from .temporal_run import run_temporal
+
+        return run_temporal(data, output, student=student, size=size, minutes=minutes, steps=distill_steps,
+                            batch=batch, crop=crop, lr=lr, seed=None, max_frames=max_frames, resume=resume,
+                            command="hushframe adapt --temporal")
+    if student is None:
+        raise typer.BadParameter("give the deployed student: --student student.safetensors", param_hint="--student")
     import os
 
     import torch

@@ -137,6 +137,11 @@ def distill(
     device: str = typer.Option("auto"),
     resume: bool = typer.Option(False, "--resume"),
     set_: List[str] = typer.Option([], "--set"),
+    temporal: bool = typer.Option(False, "--temporal", help="A temporal (video) student from noisy video alone: "
+                                  "frame-to-frame Noise2Noise along the motion (no --teacher; see `adapt --temporal`)."),
+    size: str = typer.Option("fast", help="--temporal: the refiner's size class, fast or mid."),
+    minutes: Optional[float] = typer.Option(25.0, help="--temporal: time budget; training stops when it is spent."),
+    max_frames: int = typer.Option(300, help="--temporal: frames read per clip."),
 ):
     """Distill a non-blind student from many blind-spot teachers sharing one feature pass.
 
@@ -166,8 +171,20 @@ def distill(
       hushframe distill photos/ --teacher labels:labels-nlm/ -o runs/gpu   # labels from `hushframe label`
 
       hushframe distill photos/ -t "0.8*ffmpeg:nlmeans=s=3+0.2*student:big-int8.xml" --student student_cpu -o runs/c
+
+    Video (--temporal): a temporal student from a camera's noisy clips, from scratch or --init CPU student:
+
+      hushframe distill camera.mp4 --temporal -o runs/cam1 --minutes 25
     """
     _threads()
+    if temporal:
+        from .temporal_run import run_temporal
+
+        if teacher is not None:
+            raise typer.BadParameter("--temporal learns from the video itself (frame-to-frame targets); drop --teacher")
+        return run_temporal(data, output, student=init, size=size, minutes=minutes, steps=iterations, batch=batch,
+                            crop=crop, lr=lr, seed=seed, max_frames=max_frames, resume=resume,
+                            command="hushframe distill --temporal")
     from ..data.datasets import load_noisy_images
     from ..methods.run import distill_recipe
 

@@ -1,0 +1,79 @@
+"""Training a temporal student from noisy video only (toolkit/training/temporal.py), tiny and fast."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("cv2")
+
+from hushframe.runtime import testing as T  # noqa: E402
+
+
+def test_targets_are_the_future_frames_moved_onto_the_frame():
+    from hushframe.toolkit.data.video_clips import Clip
+    from hushframe.toolkit.training.temporal import FUTURE, prepare
+
+    rng = np.random.default_rng(0)
+    still = T.smooth_frames(1, 64, 80, seed=2, noise=0)[0].astype(np.float32)
+    frames = [np.clip(still + rng.normal(0, 6, still.shape), 0, 255).round().astype(np.uint8) for _ in range(5)]
+    (s,) = prepare([Clip("static", frames)])
+    assert s.mask[:-1].mean() > 0.9 and not s.mask[-1].any()      # the last frame has no future
+    assert FUTURE >= 2
+    inner = (slice(8, -8), slice(8, -8))
+    m = s.mask[0][inner]
+    err = (s.target[0].astype(np.float32) * 255 - still)[inner][m]
+    single = (frames[1].astype(np.float32) - still)[inner][m]
+    # unbiased (the clean scene on average) and less noisy than one future frame (two are averaged; DIS's
+    # sub-pixel flows on noise interpolate a little more away)
+    assert abs(err.mean()) < 0.5 and np.sqrt((err ** 2).mean()) < 0.8 * np.sqrt((single ** 2).mean())
+
+
+def test_training_learns_resumes_and_refuses_other_settings(tmp_path):
+    from hushframe.toolkit.data.video_clips import Clip
+    from hushframe.toolkit.training.temporal import TemporalConfig, prepare, train_temporal
+    from hushframe.toolkit.weights import load_model
+
+    seqs = prepare([Clip("c", T.smooth_frames(8, 48, 64, seed=3, noise=10))])
+    cfg = TemporalConfig(width=8, gate_width=8, steps=4, minutes=None, batch=2, crop=32, unroll=2, burn_in=2,
+                         checkpoint_every=2)
+    out, summary = train_temporal(seqs, tmp_path, cfg, progress_style="none")
+    assert summary["steps"] == 4 and summary["stopped_by"] == "steps"
+    m = load_model(out)
+    assert m.temporal and m.config["width"] == 8
+    man = json.loads((tmp_path / "temporal-student.safetensors.manifest.json").read_text())
+    assert man["settings"]["model_kind"] == "temporal"
+    cfg.steps = 6
+    with pytest.raises(ValueError, match="other settings"):
+        train_temporal(seqs, tmp_path, cfg, resume=True, progress_style="none")
+    cfg.steps = 4
+    out, summary = train_temporal(seqs, tmp_path, cfg, resume=True, progress_style="none")
+    assert summary["steps"] == 4       # already done: resumed at its end
+    assert len((tmp_path / "temporal-log.csv").read_text().splitlines()) == 5
+
+
+def test_adapt_temporal_end_to_end(tmp_path):
+    """`hushframe adapt clip.mkv --temporal` -> export -> stream: the user's whole video workflow, tiny."""
+    from typer.testing import CliRunner
+
+    from hushframe.toolkit.cli.main import app
+
+    clip = T.write_clip(tmp_path / "cam.mkv", T.smooth_frames(10, 64, 96, seed=4, noise=10), codec="ffv1", audio=False)
+    run = tmp_path / "run"
+    r = CliRunner().invoke(app, ["adapt", str(clip), "--temporal", "-o", str(run), "--distill-steps", "2",
+                                 "--batch", "2", "--crop", "32"])
+    assert r.exit_code == 0, r.output
+    assert (run / "temporal-student.safetensors").exists() and "trained 2 steps" in r.output
+    r = CliRunner().invoke(app, ["adapt", str(clip), "--temporal", "-o", str(run)])
+    assert r.exit_code != 0 and "exists" in r.output                  # no silent overwrite
+    r = CliRunner().invoke(app, ["export", str(run / "temporal-student.safetensors"), "-o", str(run / "t.onnx")])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, ["stream", str(clip), "-m", str(run / "t.onnx"), "-o", str(run / "out.mkv"),
+                                 "--codec", "ffv1"])
+    assert r.exit_code == 0, r.output
+    assert "state resets: start 1" in r.output
+    frames, _, _ = T.read_clip(run / "out.mkv")
+    assert len(frames) == 10

@@ -1,0 +1,61 @@
+"""What `hushframe adapt --temporal` and `hushframe distill --temporal` run: a camera's noisy video ->
+a temporal student (toolkit/training/temporal.py), with the run folder's checks, progress and report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+# the refiner's size class: cpu-fast's (1/3 of nlmeans' time at 1080p on 2 cores) and cpu-mid's
+SIZES = {"fast": dict(width=16, convs=1), "mid": dict(width=40, convs=2)}
+TEMPORAL_EXAMPLES = """
+      hushframe adapt camera.mp4 --temporal -o runs/cam1                         # 25 min on 2 CPU cores
+
+      hushframe adapt day.mkv night/ --temporal -s cpu-fast.safetensors -o runs/cam1 --minutes 10
+
+      hushframe distill camera-frames/ --temporal --size mid -o runs/cam1
+"""
+
+
+def run_temporal(data, output: Path, *, student: Path | None, size: str, minutes: float | None, steps: int | None,
+                 batch: int | None, crop: int | None, lr: float | None, seed: int | None, max_frames: int,
+                 resume: bool, command: str) -> None:
+    import torch
+
+    from hushframe.core.atomic import write_json_atomic
+
+    from ..data.video_clips import frame_stats, load_clips
+    from ..training.temporal import TemporalConfig, prepare, train_temporal
+
+    if size not in SIZES:
+        raise typer.BadParameter(f"--size must be one of {', '.join(SIZES)}, not {size!r}")
+    output = Path(output)
+    final = output / "temporal-student.safetensors"
+    if final.exists() and not resume:
+        raise typer.BadParameter(f"{final} exists; use another -o, or --resume to continue that run")
+    cfg = TemporalConfig(**SIZES[size])
+    for k, v in dict(steps=steps, batch=batch, crop=crop, lr=lr, seed=seed).items():
+        if v is not None:
+            setattr(cfg, k, v)
+    cfg.minutes = minutes
+    cfg.threads = torch.get_num_threads()
+    warn = lambda m: typer.echo(f"warning: {m}", err=True)  # noqa: E731
+    clips = load_clips(data, max_frames=max_frames, warn=warn)
+    stats = frame_stats(clips)
+    typer.echo(f"{stats['clips']} clip(s), {stats['frames']} frames ({', '.join(stats['sizes'])}); preparing "
+               f"motion and frame-to-frame targets")
+    from hushframe.core.progress import Progress
+
+    with Progress("targets", stats["frames"], noun="frame") as bar:
+        seqs = prepare(clips, progress=lambda done, total: bar.update(done))
+    kept = sum(float(s.mask.mean()) * len(s.noisy) for s in seqs) / max(stats["frames"], 1)
+    typer.echo(f"{100 * kept:.0f}% of pixels have a consistent future target (the rest: occlusions, edges)")
+    output.mkdir(parents=True, exist_ok=True)
+    src = {"data": [str(d) for d in data], **stats, **({"student": str(student)} if student else {})}
+    out, summary = train_temporal(seqs, output, cfg, init=student, resume=resume, command=command, source=src)
+    write_json_atomic(output / "temporal-report.json", {"data": src, **summary})
+    how = "the time budget" if summary["stopped_by"] == "minutes" else "its steps"
+    typer.echo(f"trained {summary['steps']} steps in {summary['seconds'] / 60:.1f} min (stopped by {how}); "
+               f"wrote {out}")
+    typer.echo(f"next: hushframe export {out} -o {output / 'temporal.onnx'}   (then quantize / compile / stream)")
