@@ -171,6 +171,17 @@ def quantize_cmd(
                          keep_float=tuple(keep_float) if keep_float else "auto", finetune_steps=finetune_steps,
                          dither=dither)
     _new_output(output, overwrite=overwrite, ext=".onnx")
+    from .quantize_temporal import is_temporal_onnx
+
+    if is_temporal_onnx(model):      # its own recipe: calibrated on sequences, the state kept float
+        from .quantize_temporal import quantize_temporal
+
+        if precision != "int8":
+            raise ExportError(f"{model}: a temporal model is quantized to int8 only (fp16: run it with --precision fp16)")
+        out, rep = quantize_temporal(model, output, calibration)
+        typer.echo(f"wrote int8 temporal model {out} (output vs fp32 on the calibration clip: "
+                   f"{rep['output_psnr_vs_fp32']['mean']} dB mean, {rep['output_psnr_vs_fp32']['min']} worst frame)")
+        return
     bars = []   # the fine-tuning bar starts with the fine-tuning, after the stages before it
 
     def finetune_progress(step, total, loss):

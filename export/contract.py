@@ -110,9 +110,13 @@ def load_onnx_checked(path: str | Path, *, check_contract: bool = True):
         inits = {i.name for i in model.graph.initializer}
         inputs = [i.name for i in model.graph.input if i.name not in inits]
         outputs = [o.name for o in model.graph.output]
-        if inputs != [INPUT_NAME] or outputs != [OUTPUT_NAME]:
+        from hushframe.core.temporal import STATE_IN, STATE_OUT
+
+        temporal = inputs == [INPUT_NAME, STATE_IN] and outputs == [OUTPUT_NAME, STATE_OUT]  # core/temporal.py
+        if (inputs != [INPUT_NAME] or outputs != [OUTPUT_NAME]) and not temporal:
             raise ExportError(f"{p}: unexpected graph inputs {inputs} / outputs {outputs}; hushframe models have one "
-                              f"input '{INPUT_NAME}' and one output '{OUTPUT_NAME}' (export with `hushframe export`)")
+                              f"input '{INPUT_NAME}' and one output '{OUTPUT_NAME}' (a temporal model: '{STATE_IN}' "
+                              f"and '{STATE_OUT}' beside them; export with `hushframe export`)")
         t = model.graph.input[[i.name for i in model.graph.input].index(INPUT_NAME)].type.tensor_type
         if len(t.shape.dim) != 4:
             raise ExportError(f"{p}: input '{INPUT_NAME}' has rank {len(t.shape.dim)}, expected NCHW (rank 4)")

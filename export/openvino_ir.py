@@ -79,10 +79,13 @@ def compile_openvino(onnx_path: str | Path, out_xml: str | Path, precision: str 
             ov_model = ov.convert_model(str(src_path))
         except Exception as e:  # the frontend's report runs to pages: one line of it names the op
             raise ExportError(f"{onnx_path}: OpenVINO cannot convert it ({_first_line(e)})") from None
-        if fixed:
-            ov_model.reshape({INPUT_NAME: ov.PartialShape(list(fixed))})
-        else:
-            ov_model.reshape({INPUT_NAME: ov.PartialShape([-1, 3, -1, -1])})
+        shapes = {INPUT_NAME: ov.PartialShape(list(fixed) if fixed else [-1, 3, -1, -1])}
+        if len(ov_model.inputs) > 1:          # a temporal model: the state follows the frame (core/temporal.py)
+            from hushframe.core.temporal import STATE_IN
+
+            c = int(settings.get("state_channels", 4))
+            shapes[STATE_IN] = ov.PartialShape([fixed[0], c, fixed[2], fixed[3]] if fixed else [-1, c, -1, -1])
+        ov_model.reshape(shapes)
         for k, v in settings.items():
             ov_model.set_rt_info(str(v), ["hushframe", k])
         stage = td / "ir"
@@ -143,12 +146,15 @@ def cpu_latency_ms(xml: str | Path, shape=(1, 3, 512, 512), runs: int = 3, threa
 
     cm = compiled_model(xml, threads, cpu_precision_hint(precision, float_precision))
     x = np.random.default_rng(0).random(shape, dtype=np.float32)
+    feeds = {0: x}
+    for i, port in enumerate(cm.inputs[1:], 1):     # a temporal model's state: as large as the frame, empty
+        feeds[i] = np.zeros((shape[0], port.get_partial_shape()[1].get_length()) + tuple(shape[2:]), np.float32)
     req = cm.create_infer_request()
-    req.infer({0: x})
+    req.infer(feeds)
     ts = []
     for _ in range(runs):
         t = time.perf_counter()
-        req.infer({0: x})
+        req.infer(feeds)
         ts.append((time.perf_counter() - t) * 1000)
     return {"shape": list(shape), "median_ms": round(float(np.median(ts)), 1), "runs": runs}
 

@@ -103,3 +103,30 @@ def test_stream_lossless_round_trip_equals_the_api(temporal, tmp_path):
     assert len(got) == 7
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
+
+
+def test_int8_keeps_the_state_float_and_stays_near_fp32(temporal, tmp_path):
+    """`hushframe quantize` on a temporal graph: convs in int8, the running mean in float; the sequence
+    through ONNX Runtime and the compiled OpenVINO IR stays within the parity bar of fp32."""
+    pytest.importorskip("nncf")
+    pytest.importorskip("openvino")
+    import onnx
+    from typer.testing import CliRunner
+
+    from hushframe.runtime.parity import run_parity
+    from hushframe.toolkit.cli.main import app
+
+    clip = T.write_clip(tmp_path / "cam.mkv", moving(10, 64, 96, seed=7), codec="ffv1", audio=False)
+    q = tmp_path / "t-int8.onnx"
+    r = CliRunner().invoke(app, ["quantize", str(temporal / "t.onnx"), "-c", str(clip), "-o", str(q)])
+    assert r.exit_code == 0, r.output
+    g = onnx.load(str(q)).graph
+    quantized = {n.input[0] for n in g.node if n.op_type == "DequantizeLinear"}
+    assert any(n.op_type == "QuantizeLinear" for n in g.node)
+    blend = [n for n in g.node if n.op_type in ("Div", "Concat")]
+    assert blend and not any(i in quantized for n in blend for i in n.input)     # the state's arithmetic is float
+    r = CliRunner().invoke(app, ["compile", "openvino", str(q), "-o", str(tmp_path / "t-int8.xml"), "--precision", "int8"])
+    assert r.exit_code == 0, r.output
+    for art in (q, tmp_path / "t-int8.xml"):
+        res = run_parity(art, video=clip, max_frames=10, reference=temporal / "t.onnx", threads=1, min_output_psnr=40.0)
+        assert res.passed, res.to_markdown()
