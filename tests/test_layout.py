@@ -60,7 +60,7 @@ def _top_level_imports(path: Path) -> set[str]:
     return out
 
 
-CORE_LAZY = {"PIL", "rich", "tifffile", "scipy"}          # base-install or optional, imported where used
+CORE_LAZY = {"PIL", "rich", "tifffile", "scipy", "cv2"}   # base-install or optional (cv2: the video extras), imported where used
 NEVER_IN_CORE = {"torch", "onnx", "onnxruntime", "openvino", "av", "tensorrt", "nncf", "typer"}
 
 
