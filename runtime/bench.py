@@ -78,12 +78,17 @@ def bench_one(backend, h: int, w: int, batch: int = 1, warmup: int = 1, iteratio
     except MemoryError:
         raise RuntimeUserError(f"size {w}x{h} (batch {batch}): not enough memory for the input") from None
     tiled = needs_tiling(info, th, tw)
+    if info.temporal:
+        call = _temporal_step(backend, h, w, batch, seed)
+    else:
+        call = None
 
-    def call():
+    def per_frame():
         if tiled:
             return [infer_tiled(backend, xi, overlap=overlap) for xi in x]
         return backend.infer(x)
 
+    call = call or per_frame
     times = []
     try:
         for _ in range(max(0, warmup)):
@@ -105,6 +110,28 @@ def bench_one(backend, h: int, w: int, batch: int = 1, warmup: int = 1, iteratio
         "latency_ms_p95": p95,
         "throughput_fps": round(float(batch / arr.mean()), 3),
     }
+
+
+def _temporal_step(backend, h: int, w: int, batch: int, seed: int):
+    """A temporal model's cost per frame of a stream: align the state (flow, resample) and run
+    (input, state) -> (output, state), on a smooth scene panning 1 px a frame (history kept, no cut);
+    ``batch`` streams, each with its own state, one frame each per call."""
+    from .temporal import TemporalSession
+
+    yy, xx = np.mgrid[0:h, 0:w + 64].astype(np.float32)
+    rng = np.random.default_rng(seed)
+    scene = np.stack([128 + 80 * np.sin(xx / (13 + 4 * c)) * np.cos(yy / (17 + 3 * c)) for c in range(3)], -1)
+    sessions = [TemporalSession(backend) for _ in range(batch)]
+    k = [0]
+
+    def call():
+        i = k[0] % 64
+        frame = np.clip(scene[:, i:i + w] + rng.normal(0, 4, (h, w, 3)), 0, 255).astype(np.uint8)
+        out = [s(frame, index=k[0]) for s in sessions]
+        k[0] += 1
+        return out
+
+    return call
 
 
 def run_bench(artifacts, *, backends=None, sizes=("512x512",), batches=(1,), warmup: int = 1,

@@ -130,3 +130,11 @@ def test_int8_keeps_the_state_float_and_stays_near_fp32(temporal, tmp_path):
     for art in (q, tmp_path / "t-int8.xml"):
         res = run_parity(art, video=clip, max_frames=10, reference=temporal / "t.onnx", threads=1, min_output_psnr=40.0)
         assert res.passed, res.to_markdown()
+
+
+def test_bench_times_a_stream_step(temporal):
+    """`bench` on a temporal model times what a stream pays per frame: alignment plus the two-input graph."""
+    from hushframe.runtime.bench import run_bench
+
+    (row,) = run_bench(temporal / "t.onnx", sizes=("96x64",), iterations=3, min_seconds=0.0, threads=1)
+    assert row["iterations"] >= 3 and row["latency_ms_p50"] > 0
