@@ -59,3 +59,35 @@ def test_align_state_moves_history_with_the_flow_and_drops_what_left_the_frame()
     out = align_state(st, flow)
     assert np.allclose(out[0, :, :, 5], 1.0) and out[0, :, :, 3].max() == 0.0
     assert np.all(out[0, 3, :, :2] == 0.0)                # columns 0-1 came from outside: no history
+
+
+def test_the_gate_keeps_history_within_the_noise_and_drops_history_that_is_far_off():
+    """Untrained, the gate is its motion detector alone: history that agrees with the frame to within the
+    camera's noise (the initial noise model's, ~0.011 at mid grey) is kept, history of another scene is not."""
+    from hushframe.toolkit.models.registry import create_model
+
+    torch.manual_seed(0)
+    m = create_model("temporal_cpu", width=8, gate_width=8).eval()
+    clean = 0.3 + 0.4 * torch.rand(1, 3, 32, 32)
+    frame = clean + 0.011 * torch.randn_like(clean)
+    n = torch.full((1, 1, 32, 32), 10.0)
+    with torch.no_grad():
+        agrees = m.gate_values(frame, clean, n)
+        elsewhere = m.gate_values(frame, torch.roll(clean, 5, dims=3), n)   # misaligned history
+    assert float(agrees.mean()) > 0.85
+    assert float(elsewhere.mean()) < 0.3
+
+
+def test_align_state_is_the_training_warp():
+    """The runtime's alignment (OpenCV remap) and the training's (torch grid_sample) are the same bicubic
+    resampling: what the model learned with is what it runs with."""
+    pytest.importorskip("cv2")
+    from hushframe.core.temporal import align_state
+    from hushframe.toolkit.training.temporal import warp_state
+
+    rng = np.random.default_rng(0)
+    st = rng.random((1, 4, 24, 40)).astype(np.float32)
+    flow = ((rng.random((24, 40, 2)) - 0.5) * 6).astype(np.float32)
+    a = align_state(st, flow)
+    b = warp_state(torch.from_numpy(st), torch.from_numpy(flow)[None]).numpy()
+    assert np.abs(a - b).max() < 1e-4

@@ -17,7 +17,7 @@ Lehtinen et al. 2018; across time as in MF2F / UDVD's frame-to-frame training):
   ``burn_in`` frames run without gradients: the model sees histories from none (the first frame: a
   per-frame denoiser) to ``burn_in + unroll`` frames, as a static camera builds them;
 * the state's warp here is ``grid_sample`` (differentiable); the runtime's is OpenCV's remap of the
-  same flow: both bilinear, out-of-frame history dropped.
+  same flow: both bicubic (a = -0.75), out-of-frame history dropped.
 
 ``train_temporal`` runs to ``steps`` or the ``minutes`` budget, whichever ends first (the learning
 rate's cosine follows whichever is nearer), checkpoints every ``checkpoint_every`` steps, resumes.
@@ -43,7 +43,7 @@ class TemporalConfig:
     convs: int = 1
     levels: int = 2
     gate_width: int = 16
-    steps: int = 3000
+    steps: int = 20000         # a ceiling: on 2 CPU cores the minutes budget ends a run first (~4-6 steps/s)
     minutes: float | None = 25.0
     batch: int = 8
     crop: int = 64
@@ -116,12 +116,15 @@ def _warp_consistent(src_rgb, g_to, g_from, gx, gy):
     back = cv2.remap(b, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     h, w = g_to.shape
     ok = (np.linalg.norm(f + back, axis=-1) < CONSISTENCY_PX) & (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
-    warped = cv2.remap(src_rgb.astype(np.float32), mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # bicubic: a bilinear resample at half-pixel motion is a [1/2, 1/2] blur, and the student learns to blur
+    # as much as its targets are blurred
+    warped = cv2.remap(src_rgb.astype(np.float32), mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     return warped, ok
 
 
 def warp_state(state, flow):
-    """B x C x H x W state resampled at p + flow(p) (B x H x W x 2), out-of-frame history dropped."""
+    """B x C x H x W state resampled at p + flow(p) (B x H x W x 2), out-of-frame history dropped: the
+    runtime's align_state (core/temporal.py) in torch, bicubic with the same kernel, differentiable."""
     import torch
     import torch.nn.functional as F
 
@@ -130,7 +133,7 @@ def warp_state(state, flow):
     sx, sy = gx[None] + flow[..., 0], gy[None] + flow[..., 1]
     valid = ((sx >= 0) & (sx <= w - 1) & (sy >= 0) & (sy <= h - 1)).to(state.dtype)[:, None]
     grid = torch.stack([2 * sx / max(w - 1, 1) - 1, 2 * sy / max(h - 1, 1) - 1], -1)
-    return F.grid_sample(state, grid, mode="bilinear", padding_mode="border", align_corners=True) * valid
+    return F.grid_sample(state, grid, mode="bicubic", padding_mode="border", align_corners=True) * valid
 
 
 class _Batches:
