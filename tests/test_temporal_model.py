@@ -91,3 +91,27 @@ def test_align_state_is_the_training_warp():
     a = align_state(st, flow)
     b = warp_state(torch.from_numpy(st), torch.from_numpy(flow)[None]).numpy()
     assert np.abs(a - b).max() < 1e-4
+
+
+def test_the_flow_is_zero_on_a_still_scene_and_follows_motion():
+    """DIS on two noisy frames of a still scene returns sub-pixel flow noise; the still test replaces it by
+    an exact zero (no resampling of the history), and leaves real motion alone."""
+    pytest.importorskip("cv2")
+    from hushframe.core.temporal import FlowEstimator, gray_for_flow
+    from hushframe.runtime import testing as T
+
+    rng = np.random.default_rng(0)
+    clean = T.smooth_frames(1, 128, 160, seed=3, noise=0)[0].astype(np.float32)
+    clean = clean + 40 * (rng.random(clean.shape[:2]) > 0.5)[..., None]     # texture the flow can lock on
+
+    def noisy(img):
+        return np.clip(img + rng.normal(0, 6, img.shape), 0, 255).round().astype(np.uint8)
+
+    flow = FlowEstimator()
+    a, b = noisy(clean), noisy(clean)
+    still = flow(gray_for_flow(b), gray_for_flow(a), 128, 160)
+    assert np.count_nonzero(still) / still.size < 0.02
+    moved = noisy(np.roll(clean, 4, axis=1))                                   # the scene moves right by 4 px
+    f = flow(gray_for_flow(moved), gray_for_flow(a), 128, 160)
+    inner = f[16:-16, 24:-24, 0]
+    assert np.median(inner) == pytest.approx(-4.0, abs=0.5)

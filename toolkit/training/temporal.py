@@ -10,7 +10,9 @@ Lehtinen et al. 2018; across time as in MF2F / UDVD's frame-to-frame training):
 * the model is causal: at time t it has seen frames up to t, never t+1..t+FUTURE, so the target's
   noise is independent of everything it saw (the N2N condition);
 * the targets' flow is offline (DIS medium, full resolution, forward-backward checked: occlusions and
-  pixels leaving the frame get no target); the state's flow is the runtime's own
+  pixels leaving the frame get no target), and zero where no motion explains the frame as well
+  (core/temporal.py ``still_blocks``: an exact, unresampled target; flow noise on a still scene had
+  failed the forward-backward check on 61% of its pixels at moderate noise); the state's flow is the runtime's own
   (core/temporal.py: DIS ultrafast at half resolution), so the model learns with the alignment
   errors it will meet when deployed;
 * sequences of ``unroll`` frames are trained through time after a random ``burn_in`` of up to
@@ -33,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+TARGET_STILL_MARGIN = 1.4      # see _warp_consistent
 FUTURE = 2                     # future frames averaged into a target (variance / 2, still unbiased)
 CONSISTENCY_PX = 0.7           # forward-backward flow error (px) above which a pixel has no target
 
@@ -109,6 +112,8 @@ def _warp_consistent(src_rgb, g_to, g_from, gx, gy):
     """``src_rgb`` (a later frame) moved onto frame ``g_to``, and where the move is trustworthy."""
     import cv2
 
+    from hushframe.core.temporal import FLOW_SCALE, STILL_BLOCK, still_blocks
+
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     f = dis.calc(g_to, g_from, None)                    # g_to(p) ~ g_from(p + f(p))
     b = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(g_from, g_to, None)
@@ -116,6 +121,14 @@ def _warp_consistent(src_rgb, g_to, g_from, gx, gy):
     back = cv2.remap(b, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     h, w = g_to.shape
     ok = (np.linalg.norm(f + back, axis=-1) < CONSISTENCY_PX) & (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
+    # the runtime's still test at full resolution (its block in full-resolution pixels), stricter than the
+    # runtime's margin: the state's gate forgives a zero flow on slow motion, a target taken at the wrong
+    # place is learned as it is (1.4: where still scenes' gains saturate)
+    moved = cv2.remap(g_from, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    still = still_blocks(g_to, g_from, cv2.absdiff(g_to, moved), block=STILL_BLOCK * FLOW_SCALE,
+                         margin=TARGET_STILL_MARGIN)
+    mx, my = np.where(still, gx, mx), np.where(still, gy, my)
+    ok |= still
     # bicubic: a bilinear resample at half-pixel motion is a [1/2, 1/2] blur, and the student learns to blur
     # as much as its targets are blurred
     warped = cv2.remap(src_rgb.astype(np.float32), mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
