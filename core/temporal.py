@@ -159,9 +159,9 @@ def align_state(state: np.ndarray, flow: np.ndarray) -> np.ndarray:
     state = np.ascontiguousarray(state, np.float32)
     _, c, th, tw = state.shape
     mx, my, valid = sample_points(flow, th, tw)
-    keep = valid.astype(np.float32)
+    gone = np.flatnonzero(~valid)          # usually a thin band at the edges: zero just those
     out = np.empty_like(state)
     for i in range(c):
-        plane = cv2.remap(state[0, i], mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-        np.multiply(plane, keep, out=out[0, i])
+        cv2.remap(state[0, i], mx, my, cv2.INTER_CUBIC, dst=out[0, i], borderMode=cv2.BORDER_REPLICATE)
+        out[0, i].reshape(-1)[gone] = 0.0
     return out
