@@ -196,19 +196,30 @@ def backward_flows(gts: list[np.ndarray], static: bool = False) -> list:
     return out
 
 
-def flicker(gts: list[np.ndarray], outs: list[np.ndarray], flows: list) -> float:
-    """RMS over valid pixels of (e_t - warp(e_{t-1})) / sqrt(2), e = out - gt on 0-255 (see the module doc)."""
+def flicker_terms(gts: list[np.ndarray], outs: list[np.ndarray], flows: list) -> list[tuple[float, int]]:
+    """Per transition t-1 -> t (t >= 1): (sum over valid pixels of (e_t - warp(e_{t-1}))^2 / 2, pixel count),
+    e = out - gt on 0-255. ``flicker`` pools them over a clip; per-frame plots and ranges pool fewer."""
     import cv2
 
-    num, den = 0.0, 0
+    terms = []
     for t in range(1, len(gts)):
         e1 = outs[t].astype(np.float32) - gts[t]
         e0 = outs[t - 1].astype(np.float32) - gts[t - 1]
         mx, my, valid = flows[t]
         d = (e1 - e0).ravel() if mx is None else (e1 - cv2.remap(e0, mx, my, cv2.INTER_LINEAR))[valid]
-        num += float(np.square(d, dtype=np.float64).sum()) / 2
-        den += d.size
-    return float(np.sqrt(num / den)) if den else float("nan")
+        terms.append((float(np.square(d, dtype=np.float64).sum()) / 2, d.size))
+    return terms
+
+
+def pooled(terms: list[tuple[float, int]]) -> float:
+    """sqrt(sum / count) of ``flicker_terms``: the RMS over every pixel of those transitions."""
+    den = sum(n for _, n in terms)
+    return float(np.sqrt(sum(s for s, _ in terms) / den)) if den else float("nan")
+
+
+def flicker(gts: list[np.ndarray], outs: list[np.ndarray], flows: list) -> float:
+    """RMS over valid pixels of (e_t - warp(e_{t-1})) / sqrt(2), e = out - gt on 0-255 (see the module doc)."""
+    return pooled(flicker_terms(gts, outs, flows))
 
 
 def clip_metrics(gts, outs, flows, ssim_every: int = 5) -> dict:

@@ -55,14 +55,9 @@ def centred_mean(noisy, window: int = 15):
 
 
 def per_range(gts, outs, flows):
-    out = {}
-    for a, b in RANGES:
-        ts = [t for t in range(a, b + 1) if t < len(gts)]
-        if ts:
-            # the flicker formula over just these transitions (still scene: no motion to undo)
-            d = [(outs[t].astype(np.float32) - gts[t]) - (outs[t - 1].astype(np.float32) - gts[t - 1]) for t in ts]
-            out[f"{a}-{b}"] = float(np.sqrt(np.mean([np.square(x, dtype=np.float64).mean() for x in d]) / 2))
-    return out
+    """The benchmark's flicker pooled over the transitions into frames a..b, per range in RANGES."""
+    terms = V.flicker_terms(gts, outs, flows)           # terms[t - 1]: transition t-1 -> t
+    return {f"{a}-{b}": V.pooled(terms[a - 1:b]) for a, b in RANGES if a < len(gts)}
 
 
 def main(argv=None):

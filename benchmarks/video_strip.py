@@ -48,16 +48,7 @@ def chosen_filters(level: str, results: Path) -> list[str]:
 
 def frame_flicker(gts, outs, flows) -> list[float]:
     """The benchmark's flicker term per frame (NaN for the first)."""
-    import cv2
-
-    vals = [float("nan")]
-    for t in range(1, len(gts)):
-        e1 = outs[t].astype(np.float32) - gts[t]
-        e0 = outs[t - 1].astype(np.float32) - gts[t - 1]
-        mx, my, valid = flows[t]
-        d = (e1 - cv2.remap(e0, mx, my, cv2.INTER_LINEAR))[valid]
-        vals.append(float(np.sqrt(np.mean(np.square(d, dtype=np.float64)) / 2)))
-    return vals
+    return [float("nan")] + [V.pooled([term]) for term in V.flicker_terms(gts, outs, flows)]
 
 
 def main(argv=None):

@@ -23,8 +23,8 @@ the PyTorch reference see the same aligned state whenever their previous outputs
 sequence parity check compares networks, not flow estimates.
 
 Why DIS and why outside the graph: DIS is maintained (OpenCV), needs no training, and costs
-~12 ms per 1080p frame at half resolution on 2 cores, plus 3 ms for the still test (a learned flow network of useful accuracy
-costs more than the whole student); resampling with OpenCV's remap keeps GridSample out of the
+~12 ms per 1080p frame at half resolution on 2 cores, plus 3 ms for the still test (a learned
+flow network of useful accuracy costs more than the whole student); resampling with OpenCV's remap keeps GridSample out of the
 INT8 graph, where engines differ most. numpy here; cv2 imported when a state is aligned.
 """
 

@@ -7,6 +7,7 @@ to the engine's multiple  --backend.infer-->  float32 NCHW  --from_output-->  ui
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -61,11 +62,20 @@ def from_output(y: np.ndarray, h: int, w: int) -> np.ndarray:
     rounding in one multithreaded pass: a third of numpy's time at 1080p (13 -> 4 ms), the same
     bytes (tests/test_frames.py); the base install has numpy only."""
     c = crop_chw(y, h, w)
+    cv2 = _opencv()
+    if cv2 is None:
+        return _from_output_numpy(c)
+    return cv2.convertScaleAbs(cv2.max(cv2.merge([c[0], c[1], c[2]]), 0.0), alpha=255.0)
+
+
+@functools.cache
+def _opencv():
+    """cv2, or None on the base install: looked up once, not per frame (a failed import searches sys.path)."""
     try:
         import cv2
     except ImportError:
-        return _from_output_numpy(c)
-    return cv2.convertScaleAbs(cv2.max(cv2.merge([c[0], c[1], c[2]]), 0.0), alpha=255.0)
+        return None
+    return cv2
 
 
 def _from_output_numpy(c: np.ndarray) -> np.ndarray:
