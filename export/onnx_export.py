@@ -68,7 +68,9 @@ def export_module(model, kind: str, out_path: str | Path, *, blind_spot: int | N
         if blind_spot is not None:
             raise ExportError("--blind-spot applies to teachers only; this weights file holds a student")
         k = None
-        net = model.eval()
+        # a model may trace as an equivalent form laid out for engines (TemporalStudent: its pixel
+        # unshuffles folded into convs); the parity check below holds it to the model itself
+        net = model.export_form() if hasattr(model, "export_form") else model.eval()
     settings = contract_settings(size_multiple=m, model_kind=kind, precision="fp32", arch=model.arch, blind_spot=k,
                                  **temporal_settings(model))
     # Trace with a non-square example: the teacher's square fast path is data dependent,
@@ -94,7 +96,8 @@ def export_module(model, kind: str, out_path: str | Path, *, blind_spot: int | N
         set_metadata(proto, settings)
         onnx.checker.check_model(proto, full_check=True)
         if verify:
-            err = max_abs_diff_torch_vs_onnx(net, proto, *example_inputs(model, 2, 2 * m, 2 * m, seed=0))
+            err = max_abs_diff_torch_vs_onnx(net if kind == "teacher" else model.eval(), proto,
+                                             *example_inputs(model, 2, 2 * m, 2 * m, seed=0))
             if not err <= PARITY_TOL:
                 raise ExportError(f"exported graph differs from PyTorch by {err:.2e} (> {PARITY_TOL:g})")
         with atomic_path(out_path) as tmp:

@@ -115,3 +115,21 @@ def test_the_flow_is_zero_on_a_still_scene_and_follows_motion():
     f = flow(gray_for_flow(moved), gray_for_flow(a), 128, 160)
     inner = f[16:-16, 24:-24, 0]
     assert np.median(inner) == pytest.approx(-4.0, abs=0.5)
+
+
+def test_the_export_form_is_the_same_function_without_pixel_unshuffles():
+    # export traces FoldedTemporalStudent: the unshuffles folded into strided convs (an engine ran the
+    # Reshape/Transpose form slower than all its convolutions); it must compute what the model computes
+    m, _ = _tiny()
+    for p in m.gate.parameters():                      # a gate that does something
+        torch.nn.init.normal_(p, std=0.1)
+    f = m.export_form()
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(2, 3, 32, 48, generator=g)
+    state = torch.cat([(x + 0.05 * torch.randn(x.shape, generator=g)).clamp(0, 1),
+                       torch.randint(0, 9, (2, 1, 32, 48), generator=g).float()], 1)
+    with torch.no_grad():
+        for got, want in zip(f(x, state), m(x, state)):
+            assert torch.allclose(got, want, atol=1e-5), (got - want).abs().max()
+    traced = torch.jit.trace(f, (x, state)).inlined_graph
+    assert "pixel_unshuffle" not in str(traced)
