@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .frames import Frame, from_output, pad_chw, padded_size, to_chw
+from .frames import Frame, from_output, padded_size, to_padded_chw
 from .tiling import infer_tiled, needs_tiling
 
 _EOS = object()
@@ -190,7 +190,7 @@ class Pipeline:
             tiled = needs_tiling(info, th, tw)
             x = np.empty((len(pending), 3, th, tw), dtype=np.float32)
             for i, f in enumerate(pending):
-                x[i] = pad_chw(to_chw(f.image), th, tw)
+                to_padded_chw(f.image, x[i])
             self.q_pre.put(_Work(list(pending), x, tiled=tiled))
             pending.clear()
 

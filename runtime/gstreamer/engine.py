@@ -107,7 +107,7 @@ class FrameEngine:
                 img[...] = denoise_image(self.backend, frame, overlap=self.overlap)
         elif self.path == "engine":
             feeds = [np.ascontiguousarray(p)[None] for p in planes]
-            res = self._req.infer(feeds, share_inputs=True)
+            res = self._req.infer(feeds, share_inputs=True, share_outputs=True)   # copied into the planes below
             for p, o in zip(planes, self._outs):
                 p[...] = res[o][0]
         else:
