@@ -120,6 +120,11 @@ class Denoiser:
         """A temporal model's state resets so far, by reason (start, caps, cut, ...; runtime/temporal.py)."""
         return dict(self._session.resets) if self._session is not None else {}
 
+    @property
+    def repeats(self) -> int:
+        """Frames identical to the one before them, given its output again (runtime/temporal.py)."""
+        return self._session.repeats if self._session is not None else 0
+
     def _denoise(self, image: np.ndarray) -> np.ndarray:
         if self._session is not None:
             self.backend      # raises if closed

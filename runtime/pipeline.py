@@ -49,6 +49,7 @@ class StreamStats:
     backend: str = ""
     warnings: list = field(default_factory=list)
     resets: dict | None = None  # a temporal model's state resets by reason (runtime/temporal.py); None: per-frame
+    repeats: int = 0            # frames identical to the one before: given its output again (runtime/temporal.py)
 
     @property
     def fps(self) -> float:
@@ -65,7 +66,8 @@ class StreamStats:
             "infer_fps": round(self.frames_out / self.infer_s, 3) if self.infer_s > 0 else None,
             "latency_p50_ms": _r(self.latency_ms(50)), "latency_p95_ms": _r(self.latency_ms(95)),
             "latency_p99_ms": _r(self.latency_ms(99)), "interrupted": self.interrupted, "error": self.error,
-            "backend": self.backend, **({"state_resets": self.resets} if self.resets is not None else {}),
+            "backend": self.backend, **({"state_resets": self.resets, "repeated_frames": self.repeats}
+                                        if self.resets is not None else {}),
         }
 
     def line(self) -> str:
@@ -76,7 +78,8 @@ class StreamStats:
                          f", {self.reconnects} reconnects" if self.reconnects else "",
                          f", {self.tiled_frames} tiled" if self.tiled_frames else "",
                          (", state resets: " + ", ".join(f"{k} {v}" for k, v in self.resets.items()))
-                         if self.resets else ""])
+                         if self.resets else "",
+                         f", {self.repeats} repeated frames" if self.repeats else ""])
         return (f"{self.frames_out} frames in {self.wall_s:.1f} s: {self.fps:.2f} fps, latency {lat}, "
                 f"dropped {self.dropped}{extra}")
 
@@ -221,6 +224,7 @@ class Pipeline:
             w.y = np.concatenate([self._session.step(w.x[i:i + 1], f.image, index=f.index, pts=f.pts)
                                   for i, f in enumerate(w.frames)])
             self.stats.resets = dict(self._session.resets)
+            self.stats.repeats = self._session.repeats
         elif w.tiled:
             w.y = np.stack([infer_tiled(self.backend, xi, overlap=self.overlap) for xi in w.x])
             self.stats.tiled_frames += len(w.frames)

@@ -18,6 +18,12 @@ history no longer belongs to the frame:
   ``cut_threshold``): a scene cut, a camera switch;
 * ``discontinuity``: the caller says so (a GStreamer DISCONT buffer, a flush, a reconnect).
 
+A frame identical to the last one (a frame-rate conversion's duplicate, a stalled source resending
+its buffer) is not new evidence: its noise is the last frame's, and averaging it in as independent
+would count that noise twice and shrink the refiner's correction as if the mean held more frames
+(a still repeated drifts back towards the noisy frame). It gets the last output again, the state
+untouched, and counts under ``repeats``.
+
 ``resets`` counts each reason; streams report it. The model's gate handles gradual change (motion,
 occlusion, lighting) pixel by pixel; these resets handle what no pixel-level gate can see coming.
 Temporal models run whole frames: their state is one frame's size, so they are never tiled.
@@ -52,14 +58,17 @@ class TemporalSession:
         self._flow = FlowEstimator(threads)
         self.resets: Counter = Counter()
         self.frames = 0
+        self.repeats = 0
         self._clear()
 
     def _clear(self) -> None:
         self._state = None           # the last state_out (padded frame size)
+        self._y = None               # the last output (a repeated frame gets it again)
         self._gray = None            # the last frame, grey, as the flow sees it
         self._shape = None
         self._index = None
         self._pts = None
+        self._last = None            # the last input frame (uint8), to recognise a repeat
 
     def reset(self) -> None:
         """Start a new stream: the next frame carries nothing from earlier ones."""
@@ -89,6 +98,12 @@ class TemporalSession:
                              f"{self.backend.name} cannot take {x.shape[3]}x{x.shape[2]} ({info.describe()})")
         why = self._why_reset(image, index, pts) or ("discontinuity" if discontinuity else None)
         gray = gray_for_flow(image)
+        if why is None and x.shape == self._y.shape and np.array_equal(gray, self._gray) \
+                and np.array_equal(image, self._last):
+            self._index, self._pts = index, pts
+            self.repeats += 1
+            self.frames += 1
+            return self._y.copy()
         state = None
         if why is None:
             h, w = image.shape[:2]
@@ -102,6 +117,7 @@ class TemporalSession:
             state = zero_state(x.shape[0], x.shape[2], x.shape[3], info.state_channels)
         y, self._state = self.backend.infer_state(x, state)
         self._gray, self._shape, self._index, self._pts = gray, image.shape, index, pts
+        self._y, self._last = y, image.copy()   # a copy: callers (GStreamer) reuse their buffers
         self.frames += 1
         return y
 
@@ -115,7 +131,7 @@ class TemporalSession:
         return from_output(y[0], h, w)
 
     def summary(self) -> dict:
-        return {"frames": self.frames, "resets": dict(self.resets)}
+        return {"frames": self.frames, "resets": dict(self.resets), "repeats": self.repeats}
 
 
 def frame_function(backend, overlap: int = 32):

@@ -72,6 +72,30 @@ def test_session_resets_on_seek_gap_and_discontinuity(temporal):
         assert s.resets == {"start": 1, "dropped": 1, "seek": 1, "discontinuity": 1}
 
 
+def test_a_repeated_frame_gets_the_last_output_and_leaves_the_state(temporal):
+    """A duplicate (frame-rate conversion, a stalled source) is not a new noisy look at the scene: averaged
+    in, its noise would count twice. The session gives the last output again and the state moves on
+    only with new frames: the stream with duplicates equals the stream without them."""
+    from hushframe.runtime.options import RunOptions
+    from hushframe.runtime.temporal import TemporalSession
+
+    frames = moving(5)
+    with RunOptions(threads=1).open(temporal / "t.onnx") as be:
+        plain = TemporalSession(be)
+        want = [plain(f, index=i) for i, f in enumerate(frames)]
+        s = TemporalSession(be)
+        got, k = [], 0
+        for i, f in enumerate(frames):
+            for _ in range(1 + (i % 2)):              # every other frame twice
+                buf = f.copy()                         # the source's own buffer each time
+                got.append((i, s(buf, index=k)))
+                buf[:] = 0                             # a source reusing its buffer must not change the record
+                k += 1
+        assert s.repeats == 2 and s.resets == {"start": 1}
+        for i, y in got:
+            np.testing.assert_array_equal(y, want[i])
+
+
 @pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
 def test_sequence_parity_against_the_pytorch_reference(temporal, tmp_path, backend):
     if backend == "openvino":
