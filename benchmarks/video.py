@@ -65,6 +65,12 @@ STATIC_FRAMES = {"tune": 16, "eval": 20}
 # --reproduce: the temporal students' training footage (disjoint from both splits above) and time budget
 TRAIN_MOTION = [("bikes", 130, 120), ("carphone", 0, 56), ("carphone", 88, 32), ("bbb", 20, 76)]
 TRAIN_MINUTES = 25   # per noise level, on 2 CPU cores (issue 26: at most 30 min per camera)
+# The route per level (--teacher of `adapt --temporal`; None: frame-to-frame N2N alone), chosen on the TUNING
+# split with 6-minute runs at moderate noise (BENCHMARKS.md, "video", routes): N2N blended half and half with
+# nlmeans=s=3 labels (that level's tuned nlmeans) gained 1.4 dB on the moving clips and lost 0.65 on the still
+# scenes against N2N alone. At low light the N2N student already beats nlmeans by more than 2 dB: labels from
+# a filter that far below it are not blended in there.
+TRAIN_TEACHER = {"moderate": ("ffmpeg:nlmeans=s=3", 0.5), "low": None}
 
 # ---- FFmpeg filter families: name -> (temporal, causal, grid per level, tuned on the first K frames of
 # each tuning clip or None = all). Spatial filters (and fftdnoiz's one-frame window) are tuned on short
@@ -226,14 +232,18 @@ def train_temporal(clips: list[dict], out_dir: Path) -> dict[str, tuple[Path, Pa
                 T.write_clip(dst, noisy, codec="ffv1", audio=False)
         run = out_dir / f"temporal-{level}"
         stem = run / "temporal"
+        route = TRAIN_TEACHER.get(level)
+        teach = ["--teacher", route[0], "--teacher-weight", str(route[1])] if route else []
         steps = [["hushframe", "adapt", str(data), "--temporal", "-o", str(run), "--minutes", str(TRAIN_MINUTES),
-                  "--distill-steps", "100000"],
+                  "--distill-steps", "100000", *teach],
                  ["hushframe", "export", str(run / "temporal-student.safetensors"), "-o", f"{stem}.onnx"],
                  ["hushframe", "quantize", f"{stem}.onnx", "-c", str(data / "bikes-130.mkv"), "-o", f"{stem}-int8.onnx"],
                  ["hushframe", "compile", "openvino", f"{stem}-int8.onnx", "-o", f"{stem}-int8.xml", "--precision", "int8"]]
         for cmd in steps:
             print("reproduce:", " ".join(cmd), flush=True)
+            tc = time.perf_counter()
             subprocess.run(cmd, check=True)
+            print(f"reproduce: {cmd[1]} took {(time.perf_counter() - tc) / 60:.1f} min", flush=True)
         models[f"temporal-fast-{level}"] = (Path(f"{stem}.onnx"), Path(f"{stem}-int8.xml"))
     return models
 

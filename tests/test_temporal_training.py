@@ -77,3 +77,44 @@ def test_adapt_temporal_end_to_end(tmp_path):
     assert "state resets: start 1" in r.output
     frames, _, _ = T.read_clip(run / "out.mkv")
     assert len(frames) == 10
+
+
+def test_teacher_labels_blend_into_the_targets_and_fill_the_gaps():
+    """Route (c): (1 - w) N2N + w label where N2N has a target, the label where it has none."""
+    from hushframe.toolkit.data.video_clips import Clip
+    from hushframe.toolkit.training.temporal import blend_labels, prepare
+
+    (s,) = prepare([Clip("c", T.smooth_frames(4, 32, 48, seed=5, noise=8))])
+    n2n, had = s.target.astype(np.float32), s.mask.copy()
+    assert not had[-1].any()
+    labels = [np.full((32, 48, 3), 100, np.uint8) for _ in range(4)]
+    blend_labels([s], labels, 0.25)
+    assert s.mask.all()
+    got = s.target.astype(np.float32)
+    want = np.where(had[..., None], 0.75 * n2n + 0.25 * 100 / 255, 100 / 255)
+    np.testing.assert_allclose(got, want, atol=2e-3)
+    with pytest.raises(ValueError, match="teacher-weight"):
+        blend_labels([s], labels, 0.0)
+
+
+def test_adapt_temporal_with_a_frame_teacher(tmp_path):
+    """`adapt --temporal --teacher ffmpeg:...` labels each frame once (cached, resumable) and records the route;
+    a teacher that would run on every crop is refused in one line."""
+    pytest.importorskip("av")
+    from typer.testing import CliRunner
+
+    from hushframe.toolkit.cli.main import app
+
+    clip = T.write_clip(tmp_path / "cam.mkv", T.smooth_frames(8, 48, 64, seed=6, noise=10), codec="ffv1", audio=False)
+    run = tmp_path / "run"
+    r = CliRunner().invoke(app, ["adapt", str(clip), "--temporal", "-o", str(run), "--distill-steps", "2",
+                                 "--batch", "2", "--crop", "32", "--teacher", "ffmpeg:gblur=sigma=1",
+                                 "--teacher-weight", "0.4"])
+    assert r.exit_code == 0, r.output
+    assert "0.6 x frame-to-frame + 0.4 x ffmpeg:gblur=sigma=1" in r.output
+    report = json.loads((run / "temporal-report.json").read_text())
+    assert "blended with ffmpeg:gblur=sigma=1" in report["route"]
+    assert len(list((run / "labels").glob("*/*.png"))) == 8
+    r = CliRunner().invoke(app, ["adapt", str(clip), "--temporal", "-o", str(tmp_path / "r2"),
+                                 "--teacher", "student:" + str(tmp_path / "nope.safetensors")])
+    assert r.exit_code != 0

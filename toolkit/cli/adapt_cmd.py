@@ -22,7 +22,8 @@ def adapt_cmd(
         help="What the student learns from (a teacher spec, see `hushframe distill --help`): an FFmpeg filter or an "
              "ensemble of them ('0.7*ffmpeg:nlmeans=s=4+0.3*ffmpeg:dctdnoiz=sigma=4', the recipe default), "
              "'labels:DIR' from `hushframe label`, 'atbsn' (a blind-spot teacher built from the student C and "
-             "fine-tuned first) or 'atbsn:TEACHER.safetensors'."),
+             "fine-tuned first) or 'atbsn:TEACHER.safetensors'. With --temporal: a frame teacher whose labels are "
+             "blended into the frame-to-frame targets (route c), e.g. ffmpeg:nlmeans=s=3."),
     recipe: str = typer.Option("adapt", "--recipe", "-r"),
     teacher_steps: Optional[int] = typer.Option(None, help="Teacher fine-tuning iterations (atbsn teachers only)."),
     distill_steps: Optional[int] = typer.Option(None, help="Distillation iterations."),
@@ -41,6 +42,7 @@ def adapt_cmd(
     size: str = typer.Option("fast", help="--temporal: the refiner's size class, fast (cpu-fast's) or mid (cpu-mid's)."),
     minutes: Optional[float] = typer.Option(25.0, help="--temporal: time budget; training stops when it is spent."),
     max_frames: int = typer.Option(300, help="--temporal: frames read per clip."),
+    teacher_weight: float = typer.Option(0.5, help="--temporal --teacher: the labels' share of each target."),
 ):
     """Fine-tune a deployed student to a new camera from its own noisy frames; ships only if no worse.
 
@@ -71,13 +73,16 @@ def adapt_cmd(
 
       # video: a temporal student from the camera's own noisy footage
       hushframe adapt camera.mp4 --temporal -o runs/cam1 --minutes 25
+
+      # ... with a spatial filter's labels blended into the frame-to-frame targets (route c)
+      hushframe adapt camera.mp4 --temporal --teacher ffmpeg:nlmeans=s=3 -o runs/cam1
     """
     if temporal:
         from .temporal_run import run_temporal
 
         return run_temporal(data, output, student=student, size=size, minutes=minutes, steps=distill_steps,
                             batch=batch, crop=crop, lr=lr, seed=None, max_frames=max_frames, resume=resume,
-                            command="hushframe adapt --temporal")
+                            teacher=teacher, teacher_weight=teacher_weight, command="hushframe adapt --temporal")
     if student is None:
         raise typer.BadParameter("give the deployed student: --student student.safetensors", param_hint="--student")
     import os

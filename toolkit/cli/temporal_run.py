@@ -15,12 +15,14 @@ TEMPORAL_EXAMPLES = """
       hushframe adapt day.mkv night/ --temporal -s cpu-fast.safetensors -o runs/cam1 --minutes 10
 
       hushframe distill camera-frames/ --temporal --size mid -o runs/cam1
+
+      hushframe adapt camera.mp4 --temporal --teacher ffmpeg:nlmeans=s=3 -o runs/cam1   # route (c) blended in
 """
 
 
 def run_temporal(data, output: Path, *, student: Path | None, size: str, minutes: float | None, steps: int | None,
                  batch: int | None, crop: int | None, lr: float | None, seed: int | None, max_frames: int,
-                 resume: bool, command: str) -> None:
+                 resume: bool, command: str, teacher: str | None = None, teacher_weight: float = 0.5) -> None:
     import torch
 
     from hushframe.core.atomic import write_json_atomic
@@ -39,6 +41,10 @@ def run_temporal(data, output: Path, *, student: Path | None, size: str, minutes
         if v is not None:
             setattr(cfg, k, v)
     cfg.minutes = minutes
+    if teacher is not None:
+        cfg.teacher, cfg.teacher_weight = _frame_teacher_spec(teacher), teacher_weight
+        if not 0.0 < teacher_weight <= 1.0:
+            raise typer.BadParameter(f"--teacher-weight must be in (0, 1], not {teacher_weight}")
     cfg.threads = torch.get_num_threads()
     warn = lambda m: typer.echo(f"warning: {m}", err=True)  # noqa: E731
     clips = load_clips(data, max_frames=max_frames, warn=warn)
@@ -52,6 +58,8 @@ def run_temporal(data, output: Path, *, student: Path | None, size: str, minutes
     kept = sum(float(s.mask.mean()) * len(s.noisy) for s in seqs) / max(stats["frames"], 1)
     typer.echo(f"{100 * kept:.0f}% of pixels have a consistent future target (the rest: occlusions, edges)")
     output.mkdir(parents=True, exist_ok=True)
+    if cfg.teacher:
+        _blend_teacher(seqs, cfg, output, stats["frames"])
     src = {"data": [str(d) for d in data], **stats, **({"student": str(student)} if student else {})}
     out, summary = train_temporal(seqs, output, cfg, init=student, resume=resume, command=command, source=src)
     write_json_atomic(output / "temporal-report.json", {"data": src, **summary})
@@ -59,3 +67,45 @@ def run_temporal(data, output: Path, *, student: Path | None, size: str, minutes
     typer.echo(f"trained {summary['steps']} steps in {summary['seconds'] / 60:.1f} min (stopped by {how}); "
                f"wrote {out}")
     typer.echo(f"next: hushframe export {out} -o {output / 'temporal.onnx'}   (then quantize / compile / stream)")
+
+
+def _frame_teacher_spec(spec: str) -> str:
+    """Route (c) takes frame teachers only (labelled once per frame, cached): a network teacher run on
+    every crop of every unrolled frame would cost more than the training itself."""
+    from ..teachers import TeacherSpecError, parse_teacher
+
+    try:
+        terms = parse_teacher(spec).terms
+    except TeacherSpecError as e:
+        raise typer.BadParameter(str(e)) from None
+    slow = [t.spec for t in terms if t.runs and not t.on_frames]
+    if slow:
+        raise typer.BadParameter(f"--temporal --teacher {spec!r}: {slow[0]} runs on every crop; give a frame teacher "
+                                 f"(ffmpeg:FILTER, bm3d, student:MODEL.onnx|.xml, labels:DIR)")
+    return parse_teacher(spec).text
+
+
+def _blend_teacher(seqs, cfg, output: Path, frames: int) -> None:
+    """Label every training frame once (cached under OUTPUT/labels/, resumable) and blend into the targets."""
+    import re
+
+    import numpy as np
+
+    from hushframe.core.progress import Progress
+
+    from ..teachers.distill import frame_labels
+    from ..training.temporal import blend_labels
+
+    images = [f for s in seqs for f in s.noisy]
+    with Progress("labels", frames, noun="frame") as bar:
+        def log(msg: str) -> None:   # write_labels logs one line per frame ("... 12/428 (0.3 s per image)")
+            m = re.search(r" (\d+)/\d+ \([\d.]+ s per image\)$", msg)
+            if m:
+                bar.update(int(m.group(1)))
+            else:
+                typer.echo(msg, err=True)
+
+        terms = frame_labels(images, cfg.teacher, output, log=log)
+    label = [sum(w * lab[i].astype(np.float32) for w, lab, _ in terms) / 255.0 for i in range(len(images))]
+    blend_labels(seqs, label, cfg.teacher_weight)
+    typer.echo(f"targets: {1 - cfg.teacher_weight:g} x frame-to-frame + {cfg.teacher_weight:g} x {cfg.teacher}")

@@ -138,10 +138,11 @@ def distill(
     resume: bool = typer.Option(False, "--resume"),
     set_: List[str] = typer.Option([], "--set"),
     temporal: bool = typer.Option(False, "--temporal", help="A temporal (video) student from noisy video alone: "
-                                  "frame-to-frame Noise2Noise along the motion (no --teacher; see `adapt --temporal`)."),
+                                  "frame-to-frame Noise2Noise along the motion; --teacher: a frame teacher's labels blended in."),
     size: str = typer.Option("fast", help="--temporal: the refiner's size class, fast or mid."),
     minutes: Optional[float] = typer.Option(25.0, help="--temporal: time budget; training stops when it is spent."),
     max_frames: int = typer.Option(300, help="--temporal: frames read per clip."),
+    teacher_weight: float = typer.Option(0.5, help="--temporal --teacher: the labels' share of each target."),
 ):
     """Distill a non-blind student from many blind-spot teachers sharing one feature pass.
 
@@ -180,11 +181,9 @@ def distill(
     if temporal:
         from .temporal_run import run_temporal
 
-        if teacher is not None:
-            raise typer.BadParameter("--temporal learns from the video itself (frame-to-frame targets); drop --teacher")
         return run_temporal(data, output, student=init, size=size, minutes=minutes, steps=iterations, batch=batch,
                             crop=crop, lr=lr, seed=seed, max_frames=max_frames, resume=resume,
-                            command="hushframe distill --temporal")
+                            teacher=teacher, teacher_weight=teacher_weight, command="hushframe distill --temporal")
     from ..data.datasets import load_noisy_images
     from ..methods.run import distill_recipe
 

@@ -1,4 +1,5 @@
-"""Train a temporal student from a camera's own noisy video: frame-to-frame Noise2Noise (route b).
+"""Train a temporal student from a camera's own noisy video: frame-to-frame Noise2Noise (route b),
+optionally blended with a frame teacher's pseudo-labels (route c, ``blend_labels``).
 
 No clean frame is ever used. A frame's future neighbours show the same scene under independent
 noise, so, moved onto the frame along the motion, they are unbiased targets for it (Noise2Noise,
@@ -20,6 +21,13 @@ Lehtinen et al. 2018; across time as in MF2F / UDVD's frame-to-frame training):
   per-frame denoiser) to ``burn_in + unroll`` frames, as a static camera builds them;
 * the state's warp here is ``grid_sample`` (differentiable); the runtime's is OpenCV's remap of the
   same flow: both bicubic (a = -0.75), out-of-frame history dropped.
+
+Route (c) blended in (``--teacher ffmpeg:nlmeans=s=3 --teacher-weight 0.5``): where a frame has an N2N
+target, the target becomes (1 - w) N2N + w label; where it has none (occlusions, the last frames, pixels
+leaving the frame) the label alone. An N2N target is unbiased but carries the noise of one or two frames;
+a spatial filter's label is biased (it smooths detail) but nearly noise-free: on moving footage at
+moderate noise the small student learned more from the mixture in the same minutes (BENCHMARKS.md,
+"video": the routes), on a still scene the N2N targets' exactness is what a spatial label gives away.
 
 ``train_temporal`` runs to ``steps`` or the ``minutes`` budget, whichever ends first (the learning
 rate's cosine follows whichever is nearer), checkpoints every ``checkpoint_every`` steps, resumes.
@@ -57,6 +65,8 @@ class TemporalConfig:
     seed: int = 0
     checkpoint_every: int = 100
     threads: int | None = None
+    teacher: str | None = None  # route (c): a frame teacher's spec whose labels are blended into the targets
+    teacher_weight: float = 0.5
     extra: dict = field(default_factory=dict)
 
 
@@ -106,6 +116,30 @@ def prepare(clips, progress=None) -> list[Sequence]:
         target = (acc / np.maximum(cnt, 1)[..., None] / 255.0).astype(np.float16)
         seqs.append(Sequence(c.name, n, flow, target, mask))
     return seqs
+
+
+def blend_labels(seqs: list[Sequence], labels: list[np.ndarray], weight: float) -> None:
+    """Route (c) into the targets, in place: ``labels`` one float [0,1] (or uint8) HxWx3 per frame, in the
+    order of ``seqs``' frames. Targets become (1 - weight) N2N + weight label where N2N has one, the label
+    elsewhere (so every pixel has a target)."""
+    if not 0.0 < weight <= 1.0:
+        raise ValueError(f"--teacher-weight must be in (0, 1], not {weight}")
+    i = 0
+    for s in seqs:
+        for t in range(len(s.noisy)):
+            lab = labels[i].astype(np.float32)
+            lab = lab / 255.0 if labels[i].dtype == np.uint8 else lab
+            i += 1
+            n2n = s.target[t].astype(np.float32)
+            s.target[t] = np.where(s.mask[t][..., None], (1.0 - weight) * n2n + weight * lab, lab).astype(np.float16)
+        s.mask[:] = True
+    if i != len(labels):
+        raise ValueError(f"{len(labels)} labels for {i} frames")
+
+
+def route_name(cfg: "TemporalConfig") -> str:
+    return "frame-to-frame N2N" if not cfg.teacher else \
+        f"frame-to-frame N2N blended with {cfg.teacher} labels (weight {cfg.teacher_weight:g})"
 
 
 def _warp_consistent(src_rgb, g_to, g_from, gx, gy):
@@ -304,8 +338,9 @@ def train_temporal(seqs: list[Sequence], out_dir, cfg: TemporalConfig, *, init=N
     _checkpoint(model, opt, ck_dir, step, seconds, cfg)
     model.eval()
     out = out_dir / "temporal-student.safetensors"
-    save_model(model, out, extra_meta={"route": "n2n-future", "future_frames": FUTURE, "steps": step})
-    summary = {"steps": step, "seconds": round(seconds, 1), "stopped_by": stopped, "route": "frame-to-frame N2N",
+    save_model(model, out, extra_meta={"route": "n2n-future" if not cfg.teacher else f"n2n-future+{cfg.teacher}",
+                                       "future_frames": FUTURE, "steps": step})
+    summary = {"steps": step, "seconds": round(seconds, 1), "stopped_by": stopped, "route": route_name(cfg),
                "future_frames": FUTURE, "clips": len(seqs), "frames": int(sum(len(s.noisy) for s in seqs)),
                "final_loss_255": None if running is None else round(running, 3)}
     write_manifest(out, kind="weights", made_by=command, source=source or {},
