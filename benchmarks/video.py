@@ -248,6 +248,14 @@ def train_temporal(clips: list[dict], out_dir: Path) -> dict[str, tuple[Path, Pa
     return models
 
 
+def _shown(path: Path) -> str:
+    """A path as a reader can paste it from the repository root (--reproduce's are absolute)."""
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
 def parse_models(specs: list[str], what: str) -> dict[str, Path]:
     out = {}
     for spec in specs:
@@ -480,7 +488,7 @@ def main(argv=None):
                         m = evaluate(rendered[(cs, "eval", lvl)], flows, cs, lambda noisy: list(d.run(noisy)))
                         noisy_psnr = next(r["psnr"] for r in rows if (r["clipset"], r["noise"], r["kind"]) == (cs, lvl, "noisy"))
                         rows.append({"clipset": cs, "noise": lvl, "name": name, "kind": "hushframe", "temporal": temporal,
-                                     "causal": getattr(d, "causal", None), "artifact": str(art), "engine": info, **m,
+                                     "causal": getattr(d, "causal", None), "artifact": _shown(art), "engine": info, **m,
                                      "noisy_psnr": noisy_psnr})
                         print(f"[{cs}/{lvl}] {name}: {m['psnr']:.2f} dB / {m['ssim']:.4f} / flicker {m['flicker']:.2f}",
                               flush=True)
