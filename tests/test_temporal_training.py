@@ -115,6 +115,18 @@ def test_adapt_temporal_with_a_frame_teacher(tmp_path):
     report = json.loads((run / "temporal-report.json").read_text())
     assert "blended with ffmpeg:gblur=sigma=1" in report["route"]
     assert len(list((run / "labels").glob("*/*.png"))) == 8
+    # resuming with another weight: one line naming the checkpoint and what differs, exit 2
+    import contextlib
+    import io
+
+    from hushframe.toolkit.cli.main import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        rc = main(["adapt", str(clip), "--temporal", "-o", str(run), "--distill-steps", "2", "--batch", "2",
+                   "--crop", "32", "--teacher", "ffmpeg:gblur=sigma=1", "--resume"])
+    last = err.getvalue().strip().splitlines()[-1]
+    assert rc == 2 and last.startswith("hushframe: error: ") and "teacher_weight 0.4 -> 0.5" in last, err.getvalue()
     r = CliRunner().invoke(app, ["adapt", str(clip), "--temporal", "-o", str(tmp_path / "r2"),
                                  "--teacher", "student:" + str(tmp_path / "nope.safetensors")])
     assert r.exit_code != 0

@@ -43,9 +43,16 @@ from pathlib import Path
 
 import numpy as np
 
+from hushframe.core.errors import HushframeError
+
 TARGET_STILL_MARGIN = 1.4      # see _warp_consistent
 FUTURE = 2                     # future frames averaged into a target (variance / 2, still unbiased)
 CONSISTENCY_PX = 0.7           # forward-backward flow error (px) above which a pixel has no target
+
+
+class TemporalTrainingError(HushframeError, ValueError):
+    """A run that cannot start as asked (clips too short, a refiner of another size, resume with other
+    settings): one line naming the file or option, no traceback."""
 
 
 @dataclass
@@ -123,7 +130,7 @@ def blend_labels(seqs: list[Sequence], labels: list[np.ndarray], weight: float) 
     order of ``seqs``' frames. Targets become (1 - weight) N2N + weight label where N2N has one, the label
     elsewhere (so every pixel has a target)."""
     if not 0.0 < weight <= 1.0:
-        raise ValueError(f"--teacher-weight must be in (0, 1], not {weight}")
+        raise TemporalTrainingError(f"--teacher-weight must be in (0, 1], not {weight}")
     i = 0
     for s in seqs:
         for t in range(len(s.noisy)):
@@ -187,7 +194,9 @@ class _Batches:
     def __init__(self, seqs: list[Sequence], cfg: TemporalConfig):
         self.seqs = [s for s in seqs if len(s.noisy) >= cfg.unroll + 1 and min(s.noisy.shape[1:3]) >= cfg.crop]
         if not self.seqs:
-            raise ValueError(f"no clip has {cfg.unroll + 1} frames of at least {cfg.crop}x{cfg.crop}")
+            names = ", ".join(s.name for s in seqs[:3]) + (", ..." if len(seqs) > 3 else "")
+            raise TemporalTrainingError(f"{names or 'no clips'}: no clip has {cfg.unroll + 1} frames of at least "
+                                        f"{cfg.crop}x{cfg.crop} (--crop, or longer/larger clips)")
         self.cfg = cfg
         self.rng = np.random.default_rng(cfg.seed)
         # clips weighted by their frames, so a long clip is not under-sampled
@@ -265,9 +274,10 @@ def build_model(cfg: TemporalConfig, init=None):
         try:
             model.init_from_student(student)
         except RuntimeError:
-            raise ValueError(f"{init}: its network ({student.arch} {json.dumps(student.config)}) is not the refiner "
-                             f"asked for (student_cpu width {cfg.width}, convs {cfg.convs}, levels {cfg.levels}); "
-                             f"give a matching CPU student or leave --student out") from None
+            raise TemporalTrainingError(
+                f"{init}: its network ({student.arch} {json.dumps(student.config)}) is not the refiner asked for "
+                f"(student_cpu width {cfg.width}, convs {cfg.convs}, levels {cfg.levels}); give a matching CPU "
+                f"student or leave --student out") from None
     return model
 
 
@@ -295,8 +305,10 @@ def train_temporal(seqs: list[Sequence], out_dir, cfg: TemporalConfig, *, init=N
     if resume and ck.exists() and ck_state.exists():
         info = json.loads(ck_state.read_text())
         if info.get("config") != asdict(cfg):
-            raise ValueError(f"{ck_state}: this run was started with other settings; rerun without --resume into a "
-                             f"new folder, or with the same flags")
+            was = info.get("config") or {}
+            diff = ", ".join(f"{k} {was.get(k)!r} -> {v!r}" for k, v in asdict(cfg).items() if was.get(k) != v)
+            raise TemporalTrainingError(f"{ck_state}: this run was started with other settings ({diff}); rerun "
+                                        f"without --resume into a new folder, or with the same flags")
         model.load_state_dict(load_state(ck))
         opt.load_state_dict(torch.load(ck_dir / "last-optimizer.pt", weights_only=True))
         step, spent = int(info["step"]), float(info["seconds"])
