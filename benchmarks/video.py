@@ -66,9 +66,9 @@ STATIC_FRAMES = {"tune": 16, "eval": 20}
 TRAIN_MOTION = [("bikes", 130, 120), ("carphone", 0, 56), ("carphone", 88, 32), ("bbb", 20, 76)]
 TRAIN_MINUTES = 25   # per noise level, on 2 CPU cores (issue 26: at most 30 min per camera)
 # The route per level (--teacher of `adapt --temporal`; None: frame-to-frame N2N alone), chosen on the TUNING
-# split with 6-minute runs at moderate noise (BENCHMARKS.md, "video", routes): N2N blended half and half with
-# nlmeans=s=3 labels (that level's tuned nlmeans) gained 1.4 dB on the moving clips and lost 0.65 on the still
-# scenes against N2N alone. At low light the N2N student already beats nlmeans by more than 2 dB: labels from
+# split with 6-minute runs at moderate noise (video_routes.py, BENCHMARKS.md "video-routes-moderate"): N2N
+# blended half and half with nlmeans=s=3 labels (that level's tuned nlmeans) gained 1.25 dB on the moving clips
+# and lost 0.33 on the still scenes against N2N alone (an earlier probe: +1.4 / -0.65). At low light the N2N student already beats nlmeans by more than 2 dB: labels from
 # a filter that far below it are not blended in there.
 TRAIN_TEACHER = {"moderate": ("ffmpeg:nlmeans=s=3", 0.5), "low": None}
 

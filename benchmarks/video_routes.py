@@ -96,8 +96,8 @@ def main(argv=None):
     for r in rows:
         cells = " | ".join(f"{r[cs]['psnr']:.2f} / {r[cs]['flicker']:.2f}" if cs in r else "-" for cs in ("motion", "static"))
         lines.append(f"| {r['route']} | {what[r['route']]} | {r['steps']} | {cells} |")
-    lines += ["", "Route (a), a temporal blind-spot teacher, was not built. Short runs rank the routes; a 25-minute "
-              "run gains on all of them. Run-to-run spread of a short run: about 0.1 dB."]
+    lines += ["", "Route (a), a temporal blind-spot teacher, was not built. Short runs rank the routes; the spread "
+              "from one short run to the next was about 0.1 dB in an exploratory probe (two runs of n2n)."]
     write_section(f"video-routes-{a.level}", f"Video: training routes for the temporal student, {a.level} noise "
                   "(issue 26 item 2)", "\n".join(lines))
     return rows
