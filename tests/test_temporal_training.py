@@ -95,6 +95,11 @@ def test_teacher_labels_blend_into_the_targets_and_fill_the_gaps():
     np.testing.assert_allclose(got, want, atol=2e-3)
     with pytest.raises(ValueError, match="teacher-weight"):
         blend_labels([s], labels, 0.0)
+    (s2,) = prepare([Clip("c", T.smooth_frames(4, 32, 48, seed=5, noise=8))])
+    blend_labels([s2], (lab for lab in labels), 0.25)          # labels made one at a time: the same targets
+    np.testing.assert_array_equal(s2.target, s.target)
+    with pytest.raises(ValueError, match="3 labels for 4 frames"):
+        blend_labels([prepare([Clip("c", T.smooth_frames(4, 32, 48, seed=5, noise=8))])[0]], labels[:3], 0.25)
 
 
 def test_adapt_temporal_with_a_frame_teacher(tmp_path):

@@ -106,6 +106,7 @@ def _blend_teacher(seqs, cfg, output: Path, frames: int) -> None:
                 typer.echo(msg, err=True)
 
         terms = frame_labels(images, cfg.teacher, output, log=log)
-    label = [sum(w * lab[i].astype(np.float32) for w, lab, _ in terms) / 255.0 for i in range(len(images))]
+    # one frame's weighted label at a time (the uint8 labels are already in memory)
+    label = (sum(w * lab[i].astype(np.float32) for w, lab, _ in terms) / 255.0 for i in range(len(images)))
     blend_labels(seqs, label, cfg.teacher_weight)
     typer.echo(f"targets: {1 - cfg.teacher_weight:g} x frame-to-frame + {cfg.teacher_weight:g} x {cfg.teacher}")

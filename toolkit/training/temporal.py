@@ -125,23 +125,26 @@ def prepare(clips, progress=None) -> list[Sequence]:
     return seqs
 
 
-def blend_labels(seqs: list[Sequence], labels: list[np.ndarray], weight: float) -> None:
+def blend_labels(seqs: list[Sequence], labels, weight: float) -> None:
     """Route (c) into the targets, in place: ``labels`` one float [0,1] (or uint8) HxWx3 per frame, in the
-    order of ``seqs``' frames. Targets become (1 - weight) N2N + weight label where N2N has one, the label
-    elsewhere (so every pixel has a target)."""
+    order of ``seqs``' frames: a list, or an iterator that makes each when asked (a float copy of every
+    label at once would be 25 MB per 1080p frame). Targets become (1 - weight) N2N + weight label where N2N
+    has one, the label elsewhere (so every pixel has a target)."""
     if not 0.0 < weight <= 1.0:
         raise TemporalTrainingError(f"--teacher-weight must be in (0, 1], not {weight}")
-    i = 0
+    it = iter(labels)
+    frames = sum(len(s.noisy) for s in seqs)
+    for n, (s, t) in enumerate((s, t) for s in seqs for t in range(len(s.noisy))):
+        lab = next(it, None)
+        if lab is None:
+            raise ValueError(f"{n} labels for {frames} frames")
+        lab = lab.astype(np.float32) / 255.0 if lab.dtype == np.uint8 else lab.astype(np.float32)
+        n2n = s.target[t].astype(np.float32)
+        s.target[t] = np.where(s.mask[t][..., None], (1.0 - weight) * n2n + weight * lab, lab).astype(np.float16)
+    if next(it, None) is not None:
+        raise ValueError(f"more labels than the {frames} frames")
     for s in seqs:
-        for t in range(len(s.noisy)):
-            lab = labels[i].astype(np.float32)
-            lab = lab / 255.0 if labels[i].dtype == np.uint8 else lab
-            i += 1
-            n2n = s.target[t].astype(np.float32)
-            s.target[t] = np.where(s.mask[t][..., None], (1.0 - weight) * n2n + weight * lab, lab).astype(np.float16)
         s.mask[:] = True
-    if i != len(labels):
-        raise ValueError(f"{len(labels)} labels for {i} frames")
 
 
 def route_name(cfg: "TemporalConfig") -> str:
