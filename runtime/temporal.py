@@ -117,7 +117,11 @@ class TemporalSession:
             state = zero_state(x.shape[0], x.shape[2], x.shape[3], info.state_channels)
         y, self._state = self.backend.infer_state(x, state)
         self._gray, self._shape, self._index, self._pts = gray, image.shape, index, pts
-        self._y, self._last = y, image.copy()   # a copy: callers (GStreamer) reuse their buffers
+        # a copy (callers such as GStreamer reuse their buffers), into the last one's memory: no new 6 MB per 1080p frame
+        if self._last is None or self._last.shape != image.shape:
+            self._last = np.empty_like(image)
+        np.copyto(self._last, image)
+        self._y = y
         self.frames += 1
         return y
 

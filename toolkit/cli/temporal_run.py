@@ -75,14 +75,14 @@ def _frame_teacher_spec(spec: str) -> str:
     from ..teachers import TeacherSpecError, parse_teacher
 
     try:
-        terms = parse_teacher(spec).terms
+        parsed = parse_teacher(spec)
     except TeacherSpecError as e:
         raise typer.BadParameter(str(e)) from None
-    slow = [t.spec for t in terms if t.runs and not t.on_frames]
+    slow = [t.spec for t in parsed.terms if t.runs and not t.on_frames]
     if slow:
         raise typer.BadParameter(f"--temporal --teacher {spec!r}: {slow[0]} runs on every crop; give a frame teacher "
                                  f"(ffmpeg:FILTER, bm3d, student:MODEL.onnx|.xml, labels:DIR)")
-    return parse_teacher(spec).text
+    return parsed.text
 
 
 def _blend_teacher(seqs, cfg, output: Path, frames: int) -> None:
