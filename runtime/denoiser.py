@@ -17,6 +17,8 @@ Streams and state. A per-frame model denoises each frame on its own. A temporal 
 one stream: ``d(frame)`` continues it, ``d.run(frames)`` starts a new one, ``d.reset()`` starts a new
 one by hand (after a seek, a reconnect, another clip). It also resets by itself on a size change and
 on a scene cut (``d.resets`` counts why). Temporal models run whole frames (never tiled).
+``Denoiser(model, lookahead=L)``: each output also uses the next L frames where the scene is still
+(runtime/temporal.py), L frames late; ``d.run(frames)`` still yields one output per frame, in order.
 
 Frames are checked before they reach the engine: anything but a uint8 H x W x 3 array is refused with
 one :class:`~.errors.FrameError` naming its shape and dtype (a float image in [0, 1] read as 0-255
@@ -80,7 +82,7 @@ class Denoiser:
     Use it as a context manager, or call ``close()``: the engine holds memory (and a GPU) until then.
     """
 
-    def __init__(self, model: str | Path, options=None, **run):
+    def __init__(self, model: str | Path, options=None, *, lookahead: int = 0, **run):
         from .options import RunOptions
         from .stream import _max_overlap
 
@@ -92,18 +94,38 @@ class Denoiser:
         if self._backend.info.temporal:
             from .temporal import TemporalSession
 
-            self._session = TemporalSession(self._backend, threads=self.options.threads)
+            self._session = TemporalSession(self._backend, threads=self.options.threads, lookahead=lookahead)
+        elif lookahead:
+            self._backend.close()
+            raise ValueError(f"{Path(model).name}: lookahead {lookahead} needs a temporal model; this one "
+                             f"denoises each frame on its own")
 
     # ---- one stream of frames
     def __call__(self, frame) -> np.ndarray:
         """Denoise one uint8 H x W x 3 RGB frame (the next of the current stream); returns the same kind."""
+        if self._session is not None and self._session.lookahead:
+            raise ValueError(f"lookahead {self._session.lookahead}: outputs come {self._session.lookahead} "
+                             f"frame(s) late; use d.run(frames)")
         return self._denoise(check_frame(frame))
 
     def run(self, frames: Iterable) -> Iterator[np.ndarray]:
         """Denoise an iterable of frames as one new stream (state reset first), lazily, in order."""
         self.reset()
+        s = self._session
+        if s is None or not s.lookahead:
+            for frame in frames:
+                yield self(frame)
+            return
+        from .frames import from_output, to_batch
+
+        info = self.backend.info
         for frame in frames:
-            yield self(frame)
+            image = check_frame(frame)
+            x = to_batch([image], info.size_multiple, info.min_hw)
+            for hw, y in s.push(x, image, tag=image.shape[:2]):
+                yield from_output(y[0], *hw)
+        for hw, y in s.flush():
+            yield from_output(y[0], *hw)
 
     def reset(self) -> None:
         """Start a new stream: the next frame carries nothing from earlier ones (a cut, a seek, another clip)."""

@@ -162,3 +162,58 @@ def test_bench_times_a_stream_step(temporal):
 
     (row,) = run_bench(temporal / "t.onnx", sizes=("96x64",), iterations=3, min_seconds=0.0, threads=1)
     assert row["iterations"] >= 3 and row["latency_ms_p50"] > 0
+
+
+def test_lookahead_uses_later_frames_only_where_still_and_keeps_every_frame(temporal):
+    """lookahead=L: one output per frame, in order, L frames late (flushed at the end); each output is the
+    causal one blended towards the next frames' where the flow is exactly zero and the model kept its
+    history; a reset finalises what is pending, so nothing leaks across a cut."""
+    from hushframe import Denoiser
+    from hushframe.runtime.options import RunOptions
+    from hushframe.runtime.temporal import TemporalSession
+
+    rng = np.random.default_rng(3)
+    scene = T.smooth_frames(1, 48, 80, seed=4, noise=0.0)[0].astype(np.float32)
+    still = [np.clip(scene + rng.normal(0, 6, scene.shape), 0, 255).round().astype(np.uint8) for _ in range(6)]
+    with Denoiser(temporal / "t.onnx", threads=1) as d:
+        causal = list(d.run(still))
+    with Denoiser(temporal / "t.onnx", threads=1, lookahead=2) as d:
+        ahead = list(d.run(still))
+        with pytest.raises(ValueError, match="late"):
+            d(still[0])
+    assert len(ahead) == len(still)
+    np.testing.assert_array_equal(ahead[-1], causal[-1])        # the last frame has nothing ahead of it
+    assert not np.array_equal(ahead[0], causal[0])               # the first one has two more frames
+    with Denoiser(temporal / "t.onnx", threads=1, lookahead=0) as d:
+        assert all(np.array_equal(a, b) for a, b in zip(d.run(still), causal))
+
+    frames = moving()
+    with RunOptions(threads=1).open(temporal / "t.onnx") as be:
+        s = TemporalSession(be, lookahead=1)
+        from hushframe.runtime.frames import to_batch
+
+        x = [to_batch([f], be.info.size_multiple, be.info.min_hw) for f in frames]
+        assert s.push(x[0], frames[0], tag=0) == []
+        ready = s.push(x[1], frames[1], tag=1)
+        assert [t for t, _ in ready] == [0]
+        cut = rng.integers(0, 256, frames[2].shape, dtype=np.uint8)     # a scene cut: frame 1 is final at once
+        ready = s.push(to_batch([cut], be.info.size_multiple, be.info.min_hw), cut, tag=2)
+        assert [t for t, _ in ready] == [1] and s.resets["cut"] == 1
+        assert [t for t, _ in s.flush()] == [2] and s.flush() == []
+        with pytest.raises(ValueError, match="lookahead"):
+            TemporalSession(be, lookahead=-1)
+        with pytest.raises(ValueError, match="push"):
+            s.step(x[0], frames[0])
+
+
+def test_lookahead_weight_is_the_history_kept_where_the_flow_is_zero():
+    from hushframe.runtime.temporal import _kept_where_still
+
+    before = np.array([[[[0.0, 1.0, 4.0, 4.0]]]], np.float32)
+    after = np.array([[[[1.0, 2.0, 5.0, 3.0]]]], np.float32)
+    flow = np.zeros((1, 3, 2), np.float32)
+    flow[0, 2, 0] = 0.5                                        # the third pixel moves
+    w = _kept_where_still(before, after, flow)                 # padded by one column (the edge's flow)
+    np.testing.assert_allclose(w[0, 0, 0], [0.0, 1.0, 0.0, 0.0])
+    w = _kept_where_still(before, after, np.zeros((1, 4, 2), np.float32))
+    np.testing.assert_allclose(w[0, 0, 0], [0.0, 1.0, 1.0, 0.5])
