@@ -63,6 +63,8 @@ def stream_cmd(
                                                                          "cameras and rtsp/rtmp/udp/srt; a lavfi graph "
                                                                          "only with --live)."),
     max_frames: Optional[int] = typer.Option(None, min=1, help="Stop once this many frames are written."),
+    lookahead: int = typer.Option(0, min=0, max=8, help="Temporal models: frames of delay; each output also uses "
+                                                       "the next frames where the scene is still (0: causal)."),
     flush_interval: Optional[float] = typer.Option(None, min=0.0, help="Seconds between forced writes of a video "
                                                    "output (.mkv clusters, fragmented .mp4), bounding what a kill "
                                                    "loses to about twice this. Default: 1 for live sources and for "
@@ -142,7 +144,7 @@ def stream_cmd(
             stats = stream_video(src, model, output, options=options, batch=batch, codec=codec, crf=crf,
                                  preset=preset, mode=mode, max_frames=max_frames, queue_size=queue_size,
                                  progress=lambda st: bar.update(st.frames_out, dropped=st.dropped), on_backend=on_backend,
-                                 overwrite=overwrite, flush_interval=flush_interval)
+                                 overwrite=overwrite, flush_interval=flush_interval, lookahead=lookahead)
     except Exception as e:
         exc = e
         stats = getattr(e, "stats", None)

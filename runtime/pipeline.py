@@ -98,7 +98,8 @@ class _Work:
 
 class Pipeline:
     def __init__(self, source, backend, sink, *, batch: int = 1, queue_size: int = 4, latency_mode: bool = False,
-                 overlap: int = 64, max_frames: int | None = None, progress=None, stop_event=None):
+                 overlap: int = 64, max_frames: int | None = None, progress=None, stop_event=None,
+                 lookahead: int = 0):
         self.source, self.backend, self.sink = source, backend, sink
         self.batch = max(1, int(batch))
         self.latency_mode = bool(latency_mode and source.live)
@@ -114,10 +115,16 @@ class Pipeline:
         self.q_post = queue.Queue(qs)
         self.stats = StreamStats(backend=backend.info.describe())
         self._session = None
+        if lookahead and not backend.info.temporal:
+            from .errors import ShapeError
+
+            raise ShapeError(f"{backend.artifact.name}: --lookahead {lookahead} needs a temporal model; this one "
+                             f"denoises each frame on its own")
         if backend.info.temporal:      # one state for this stream, carried in frame order by the infer thread
             from .temporal import TemporalSession
 
-            self._session = TemporalSession(backend)
+            # lookahead: frames leave the infer stage L frames late, the rest at EOS (runtime/temporal.py)
+            self._session = TemporalSession(backend, lookahead=lookahead)
             self.batch = 1
         self._errors: list[BaseException] = []
         self._lock = threading.Lock()
@@ -131,12 +138,20 @@ class Pipeline:
         if stop:
             stop()
 
-    def _drain_forward(self, qin, qout, fn):
-        """Common loop: get, stop at EOS (forwarding it), apply fn unless aborting."""
+    def _drain_forward(self, qin, qout, fn, at_end=None):
+        """Common loop: get, stop at EOS (forwarding it, after ``at_end()``'s item if any), apply fn unless aborting."""
         try:
             while True:
                 item = qin.get()
                 if item is _EOS:
+                    if at_end is not None and not self.abort.is_set():
+                        try:
+                            out = at_end()
+                        except BaseException as e:  # noqa: BLE001 - passed to the caller
+                            self._fail(e)
+                            out = None
+                        if out is not None:
+                            qout.put(out)
                     break
                 if self.abort.is_set():
                     continue
@@ -221,10 +236,14 @@ class Pipeline:
     def _infer(self, w: _Work):
         t = time.perf_counter()
         if self._session is not None:
-            w.y = np.concatenate([self._session.step(w.x[i:i + 1], f.image, index=f.index, pts=f.pts)
-                                  for i, f in enumerate(w.frames)])
+            ready = []
+            for i, f in enumerate(w.frames):
+                ready += self._session.push(w.x[i:i + 1], f.image, tag=f, index=f.index, pts=f.pts)
             self.stats.resets = dict(self._session.resets)
             self.stats.repeats = self._session.repeats
+            self.stats.infer_s += time.perf_counter() - t
+            self.stats.batches += 1
+            return self._ready_work(ready)
         elif w.tiled:
             w.y = np.stack([infer_tiled(self.backend, xi, overlap=self.overlap) for xi in w.x])
             self.stats.tiled_frames += len(w.frames)
@@ -234,6 +253,16 @@ class Pipeline:
         self.stats.batches += 1
         w.x = None
         return w
+
+    @staticmethod
+    def _ready_work(ready) -> "_Work | None":
+        """The frames a temporal session says are final, as one work item (None while a lookahead fills)."""
+        if not ready:
+            return None
+        return _Work([f for f, _ in ready], None, np.concatenate([y for _, y in ready]))
+
+    def _flush_session(self):
+        return self._ready_work(self._session.flush()) if self._session is not None else None
 
     def _postprocess(self, w: _Work):
         out = []
@@ -287,7 +316,7 @@ class Pipeline:
         threads = [
             threading.Thread(target=self._decode, name="hf-decode", daemon=True),
             threading.Thread(target=self._preprocess, name="hf-preprocess", daemon=True),
-            threading.Thread(target=self._drain_forward, args=(self.q_pre, self.q_inf, self._infer),
+            threading.Thread(target=self._drain_forward, args=(self.q_pre, self.q_inf, self._infer, self._flush_session),
                              name="hf-infer", daemon=True),
             threading.Thread(target=self._drain_forward, args=(self.q_inf, self.q_post, self._postprocess),
                              name="hf-postprocess", daemon=True),

@@ -19,7 +19,7 @@ def stream_video(source, model, output=None, *, options: RunOptions | None = Non
                  max_frames: int | None = None, queue_size: int = 4, fps: float = 25.0, retries: int = 5,
                  backoff: float = 0.5, timeout: float = 10.0, live: bool | None = None, progress=None,
                  stop_event=None, on_backend=None, overwrite: bool = False,
-                 flush_interval: float | None = None, **run) -> StreamStats:
+                 flush_interval: float | None = None, lookahead: int = 0, **run) -> StreamStats:
     """Denoise a video/image sequence/live stream and write it out.
 
     Args:
@@ -39,6 +39,7 @@ def stream_video(source, model, output=None, *, options: RunOptions | None = Non
         stop_event: a threading.Event; setting it stops the run cleanly (output finalized).
         on_backend: callable(backend) once the engine is loaded (the CLI prints the choice).
         max_frames: stop once this many frames are written.
+        lookahead: a temporal model's frames of delay (runtime/temporal.py); 0: causal.
         flush_interval: seconds between forced writes of a video output (Matroska clusters, MP4
             fragments; see :class:`~.sinks.VideoSink`); None: 1 s for live sources and for files written
             to .mkv/.webm, off for other file outputs (a plain .mp4, renamed into place when complete).
@@ -72,7 +73,7 @@ def stream_video(source, model, output=None, *, options: RunOptions | None = Non
             latency = mode == "latency" or (mode == "auto" and src.live)
             pipe = Pipeline(src, be, sink, batch=batch, queue_size=queue_size, latency_mode=latency,
                             overlap=min(options.overlap, _max_overlap(be, options.tile)), max_frames=max_frames, progress=progress,
-                            stop_event=stop_event)
+                            stop_event=stop_event, lookahead=lookahead)
             st = pipe.run()
             if st.frames_out == 0 and not st.interrupted:
                 label = getattr(src, "label", source)

@@ -129,6 +129,33 @@ def test_stream_lossless_round_trip_equals_the_api(temporal, tmp_path):
         np.testing.assert_array_equal(g, w)
 
 
+def test_stream_with_lookahead_writes_every_frame_as_the_api(temporal, tmp_path):
+    """`stream --lookahead 2`: outputs leave the pipeline two frames late and the last two at the end of the
+    file; the FFV1 output equals Denoiser(lookahead=2).run, frame for frame, and differs from the causal run."""
+    from hushframe import Denoiser
+    from hushframe.runtime.errors import ShapeError
+    from hushframe.runtime.stream import stream_video
+
+    rng = np.random.default_rng(5)
+    scene = T.smooth_frames(1, 48, 80, seed=6, noise=0.0)[0].astype(np.float32)
+    still = [np.clip(scene + rng.normal(0, 6, scene.shape), 0, 255).round().astype(np.uint8) for _ in range(6)]
+    clip = T.write_clip(tmp_path / "in.mkv", still, codec="ffv1", audio=False)
+    st = stream_video(clip, temporal / "t.onnx", tmp_path / "out.mkv", codec="ffv1", threads=1, lookahead=2)
+    assert st.frames_out == 6
+    got, _, _ = T.read_clip(tmp_path / "out.mkv")
+    with Denoiser(temporal / "t.onnx", threads=1, lookahead=2) as d:
+        want = list(d.run(still))
+    with Denoiser(temporal / "t.onnx", threads=1) as d:
+        causal = list(d.run(still))
+    assert len(got) == 6
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    assert not np.array_equal(got[0], causal[0])
+    T.export_onnx(T.tiny_student(seed=0), tmp_path / "s.onnx")
+    with pytest.raises(ShapeError, match="lookahead"):                        # a per-frame model: refused
+        stream_video(clip, tmp_path / "s.onnx", tmp_path / "out2.mkv", codec="ffv1", threads=1, lookahead=1)
+
+
 def test_int8_keeps_the_state_float_and_stays_near_fp32(temporal, tmp_path):
     """`hushframe quantize` on a temporal graph: convs in int8, the running mean in float; the sequence
     through ONNX Runtime and the compiled OpenVINO IR stays within the parity bar of fp32."""
