@@ -13,7 +13,13 @@ method can beat in its class, the clean motion being known (the scene is still):
   can do without a spatial prior;
 * ``centred mean, 15``: the mean over the same window atadenoise uses (7 back, 7 ahead, clipped at
   the clip's ends);
-* ``atadenoise`` at the strength video.py tuned, for reference.
+* ``atadenoise`` at the strength video.py tuned, for reference;
+* ``causal mean, L ahead``: the running mean through frame t+L: what a causal average with L frames
+  of delay can reach (the session's ``lookahead``, runtime/temporal.py);
+* ``gated mean, L ahead (runtime)``: the real runtime path with ``Denoiser(..., lookahead=L)`` on a
+  fresh temporal student (its refiner starts at zero, so its output is its gated running mean, the
+  detector's noise model at its moderate-camera start): the session's lookahead blend, the flow and
+  the still-block test, the gate, against the oracle above. Moderate noise, 20 frames only.
 
 Both clip lengths are scored: the benchmark's (20 frames) and 60 frames, where the start-up is a
 smaller share. Flicker per transition range shows where it comes from. PSNR / flicker as
@@ -37,6 +43,7 @@ from _report import ROOT, SHARED, provenance, write_section  # noqa: E402
 
 LENGTHS = (20, 60)
 RANGES = ((1, 3), (4, 9), (10, 19), (20, 59))  # transitions t-1 -> t, t in [a, b]
+AHEAD = (1, 2, 4)                               # frames of lookahead scored
 
 
 def causal_mean(noisy):
@@ -46,6 +53,27 @@ def causal_mean(noisy):
         acc += x
         out.append(np.clip(acc / (t + 1) + 0.5, 0, 255).astype(np.uint8))
     return out
+
+
+def causal_mean_ahead(noisy, ahead: int):
+    """Frame t's output: the mean of every noisy frame through t + ahead (clipped at the clip's end)."""
+    csum = np.cumsum(np.stack(noisy).astype(np.float64), 0)
+    last = len(noisy) - 1
+    return [np.clip(csum[min(t + ahead, last)] / (min(t + ahead, last) + 1) + 0.5, 0, 255).astype(np.uint8)
+            for t in range(len(noisy))]
+
+
+def gated_mean_model(folder: Path) -> Path:
+    """A fresh temporal student (refiner tail at zero: output = its gated running mean), saved for the runtime."""
+    import torch
+
+    from hushframe.core.models import create_model
+    from hushframe.toolkit.weights import save_model
+
+    torch.manual_seed(0)
+    path = folder / "gated-mean.safetensors"
+    save_model(create_model("temporal_cpu").eval(), path)
+    return path
 
 
 def centred_mean(noisy, window: int = 15):
@@ -70,6 +98,12 @@ def main(argv=None):
     tuned = json.loads((ROOT / "benchmarks" / "results" / "video.json").read_text())
     ata = {r["noise"]: r["filter"] for r in tuned["rows"] if r["clipset"] == "static" and r["name"] == "atadenoise"}
     rows = []
+    import tempfile
+
+    from hushframe import Denoiser
+
+    tmp = tempfile.TemporaryDirectory()
+    gated = gated_mean_model(Path(tmp.name))
     for level in B.LEVELS:
         for length in LENGTHS:
             acc: dict[str, list] = {}
@@ -77,8 +111,14 @@ def main(argv=None):
                 still = V.read_still(polyu / f"{name}_mean.JPG", 512)
                 gts, noisy = V.render([still] * length, level, f"static/{name}")
                 flows = V.backward_flows(gts, True)
-                for row, outs in (("causal mean", causal_mean(noisy)), ("centred mean, 15", centred_mean(noisy)),
-                                  ("atadenoise", V.ffmpeg_clip(noisy, ata[level]))):
+                cands = [("causal mean", causal_mean(noisy))]
+                cands += [(f"causal mean, {k} ahead", causal_mean_ahead(noisy, k)) for k in AHEAD]
+                if level == "moderate" and length == 20:
+                    for k in (0, *AHEAD):
+                        with Denoiser(gated, backend="torch", threads=2, lookahead=k) as d:
+                            cands.append((f"gated mean, {k} ahead (runtime)", list(d.run(noisy))))
+                cands += [("centred mean, 15", centred_mean(noisy)), ("atadenoise", V.ffmpeg_clip(noisy, ata[level]))]
+                for row, outs in cands:
                     m = V.clip_metrics(gts, outs, flows)
                     m["ranges"] = per_range(gts, outs, flows)
                     acc.setdefault(row, []).append(m)
@@ -91,6 +131,7 @@ def main(argv=None):
                 rows.append(r)
                 print(f"{level} {length} frames {row}: {r['psnr']:.2f} dB flicker {r['flicker']:.2f} "
                       f"{ {k: round(v, 2) for k, v in r['flicker_by_transition'].items()} }", flush=True)
+    tmp.cleanup()
     if a.no_write:
         return
     out = ROOT / "benchmarks" / "results" / "video-causal-floor.json"
@@ -121,6 +162,13 @@ def main(argv=None):
               f"{cm60['psnr']:.2f} / {cm60['flicker']:.2f} against {ata60['psnr']:.2f} / {ata60['flicker']:.2f}, and "
               f"{cm60['flicker_by_transition']['20-59']:.2f} from frame 20 on: the limit is the start-up (the first "
               "frames of a stream or after a reset), not the steady state of a running camera."]
+    la = {k: get(f"causal mean, {k} ahead", "moderate", 20) for k in AHEAD}
+    lines += ["", "Lookahead: the same oracle with L frames of delay scores "
+              + ", ".join(f"{la[k]['psnr']:.2f} / {la[k]['flicker']:.2f} (L={k})" for k in AHEAD)
+              + f" at moderate noise over 20 frames; the runtime's own lookahead on a gated mean (no refiner) scores "
+              + ", ".join(f"{get(f'gated mean, {k} ahead (runtime)', 'moderate', 20)['psnr']:.2f} / "
+                          f"{get(f'gated mean, {k} ahead (runtime)', 'moderate', 20)['flicker']:.2f} (L={k})"
+                          for k in (0, *AHEAD)) + "."]
     write_section("video-causal-floor", "Video: the flicker floor of a causal average on the static clips",
                   "\n".join(lines))
 
