@@ -47,8 +47,9 @@ def test_int8_within_0_10_db_of_fp32_on_polyu_dev_subset(published, published_st
     VNNI included): mean drop <= 0.10 dB, worst image <= 0.30 dB, and any 12 pairs <= 0.10 dB on average.
 
     The float outputs are the session fixture's. The engine users ship on CPUs (the compiled OpenVINO
-    IR; ONNX Runtime where OpenVINO is absent) runs all 20 pairs; ONNX Runtime beside it runs 10 of
-    them (it executes the same integer arithmetic, about twice as slowly here), and OpenVINO reading
+    IR; ONNX Runtime where OpenVINO is absent) runs all 20 pairs; ONNX Runtime beside it runs 5 of
+    them (it executes the same integer arithmetic, about twice as slowly here: 10 pairs kept the
+    suite over its 10 minutes on an AVX2 EPYC), and OpenVINO reading
     the .onnx (the path that once broke a frame) runs 4."""
     from hushframe.export.openvino_ir import compile_openvino
     from hushframe.export.quantize import quantize
@@ -60,7 +61,7 @@ def test_int8_within_0_10_db_of_fp32_on_polyu_dev_subset(published, published_st
     int8 = quantize(onnx_path, d / "student-c-int8.onnx", "int8", shared / "data" / "polyu-train-noisy", num_crops=32)
     if available_backends().get("openvino") == "":
         runs = [(compile_openvino(int8, d / "student-c-int8.xml", "int8", latency_check=False), "openvino", 3, None),
-                (int8, "onnxruntime", 6, None), (int8, "openvino", 3, 4)]
+                (int8, "onnxruntime", 12, None), (int8, "openvino", 3, 4)]
     else:
         runs = [(int8, "onnxruntime", 3, None)]
     print(f"\nCPU: {describe_cpu()}")
