@@ -33,6 +33,7 @@ def main(argv=None):
     ap.add_argument("--model", required=True, help="NAME=ARTIFACT of a temporal student")
     ap.add_argument("--noise", default="moderate", choices=B.LEVELS)
     ap.add_argument("--backend", default="auto")
+    ap.add_argument("--trained-by", default="", help="the command that trained the student (written in the section)")
     ap.add_argument("--no-write", action="store_true")
     a = ap.parse_args(argv)
     from hushframe import Denoiser
@@ -67,9 +68,9 @@ def main(argv=None):
     out.write_text(json.dumps({"provenance": provenance("torch", "onnxruntime", "openvino"), "model": artifact,
                                "rows": rows}, indent=1) + "\n")
     lines = [*provenance("torch", "onnxruntime", "openvino"), "",
-             f"EVAL clips of benchmarks/video.py, {a.noise} noise; `{name}` is `{artifact}` (a temporal student "
-             "trained by `hushframe adapt --temporal` from the noisy training clips only, see the command in the "
-             "closing note); the FFmpeg row is the best by PSNR in video.json (same clips and noise). "
+             f"EVAL clips of benchmarks/video.py, {a.noise} noise; `{name}` is `{artifact}`, a temporal student "
+             "trained from noisy training clips only" + (f" by `{a.trained_by}`" if a.trained_by else "")
+             + ", run as given (a .safetensors: fp32 PyTorch); the FFmpeg row is the best by PSNR in video.json (same clips and noise). "
              "PSNR dB / SSIM / flicker (as video.py).", "",
              "| clip set | row | PSNR | SSIM | flicker |", "| --- | --- | --- | --- | --- |"]
     for r in rows:

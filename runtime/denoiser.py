@@ -94,7 +94,11 @@ class Denoiser:
         if self._backend.info.temporal:
             from .temporal import TemporalSession
 
-            self._session = TemporalSession(self._backend, threads=self.options.threads, lookahead=lookahead)
+            try:
+                self._session = TemporalSession(self._backend, threads=self.options.threads, lookahead=lookahead)
+            except ValueError:
+                self._backend.close()
+                raise
         elif lookahead:
             self._backend.close()
             raise ValueError(f"{Path(model).name}: lookahead {lookahead} needs a temporal model; this one "
