@@ -21,7 +21,10 @@ Rows per clip set x noise level: the noisy input; FFmpeg's spatial filters (nlme
 temporal filters (hqdn3d, atadenoise, fftdnoiz with prev/next, tmix on static clips only), each at the
 strength that scored the best mean PSNR on the tuning split from a small grid; fftdnoiz=sigma=2 as
 the issue's reference; and every ``--model NAME=ARTIFACT`` through the public API, one ``Denoiser.run``
-per clip (it resets a temporal model's state), so temporal models plug in unchanged.
+per clip (it resets a temporal model's state), so temporal models plug in unchanged. A temporal model is
+also scored, and timed, with ``--lookahead`` frames of delay (``Denoiser(..., lookahead=L)``, runtime/temporal.py;
+rows "NAME +L ahead", marked lookahead like atadenoise); L=4 was fixed before any of its measurements (atadenoise's
+tuned window reaches 7 frames ahead).
 
 Metrics per clip, averaged over clips: PSNR (every frame), SSIM (every 5th frame), flicker (RMS of the
 error's change along the clean frames' motion, see _video_clips.py). Time: ms per 1920x1080 frame for
@@ -308,7 +311,8 @@ def interleaved_timing(specs: list[str], models: dict[str, Path], backend: str, 
     opened = []
     try:
         for name, art in models.items():
-            d = Denoiser(art, backend=backend, threads=2)
+            art, ahead = art if isinstance(art, tuple) else (art, 0)
+            d = Denoiser(art, backend=backend, threads=2, lookahead=ahead)
             opened.append(d)
             entries[f"model:{name}"] = lambda d=d: list(d.run(frames))
         for go in entries.values():  # warm-up
@@ -418,6 +422,8 @@ def table(rows, cs, lvl) -> list[str]:
         ms = f"{r['ms_1080p']:.0f}" if r.get("ms_1080p") is not None else "-"
         ratio = f"{r['ratio_to_reference']:.2f}" if r.get("ratio_to_reference") is not None else "-"
         t = ("yes" + ("" if r.get("causal", True) in (True, None) else " (lookahead)")) if r["temporal"] else "no"
+        if r["kind"] == "hushframe" and r.get("lookahead"):
+            t = f"yes ({r['lookahead']} ahead)"
         out.append(f"| {r['name']} | {r['kind']} | {t} | {r.get('filter') or r.get('artifact') or '-'} | {r['psnr']:.2f} | "
                    f"{r['ssim']:.4f} | {r['flicker']:.2f} | {ms} | {ratio} |")
     return out + [""]
@@ -476,6 +482,8 @@ def main(argv=None):
     ap.add_argument("--backend", default="auto", help="Denoiser backend for --model rows (auto: the artifact's own)")
     ap.add_argument("--timing-frames", type=int, default=4, help="frames per 1080p timing clip")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds")
+    ap.add_argument("--lookahead", default="4", help="comma-separated frames of delay: each temporal model is also "
+                    "scored and timed with each (0 = causal only)")
     ap.add_argument("--quick", action="store_true", help="tiny: 1 clip x 6 frames per set, 2-value grids, small timing")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--reproduce", action="store_true", help="train the temporal students from the noisy clips first")
@@ -489,6 +497,10 @@ def main(argv=None):
     if V.ffmpeg_binary() is None:
         raise SystemExit("video.py: the ffmpeg binary is not on PATH (its filters are the FFmpeg rows)")
     models = parse_models(a.model, "--model")
+    try:
+        aheads = sorted({int(x) for x in a.lookahead.split(",") if x.strip()} - {0})
+    except ValueError:
+        raise SystemExit(f"video.py: --lookahead {a.lookahead!r}: comma-separated whole numbers of frames")
     timing_models = parse_models(a.timing_model, "--timing-model")
     for name in timing_models:
         if name not in models:
@@ -533,31 +545,37 @@ def main(argv=None):
             rows.append(dict(base, name=f"{REFERENCE} (reference)", kind="ffmpeg", temporal=False, causal=True,
                              filter=REFERENCE, **m, noisy_psnr=noisy_psnr))
 
+    variants = {}   # row name -> (model name, lookahead)
     if models:
         from hushframe import Denoiser
 
         for name, art in models.items():
-            tm = time.perf_counter()
             with Denoiser(art, backend=a.backend, threads=2) as d:
                 temporal = model_temporal(d, art)
-                info = d.info.describe()
-                for cs in sets:
-                    for lvl in LEVELS:
-                        m = evaluate(rendered[(cs, "eval", lvl)], flows, cs, lambda noisy: list(d.run(noisy)))
-                        noisy_psnr = next(r["psnr"] for r in rows if (r["clipset"], r["noise"], r["kind"]) == (cs, lvl, "noisy"))
-                        rows.append({"clipset": cs, "noise": lvl, "name": name, "kind": "hushframe", "temporal": temporal,
-                                     "causal": getattr(d, "causal", None), "artifact": _shown(art), "engine": info, **m,
-                                     "noisy_psnr": noisy_psnr})
-                        print(f"[{cs}/{lvl}] {name}: {m['psnr']:.2f} dB / {m['ssim']:.4f} / flicker {m['flicker']:.2f}",
-                              flush=True)
-            print(f"{name}: evaluated in {time.perf_counter() - tm:.0f} s", flush=True)
+            for ahead in [0, *aheads] if temporal else [0]:
+                row_name = name if not ahead else f"{name} +{ahead} ahead"
+                variants[row_name] = (name, ahead)
+                tm = time.perf_counter()
+                with Denoiser(art, backend=a.backend, threads=2, lookahead=ahead) as d:
+                    info = d.info.describe()
+                    for cs in sets:
+                        for lvl in LEVELS:
+                            m = evaluate(rendered[(cs, "eval", lvl)], flows, cs, lambda noisy: list(d.run(noisy)))
+                            noisy_psnr = next(r["psnr"] for r in rows
+                                              if (r["clipset"], r["noise"], r["kind"]) == (cs, lvl, "noisy"))
+                            rows.append({"clipset": cs, "noise": lvl, "name": row_name, "kind": "hushframe",
+                                         "temporal": temporal, "causal": ahead == 0, "lookahead": ahead,
+                                         "artifact": _shown(art), "engine": info, **m, "noisy_psnr": noisy_psnr})
+                            print(f"[{cs}/{lvl}] {row_name}: {m['psnr']:.2f} dB / {m['ssim']:.4f} / flicker "
+                                  f"{m['flicker']:.2f}", flush=True)
+                print(f"{row_name}: evaluated in {time.perf_counter() - tm:.0f} s", flush=True)
 
     # ---- one interleaved timing run over every distinct FFmpeg setting and every model
     size = (480, 270) if a.quick else (1920, 1080)
     n = 2 if a.quick else a.timing_frames
     rounds = 1 if a.quick else a.rounds
     specs = sorted({r["filter"] for r in rows if r["kind"] == "ffmpeg"})
-    timed = {name: timing_models.get(name, art) for name, art in models.items()}
+    timed = {row: (timing_models.get(name, models[name]), ahead) for row, (name, ahead) in variants.items()}
     frames = timing_frames(n, size)
     tt = time.perf_counter()
     times, counts = interleaved_timing(specs, timed, a.backend, frames, rounds)
@@ -574,7 +592,7 @@ def main(argv=None):
         r["ms_1080p_runs"] = [round(x, 1) for x in per]
         r["ratio_to_reference"] = float(statistics.median(x / y for x, y in zip(per, ref_per)))
         if r["kind"] == "hushframe":
-            r["timed_artifact"] = str(timed[r["name"]])
+            r["timed_artifact"] = _shown(timed[r["name"]][0])
 
     wall = (time.perf_counter() - t0) / 60
     lines = verdicts(rows)

@@ -177,10 +177,12 @@ class Denoiser:
         return f"Denoiser({self._backend.artifact.name}: {self._backend.info.describe()})"
 
     def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
         if self._backend is not None:
             self._backend.close()
             self._backend = None
-            self._session = None
 
     def __enter__(self) -> "Denoiser":
         return self

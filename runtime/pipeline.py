@@ -262,7 +262,11 @@ class Pipeline:
         return _Work([f for f, _ in ready], None, np.concatenate([y for _, y in ready]))
 
     def _flush_session(self):
-        return self._ready_work(self._session.flush()) if self._session is not None else None
+        if self._session is None:
+            return None
+        ready = self._ready_work(self._session.flush())
+        self._session.close()          # the end of the stream: the lookahead's blend threads go
+        return ready
 
     def _postprocess(self, w: _Work):
         out = []

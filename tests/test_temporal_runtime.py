@@ -244,3 +244,30 @@ def test_lookahead_weight_is_the_history_kept_where_the_flow_is_zero():
     np.testing.assert_allclose(w[0, 0, 0], [0.0, 1.0, 0.0, 0.0])
     w = _kept_where_still(before, after, np.zeros((1, 4, 2), np.float32))
     np.testing.assert_allclose(w[0, 0, 0], [0.0, 1.0, 1.0, 0.5])
+
+
+def test_lookahead_blend_is_the_recursion_in_row_blocks_on_threads(temporal):
+    """The blend runs in blocks of rows on the session's threads; it is still z_s = w z_{s+1} + (1 - w) y_s,
+    back from the last frame, and a frame with no still link to the one before ends the chain there."""
+    from hushframe.runtime.options import RunOptions
+    from hushframe.runtime.temporal import BLEND_ROWS, TemporalSession
+
+    rng = np.random.default_rng(5)
+    h = 2 * BLEND_ROWS + 7                                   # three blocks, the last one short
+    ys = [rng.random((1, 3, h, 24), dtype=np.float32) for _ in range(4)]
+    ws = [None] + [rng.random((1, 1, h, 24), dtype=np.float32) for _ in range(3)]
+
+    def recursion(ys, ws):
+        z = ys[-1]
+        for j in range(len(ys) - 1, 0, -1):
+            z = ws[j] * z + (1 - ws[j]) * ys[j - 1]
+        return z
+
+    with RunOptions(threads=2).open(temporal / "t.onnx") as be:
+        for links, used in ((ws, 4), (ws[:2] + [None] + ws[3:], 2)):
+            s = TemporalSession(be, threads=2, lookahead=3)
+            s._pending.extend([[f"frame {i}"], y, w] for i, (y, w) in enumerate(zip(ys, links)))
+            [(tag, z)] = s._emit_first()
+            assert tag == "frame 0"
+            np.testing.assert_allclose(z, recursion(ys[:used], links[:used]), rtol=1e-5, atol=1e-6)
+            s.close()
