@@ -10,6 +10,10 @@ iterations, then times iterations until ``iterations`` and ``min_seconds`` are b
 (defaults 10 calls and 3 s, as trtexec's ``--iterations``/``--duration``). p95 is reported
 from ``MIN_P95_SAMPLES`` timed calls on, None below. Throughput counts frames per second of
 pure inference (batch frames per call).
+
+A temporal model is timed per frame of a stream (flow, state alignment, the graph); with
+``lookahead=L`` its scene is held still, every pixel linked to the frame before: the lookahead
+blend's worst case (a pan skips it), with outputs leaving L frames late as in a stream.
 """
 
 from __future__ import annotations
@@ -65,7 +69,7 @@ def _backends_for(art, backends):
 
 
 def bench_one(backend, h: int, w: int, batch: int = 1, warmup: int = 1, iterations: int = 10,
-              min_seconds: float = 3.0, seed: int = 0, overlap: int = 64) -> dict:
+              min_seconds: float = 3.0, seed: int = 0, overlap: int = 64, lookahead: int = 0) -> dict:
     """Time ``backend.infer`` on a padded batch of random frames of size h x w (opened backend)."""
     from .frames import padded_size
     from .tiling import infer_tiled, needs_tiling
@@ -79,7 +83,10 @@ def bench_one(backend, h: int, w: int, batch: int = 1, warmup: int = 1, iteratio
         raise RuntimeUserError(f"size {w}x{h} (batch {batch}): not enough memory for the input") from None
     tiled = needs_tiling(info, th, tw)
     if info.temporal:
-        call = _temporal_step(backend, h, w, batch, seed)
+        call = _temporal_step(backend, h, w, batch, seed, lookahead)
+    elif lookahead:
+        raise RuntimeUserError(f"{backend.artifact.name}: lookahead {lookahead} needs a temporal model; this one "
+                               f"denoises each frame on its own")
     else:
         call = None
 
@@ -103,31 +110,41 @@ def bench_one(backend, h: int, w: int, batch: int = 1, warmup: int = 1, iteratio
                                f"(batch {batch}); try --tile or a smaller size") from None
     arr = np.array(times)
     p95 = round(float(np.percentile(arr, 95) * 1000), 2) if len(arr) >= MIN_P95_SAMPLES else None
-    return {
+    row = {
         "backend": info.backend, "device": info.device, "precision": info.precision,
         "size": f"{w}x{h}", "padded": f"{tw}x{th}", "batch": batch, "tiled": tiled, "iterations": len(times),
         "latency_ms_mean": round(float(arr.mean() * 1000), 2), "latency_ms_p50": round(float(np.median(arr) * 1000), 2),
         "latency_ms_p95": p95,
         "throughput_fps": round(float(batch / arr.mean()), 3),
     }
+    if lookahead:
+        row["lookahead"] = lookahead
+    return row
 
 
-def _temporal_step(backend, h: int, w: int, batch: int, seed: int):
+def _temporal_step(backend, h: int, w: int, batch: int, seed: int, lookahead: int = 0):
     """A temporal model's cost per frame of a stream: align the state (flow, resample) and run
     (input, state) -> (output, state), on a smooth scene panning 1 px a frame (history kept, no cut);
-    ``batch`` streams, each with its own state, one frame each per call."""
+    ``batch`` streams, each with its own state, one frame each per call. With a lookahead the scene is
+    still (the blend runs over every pixel) and each call pushes a frame and takes what is final."""
+    from .frames import from_output, to_batch
     from .temporal import TemporalSession
 
     yy, xx = np.mgrid[0:h, 0:w + 64].astype(np.float32)
     rng = np.random.default_rng(seed)
     scene = np.stack([128 + 80 * np.sin(xx / (13 + 4 * c)) * np.cos(yy / (17 + 3 * c)) for c in range(3)], -1)
-    sessions = [TemporalSession(backend) for _ in range(batch)]
+    sessions = [TemporalSession(backend, lookahead=lookahead) for _ in range(batch)]
+    info = backend.info
     k = [0]
 
     def call():
-        i = k[0] % 64
+        i = 0 if lookahead else k[0] % 64
         frame = np.clip(scene[:, i:i + w] + rng.normal(0, 4, (h, w, 3)), 0, 255).astype(np.uint8)
-        out = [s(frame, index=k[0]) for s in sessions]
+        if lookahead:
+            x = to_batch([frame], info.size_multiple, info.min_hw)
+            out = [from_output(y[0], h, w) for s in sessions for _, y in s.push(x, frame, index=k[0])]
+        else:
+            out = [s(frame, index=k[0]) for s in sessions]
         k[0] += 1
         return out
 
@@ -136,7 +153,7 @@ def _temporal_step(backend, h: int, w: int, batch: int, seed: int):
 
 def run_bench(artifacts, *, backends=None, sizes=("512x512",), batches=(1,), warmup: int = 1,
               iterations: int = 10, min_seconds: float = 3.0, options: RunOptions | None = None,
-              json_path=None, progress=None, **run) -> list[dict]:
+              json_path=None, progress=None, lookahead: int = 0, **run) -> list[dict]:
     """Every artifact x backend x batch x size; returns rows (dicts), optionally saved as JSON.
 
     ``options`` (:class:`~.options.RunOptions`; ``device=``, ``threads=`` ... are shorthands) says how
@@ -163,7 +180,7 @@ def run_bench(artifacts, *, backends=None, sizes=("512x512",), batches=(1,), war
                         h, w = parse_size(s) if isinstance(s, str) else s
                         row = {"artifact": Path(a).name, **bench_one(be, h, w, batch=int(b), warmup=warmup,
                                                                      iterations=iterations, min_seconds=min_seconds,
-                                                                     overlap=options.overlap)}
+                                                                     overlap=options.overlap, lookahead=lookahead)}
                         rows.append(row)
                         if progress is not None:
                             progress(row)
@@ -203,7 +220,8 @@ def format_table(rows: list[dict]) -> str:
     sep = "| " + " | ".join("---" for _ in COLUMNS) + " |"
     def cell(r, k):
         v = r.get(k, "")
-        return ("-" if v is None else str(v)) + (" (tiled)" if k == "size" and r.get("tiled") else "")
+        return ("-" if v is None else str(v)) + (" (tiled)" if k == "size" and r.get("tiled") else "") \
+            + (f" (+{r['lookahead']} ahead)" if k == "artifact" and r.get("lookahead") else "")
 
     body = ["| " + " | ".join(cell(r, k) for k, _ in COLUMNS) + " |" for r in rows]
     return "\n".join([head, sep, *body])

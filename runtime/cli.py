@@ -200,6 +200,8 @@ def parity_cmd(
     out_prefix: Optional[Path] = typer.Option(None, "-o", "--output",
                                               help="Write PREFIX.json and PREFIX.md."),
     overwrite: bool = typer.Option(False, "--overwrite", "-y", help=OVERWRITE_HELP),
+    lookahead: int = typer.Option(0, min=0, max=8, help="Temporal models on --video: frames of delay, the same "
+                                                       "for the artifact and the reference (as stream --lookahead)."),
 ):
     """Check an artifact against the PyTorch FP32 reference; exit 1 when a threshold fails (a CI gate).
 
@@ -208,6 +210,8 @@ def parity_cmd(
       hushframe parity student.onnx --pairs polyu-dev/ -r student.safetensors -o parity
 
       hushframe parity student.xml --pairs polyu-dev/ --reference-output ref_png/ --max-drop 0.1
+
+      hushframe parity temporal-int8.xml --video camera.mkv --lookahead 4   # a temporal model, as streamed
     """
     from .options import RunOptions
     from .parity import ParityError, ParityThresholds, pair_items, run_parity, video_items
@@ -236,7 +240,7 @@ def parity_cmd(
     res = run_parity(artifact, items, reference=reference, reference_output=reference_output,
                      save_reference_output=save_reference_output, options=options,
                      reference_options=reference_options, thresholds=thresholds, json_path=json_out,
-                     markdown_path=markdown_out, progress=prog)
+                     markdown_path=markdown_out, progress=prog, lookahead=lookahead)
     if sys.stderr.isatty():
         typer.echo("", err=True)
     typer.echo(res.to_markdown())
@@ -278,6 +282,8 @@ def bench_cmd(
     precision: str = typer.Option("auto", help=PRECISION_HELP),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Save the rows as JSON."),
     overwrite: bool = typer.Option(False, "--overwrite", "-y", help=OVERWRITE_HELP),
+    lookahead: int = typer.Option(0, min=0, max=8, help="Temporal models: time with this many frames of delay, "
+                                                       "on a still scene (the blend's worst case)."),
 ):
     """Latency and throughput per backend, precision and resolution, as a table (and JSON).
 
@@ -285,6 +291,8 @@ def bench_cmd(
     from 20 timed calls on (fewer make it meaningless).
 
       hushframe bench student.onnx student_int8.xml --backend all --size 512x512 --size 1080p --json bench.json
+
+      hushframe bench temporal-int8.xml --size 1080p --lookahead 4   # a temporal model, 4 frames of delay
     """
     from .bench import check_sizes, format_table, run_bench
     from .options import RunOptions
@@ -298,7 +306,7 @@ def bench_cmd(
                    f"{row['latency_ms_p50']} ms, {row['throughput_fps']} fps ({row['iterations']} calls)", err=True)
 
     rows = run_bench(artifacts, backends=backend, sizes=size, batches=batch, warmup=warmup, iterations=iterations,
-                     min_seconds=min_seconds, options=options, json_path=json_out, progress=prog)
+                     min_seconds=min_seconds, options=options, json_path=json_out, progress=prog, lookahead=lookahead)
     typer.echo(format_table(rows))
 
 

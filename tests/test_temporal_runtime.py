@@ -108,6 +108,17 @@ def test_sequence_parity_against_the_pytorch_reference(temporal, tmp_path, backe
     assert res.passed, res.to_markdown()
     with pytest.raises(ParityError, match="consecutive frames"):
         run_parity(temporal / "t.onnx", video=clip, every=2, reference=temporal / "t.safetensors", threads=1)
+    if backend == "onnxruntime":      # with a lookahead both sides run it: the whole delayed sequence compared
+        from hushframe import Denoiser
+        from hushframe.runtime.parity import run, video_items
+
+        res = run_parity(temporal / "t.onnx", video=clip, max_frames=8, reference=temporal / "t.safetensors",
+                         backend=backend, threads=1, min_output_psnr=50.0, lookahead=2)
+        assert res.passed, res.to_markdown()
+        outs = [o.image for o in run(temporal / "t.onnx", video_items(clip, max_frames=8), threads=1, lookahead=2)]
+        with Denoiser(temporal / "t.onnx", threads=1, lookahead=2) as d:
+            assert all(np.array_equal(a, b) for a, b in zip(outs, d.run(moving(8))))  # FFV1: lossless
+        assert len(outs) == 8
 
 
 def test_stream_lossless_round_trip_equals_the_api(temporal, tmp_path):
@@ -189,6 +200,11 @@ def test_bench_times_a_stream_step(temporal):
 
     (row,) = run_bench(temporal / "t.onnx", sizes=("96x64",), iterations=3, min_seconds=0.0, threads=1)
     assert row["iterations"] >= 3 and row["latency_ms_p50"] > 0
+    (row,) = run_bench(temporal / "t.onnx", sizes=("96x64",), iterations=3, min_seconds=0.0, threads=1, lookahead=2)
+    assert row["lookahead"] == 2 and row["latency_ms_p50"] > 0
+    from hushframe.runtime.bench import format_table
+
+    assert "(+2 ahead)" in format_table([row])
 
 
 def test_lookahead_uses_later_frames_only_where_still_and_keeps_every_frame(temporal):

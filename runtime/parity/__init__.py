@@ -45,7 +45,7 @@ _THRESHOLD_KEYS = ("max_drop", "max_image_drop", "max_ssim_drop", "min_output_ps
 def run_parity(artifact, items: Items | None = None, *, reference=None, reference_output=None,
                save_reference_output=None, options: RunOptions | None = None,
                reference_options: RunOptions | None = None, thresholds: ParityThresholds | None = None,
-               json_path=None, markdown_path=None, progress=None, **shorthands) -> ParityResult:
+               json_path=None, markdown_path=None, progress=None, lookahead: int = 0, **shorthands) -> ParityResult:
     """Compare ``artifact`` with the reference on ``items``: run both, compare, gate, report.
 
     Exactly one of ``reference`` (a model: .safetensors for the PyTorch FP32 reference, or any
@@ -54,6 +54,8 @@ def run_parity(artifact, items: Items | None = None, *, reference=None, referenc
     runs. ``options`` run the artifact; the reference runs with ``reference_options`` (default: its
     own runtime on the same device, same overlap). Writes ``json_path`` / ``markdown_path`` when
     given; ``progress(i, count, row)`` after each item. ``result.passed`` is False when a threshold fails.
+    ``lookahead``: a temporal model's frames of delay, the same for the artifact and the reference model
+    (runtime/temporal.py); reference outputs saved earlier must have been made with it.
 
     Keyword shorthands: ``pairs=``, ``clean=``, ``every=``, ``limit=`` (-> :func:`pair_items`) or
     ``video=``, ``every=``, ``max_frames=`` (-> :func:`video_items`) for ``items``; ``backend=``,
@@ -66,9 +68,10 @@ def run_parity(artifact, items: Items | None = None, *, reference=None, referenc
     if (reference is None) == (reference_output is None):
         raise ParityError("give either a reference model (--reference) or reference outputs (--reference-output)")
     t0 = time.perf_counter()
-    art = run(artifact, items, options)
+    art = run(artifact, items, options, lookahead=lookahead)
     try:
-        ref = run(reference, items, reference_options) if reference is not None else saved_outputs(reference_output, items)
+        ref = (run(reference, items, reference_options, lookahead=lookahead) if reference is not None
+               else saved_outputs(reference_output, items))
     except BaseException:
         art.close()
         raise

@@ -8,7 +8,9 @@ compared side by side hold two images, not two sets. ``saved_outputs`` is a run 
 PNGs written earlier (no engine: the torch-free reference), ``save_outputs`` writes a run's
 images while passing them on. A temporal model runs a video's frames as one sequence (one state,
 runtime/temporal.py), so the reference and the artifact each run the whole sequence and compare/
-gate/report see the same :class:`Output`s; on a paired set each image is a sequence of one.
+gate/report see the same :class:`Output`s; on a paired set each image is a sequence of one. With
+``lookahead=L`` a temporal model's video frames run as ``Denoiser(..., lookahead=L)`` runs them (each
+output final L frames later; the reference must run with the same L to be comparable).
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ class RunResults:
         return self.label + (f" ({self.engine})" if self.engine else "")
 
 
-def run(model, items: Items, options: RunOptions | None = None, **opts) -> RunResults:
+def run(model, items: Items, options: RunOptions | None = None, *, lookahead: int = 0, **opts) -> RunResults:
     """``model`` (an artifact path, or an opened Backend, left open) over ``items`` with ``options``
     (``backend=``, ``tile=`` ... are shorthands). The engine opens now (its errors come at once) and
     closes when the run has been read to its end (or ``close()``d)."""
@@ -69,22 +71,52 @@ def run(model, items: Items, options: RunOptions | None = None, **opts) -> RunRe
     own = not isinstance(model, Backend)
     be = options.open(model) if own else model
     label = str(model) if own else str(be.artifact.path)
+    if lookahead and not be.info.temporal:
+        if own:
+            be.close()
+        raise ParityError(f"{label}: lookahead {lookahead} needs a temporal model; this one denoises each frame "
+                          f"on its own")
+
+    def consecutive(items):
+        last = None
+        for item in items:
+            if be.info.temporal and items.mode == "video" and last is not None and item.index != last + 1:
+                raise ParityError(f"{items.label}: a temporal model is compared on consecutive frames "
+                                  f"(frame {item.index} follows {last}); use --every 1")
+            last = item.index
+            yield item
 
     def outputs():
-        denoise = frame_function(be, overlap=options.overlap)
         try:
-            last = None
-            for item in items:
-                if be.info.temporal and items.mode == "video" and last is not None and item.index != last + 1:
-                    raise ParityError(f"{items.label}: a temporal model is compared on consecutive frames "
-                                      f"(frame {item.index} follows {last}); use --every 1")
-                last = item.index
+            if lookahead and items.mode == "video":
+                yield from _delayed(be, consecutive(items), lookahead, options.threads)
+                return
+            denoise = frame_function(be, overlap=options.overlap)
+            for item in consecutive(items):
                 yield Output(item, denoise(item.noisy, index=item.index, discontinuity=items.mode != "video"))
         finally:
             if own:
                 be.close()
 
     return RunResults(label, be.info.describe(), be.info.backend, items.mode, outputs())
+
+
+def _delayed(be, items, lookahead: int, threads) -> Iterator[Output]:
+    """A video's frames through a temporal session with a lookahead: outputs as they become final."""
+    from ..frames import from_output, to_batch
+    from ..temporal import TemporalSession
+
+    session = TemporalSession(be, threads=threads, lookahead=lookahead)
+    info = be.info
+    try:
+        for item in items:
+            x = to_batch([item.noisy], info.size_multiple, info.min_hw)
+            for it, y in session.push(x, item.noisy, tag=item, index=item.index):
+                yield Output(it, from_output(y[0], *it.noisy.shape[:2]))
+        for it, y in session.flush():
+            yield Output(it, from_output(y[0], *it.noisy.shape[:2]))
+    finally:
+        session.close()
 
 
 def saved_outputs(folder, items: Items) -> RunResults:
