@@ -23,8 +23,9 @@ strength that scored the best mean PSNR on the tuning split from a small grid; f
 the issue's reference; and every ``--model NAME=ARTIFACT`` through the public API, one ``Denoiser.run``
 per clip (it resets a temporal model's state), so temporal models plug in unchanged. A temporal model is
 also scored, and timed, with ``--lookahead`` frames of delay (``Denoiser(..., lookahead=L)``, runtime/temporal.py;
-rows "NAME +L ahead", marked lookahead like atadenoise); L=4 was fixed before any of its measurements (atadenoise's
-tuned window reaches 7 frames ahead).
+rows "NAME +L ahead", marked lookahead like atadenoise). ``--reproduce --lookahead 4,8`` scores L = 4 and 8, both
+fixed before any measurement of a trained student with them: 4 (the oracle mean's step in video_causal_floor.py),
+8 (the runtime's maximum; atadenoise's tuned 15-frame window waits 7 frames).
 
 Metrics per clip, averaged over clips: PSNR (every frame), SSIM (every 5th frame), flicker (RMS of the
 error's change along the clean frames' motion, see _video_clips.py). Time: ms per 1920x1080 frame for
