@@ -333,3 +333,33 @@ def test_temporal_model_carries_state_and_equals_the_api(gst_env, tmp_path):
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
     assert 'state-resets=(string)"start\\ 1"' in r.stdout, r.stdout[-800:]      # one stream, no other reset
+
+
+def test_temporal_model_with_lookahead_equals_the_api(gst_env, tmp_path):
+    """lookahead=2 in the element: the first two buffers are held, every later buffer carries the output of
+    the frame two before it (with that frame's timestamps), the last two are pushed before EOS; the frames
+    equal Denoiser(lookahead=2).run's on the same sequence, bit for bit. A per-frame model refuses it."""
+    pytest.importorskip("cv2")
+    pytest.importorskip("torch")
+    from hushframe import Denoiser
+
+    model = T.export_onnx(T.tiny_temporal(seed=1), tmp_path / "t.onnx")
+    scene = T.smooth_frames(1, 48, 80, seed=8, noise=0.0)[0].astype(np.float32)
+    rng = np.random.default_rng(2)                  # a still scene: the lookahead blends every pixel
+    frames = [np.clip(scene + rng.normal(0, 6, scene.shape), 0, 255).round().astype(np.uint8) for _ in range(6)]
+    src = write_pngs(tmp_path / "in", frames)
+    (tmp_path / "gst").mkdir()
+    r = launch(gst_env, png_pipeline(src, tmp_path / "gst", f"hushframe model={model} threads=1 lookahead=2"))
+    assert r.returncode == 0, r.stderr
+    got = read_pngs(tmp_path / "gst")
+    with Denoiser(model, threads=1, lookahead=2) as d:
+        want = list(d.run(frames))
+    with Denoiser(model, threads=1) as d:
+        causal = list(d.run(frames))
+    assert len(got) == 6
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    assert not np.array_equal(got[0], causal[0])
+    per_frame = T.export_onnx(T.tiny_student(seed=0), tmp_path / "s.onnx")
+    r = launch(gst_env, png_pipeline(src, tmp_path / "gst", f"hushframe model={per_frame} lookahead=1"))
+    assert r.returncode != 0 and "needs a temporal model" in r.stderr, r.stderr[-500:]

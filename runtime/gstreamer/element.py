@@ -8,6 +8,11 @@ GStreamer error message.
 
     gst-launch-1.0 videotestsrc num-buffers=12 ! video/x-raw,format=NV12,width=320,height=192 \\
         ! hushframe model=student.xml ! videoconvert ! y4menc ! filesink location=out.y4m
+
+A temporal model with ``lookahead=L`` (runtime/temporal.py) gives each frame's output L frames later:
+the element drops the first L buffers, writes into each later buffer the output now final with that
+frame's timestamps, pushes what is still pending before EOS and before a new segment, and drops it
+on a flush (a seek: those frames are not wanted).
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ gi.require_version("Gst", "1.0")
 gi.require_version("GstBase", "1.0")
 gi.require_version("GstVideo", "1.0")
 from gi.repository import GObject, Gst, GstBase, GstVideo  # noqa: E402
+
+from collections import deque  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -76,13 +83,16 @@ class Hushframe(GstBase.BaseTransform):
         "precision": (str, "precision", "auto (the artifact's own) | fp32 | fp16 | bf16 (engines that can choose: "
                                         "OpenVINO)", "auto", RW),
         "convert": (str, "convert", "NV12/I420: auto (inside the engine graph where it can) | numpy", "auto", RW),
+        "lookahead": (int, "lookahead", "temporal models: frames of delay; each output also uses the next frames "
+                                        "where the scene is still (0: causal, no delay)", 0, 8, 0, RW),
     }
 
     def __init__(self):
         super().__init__()
         self.props_ = {"model": None, "backend": "auto", "device": "auto", "tile": "", "overlap": 64, "threads": 0,
-                       "precision": "auto", "convert": "auto"}
+                       "precision": "auto", "convert": "auto", "lookahead": 0}
         self.engine = None
+        self.ready = deque()      # lookahead: (timestamps, output) final but not yet written into a buffer
         self.t_first = self.t_last = None
 
     def do_get_property(self, prop):
@@ -108,11 +118,12 @@ class Hushframe(GstBase.BaseTransform):
 
             options = RunOptions(backend=p["backend"], device=p["device"], threads=p["threads"] or None,
                                  tile=p["tile"] or None, overlap=p["overlap"], precision=p["precision"])
-            self.engine = FrameEngine(p["model"], options, convert=p["convert"])
+            self.engine = FrameEngine(p["model"], options, convert=p["convert"], lookahead=p["lookahead"])
         except Exception as e:  # noqa: BLE001 - every failure becomes one error message
             self._error(Gst.ResourceError, Gst.ResourceError.OPEN_READ, _one_line(e))
             return False
         self.t_first = self.t_last = None
+        self.ready.clear()
         return True
 
     def do_stop(self):
@@ -134,11 +145,43 @@ class Hushframe(GstBase.BaseTransform):
         return True
 
     def do_sink_event(self, event):
+        if self.engine is not None and self.engine.lookahead and event.type in (Gst.EventType.EOS,
+                                                                                 Gst.EventType.SEGMENT):
+            if self._push_pending() != Gst.FlowReturn.OK:     # the last frames of this segment, before it ends
+                self.ready.clear()
         if event.type == Gst.EventType.EOS and self.engine is not None:
             self._post_stats()
         elif event.type in (Gst.EventType.FLUSH_STOP, Gst.EventType.SEGMENT) and self.engine is not None:
+            self.ready.clear()          # a flush: the pending frames are not wanted (a segment: pushed above)
             self.engine.reset()         # a seek or a new segment: a temporal model's history is another scene's
         return GstBase.BaseTransform.do_sink_event(self, event)
+
+    def _push_pending(self):
+        """Lookahead: every output still pending, each in a new buffer with its frame's timestamps."""
+        try:
+            self.ready.extend(self.engine.flush())
+            while self.ready:
+                stamps, out = self.ready.popleft()
+                buf = Gst.Buffer.new_allocate(None, self.info.size, None)
+                ok, m = buf.map(Gst.MapFlags.WRITE)
+                if not ok:
+                    raise RuntimeError("cannot map a new buffer for writing")
+                planes = None
+                try:
+                    planes = _plane_views(m.data, self.fmt, self.info.height, self.info.width,
+                                          self.info.offset, self.info.stride)
+                    self.engine.write(planes, out)
+                finally:
+                    del planes
+                    buf.unmap(m)
+                _set_stamps(buf, stamps)
+                ret = self.srcpad.push(buf)
+                if ret != Gst.FlowReturn.OK:
+                    return ret
+        except Exception as e:  # noqa: BLE001
+            self._error(Gst.StreamError, Gst.StreamError.FAILED, _one_line(e))
+            return Gst.FlowReturn.ERROR
+        return Gst.FlowReturn.OK
 
     def _post_stats(self):
         e = self.engine
@@ -164,13 +207,24 @@ class Hushframe(GstBase.BaseTransform):
         planes = None
         try:
             planes = _plane_views(m.data, self.fmt, info.height, info.width, offsets, strides)
-            self.engine.process(planes, index=_frame_index(buf), discontinuity=buf.has_flags(Gst.BufferFlags.DISCONT))
+            index, discont = _frame_index(buf), buf.has_flags(Gst.BufferFlags.DISCONT)
+            if not self.engine.lookahead:
+                self.engine.process(planes, index=index, discontinuity=discont)
+                stamps = None
+            else:
+                self.ready.extend(self.engine.push(planes, _stamps(buf), index=index, discontinuity=discont))
+                if not self.ready:               # the lookahead is filling: this buffer leaves later, as an output
+                    return Gst.FlowReturn.CUSTOM_SUCCESS          # GST_BASE_TRANSFORM_FLOW_DROPPED
+                stamps, out = self.ready.popleft()
+                self.engine.write(planes, out)
         except Exception as e:  # noqa: BLE001
             self._error(Gst.StreamError, Gst.StreamError.FAILED, _one_line(e))
             return Gst.FlowReturn.ERROR
         finally:
             del planes
             buf.unmap(m)
+        if stamps is not None:
+            _set_stamps(buf, stamps)
         self.t_last = time.perf_counter()
         return Gst.FlowReturn.OK
 
@@ -180,6 +234,15 @@ def _frame_index(buf) -> int | None:
     if buf.pts == Gst.CLOCK_TIME_NONE or buf.duration in (0, Gst.CLOCK_TIME_NONE):
         return None
     return int(round(buf.pts / buf.duration))
+
+
+def _stamps(buf) -> tuple:
+    return buf.pts, buf.dts, buf.duration, buf.offset, buf.offset_end
+
+
+def _set_stamps(buf, stamps: tuple) -> None:
+    """An output's buffer carries its own frame's timestamps (lookahead: a later buffer's memory)."""
+    buf.pts, buf.dts, buf.duration, buf.offset, buf.offset_end = stamps
 
 
 def _one_line(e: BaseException) -> str:

@@ -16,6 +16,8 @@ numpy views of its planes:
   the session as ``hushframe stream`` runs it, NV12/I420 through yuv.py's numpy path. ``configure``
   (a caps change) and ``reset`` (a flush, a new segment) drop it; ``process`` takes the buffer's
   index in the stream and its DISCONT flag, so a gap (dropped frames) or a jump back drops it too.
+  With ``lookahead=L`` the element calls ``push`` (a frame in, the outputs now final out, each with the
+  tag it came in with), ``write`` (an output into a buffer's planes) and, at the end, ``flush``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import time
 
 import numpy as np
 
-from ..frames import denoise_image, from_output, pad_chw, padded_size
+from ..frames import denoise_image, from_output, pad_chw, padded_size, to_batch
 from ..options import RunOptions
 from ..tiling import infer_tiled, needs_tiling
 from .yuv import RGB_FORMATS, YUV_FORMATS, ColorSpace, chw_to_yuv420, yuv420_to_chw
@@ -33,7 +35,7 @@ CONVERT_MODES = ("auto", "numpy")
 
 
 class FrameEngine:
-    def __init__(self, model, options: RunOptions | None = None, convert: str = "auto", **run):
+    def __init__(self, model, options: RunOptions | None = None, convert: str = "auto", lookahead: int = 0, **run):
         """``options``: how the model runs (the element's backend/device/threads/tile/overlap/precision
         properties); ``threads=1`` ... are shorthands for its fields."""
         from ..stream import _max_overlap
@@ -54,7 +56,16 @@ class FrameEngine:
         if self.backend.info.temporal:
             from ..temporal import TemporalSession
 
-            self.session = TemporalSession(self.backend, threads=options.threads)
+            try:
+                self.session = TemporalSession(self.backend, threads=options.threads, lookahead=lookahead)
+            except ValueError:
+                self.backend.close()
+                raise
+        elif lookahead:
+            self.backend.close()
+            raise ValueError(f"{self.backend.artifact.name}: lookahead {lookahead} needs a temporal model; this one "
+                             f"denoises each frame on its own")
+        self.lookahead = lookahead
 
     def describe(self) -> str:
         return f"{self.backend.info.describe()}; {self.fmt} via {self.path}" if self.fmt else self.backend.info.describe()
@@ -98,13 +109,14 @@ class FrameEngine:
         I420 [Y, U, V] (uint8 views, any row stride). ``index``/``discontinuity``: where the frame sits in
         the stream, for a temporal model's state (runtime/temporal.py)."""
         t = time.perf_counter()
-        if self.path == "rgb":
+        if self.session is not None:
+            if self.lookahead:
+                raise ValueError(f"lookahead {self.lookahead}: outputs leave late; use push() and write()")
+            x, frame = self._frame(planes)
+            self.write(planes, self.session.step(x, frame, index=index, discontinuity=discontinuity)[0])
+        elif self.path == "rgb":
             img = planes[0] if self.fmt == "RGB" else planes[0][..., ::-1]
-            frame = np.ascontiguousarray(img)
-            if self.session is not None:
-                img[...] = self.session(frame, index=index, discontinuity=discontinuity)
-            else:
-                img[...] = denoise_image(self.backend, frame, overlap=self.overlap)
+            img[...] = denoise_image(self.backend, np.ascontiguousarray(img), overlap=self.overlap)
         elif self.path == "engine":
             feeds = [np.ascontiguousarray(p)[None] for p in planes]
             res = self._req.infer(feeds, share_inputs=True, share_outputs=True)   # copied into the planes below
@@ -112,19 +124,45 @@ class FrameEngine:
                 p[...] = res[o][0]
         else:
             y, u, v = (planes[0], planes[1][..., 0], planes[1][..., 1]) if self.fmt == "NV12" else planes
-            x = yuv420_to_chw(y, u, v, self.cs)
-            if self.session is not None:
-                rgb = from_output(x, self.h, self.w)      # the uint8 frame the flow is estimated on
-                out = self.session.step(pad_chw(x, *self.padded)[None], rgb, index=index,
-                                        discontinuity=discontinuity)[0]
-            else:
-                out = self._infer_chw(x)
-            yo, uo, vo = chw_to_yuv420(out[:, :self.h, :self.w], self.cs)
-            y[...] = yo
-            u[...] = uo
-            v[...] = vo
+            self.write(planes, self._infer_chw(yuv420_to_chw(y, u, v, self.cs)))
         self.infer_s += time.perf_counter() - t
         self.frames += 1
+
+    # ---- a temporal model with a lookahead: outputs leave late, each with the tag of its frame
+    def _frame(self, planes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(padded 1 x 3 x H x W input, uint8 h x w x 3 RGB frame for the flow) from a frame's planes."""
+        if self.path == "rgb":
+            img = planes[0] if self.fmt == "RGB" else planes[0][..., ::-1]
+            frame = np.ascontiguousarray(img)
+            return to_batch([frame], self.backend.info.size_multiple, self.backend.info.min_hw), frame
+        y, u, v = (planes[0], planes[1][..., 0], planes[1][..., 1]) if self.fmt == "NV12" else planes
+        x = yuv420_to_chw(y, u, v, self.cs)
+        return pad_chw(x, *self.padded)[None], from_output(x, self.h, self.w)
+
+    def push(self, planes: list[np.ndarray], tag, index: int | None = None, discontinuity: bool = False) -> list:
+        """One frame into a lookahead session; returns ``[(tag, padded 3 x H x W output), ...]`` now final."""
+        t = time.perf_counter()
+        x, frame = self._frame(planes)
+        ready = self.session.push(x, frame, tag=tag, index=index, discontinuity=discontinuity)
+        self.infer_s += time.perf_counter() - t
+        self.frames += 1
+        return [(tg, y[0]) for tg, y in ready]
+
+    def flush(self) -> list:
+        """The outputs still pending (end of stream, new segment)."""
+        return [(tg, y[0]) for tg, y in self.session.flush()] if self.session is not None else []
+
+    def write(self, planes: list[np.ndarray], out: np.ndarray) -> None:
+        """A padded float 3 x H x W output into a frame's planes, in the frame's format."""
+        if self.path == "rgb":
+            img = planes[0] if self.fmt == "RGB" else planes[0][..., ::-1]
+            img[...] = from_output(out, self.h, self.w)
+            return
+        y, u, v = (planes[0], planes[1][..., 0], planes[1][..., 1]) if self.fmt == "NV12" else planes
+        yo, uo, vo = chw_to_yuv420(out[:, :self.h, :self.w], self.cs)
+        y[...] = yo
+        u[...] = uo
+        v[...] = vo
 
     def _infer_chw(self, x: np.ndarray) -> np.ndarray:
         """float32 3xhxw -> float32 3xHpxWp, padded and tiled exactly as frames.denoise_image does."""
@@ -135,4 +173,6 @@ class FrameEngine:
 
     def close(self) -> None:
         self._req = None
+        if self.session is not None:
+            self.session.close()
         self.backend.close()
