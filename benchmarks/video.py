@@ -342,7 +342,20 @@ def ms_per_frame(times: dict, counts: dict, key: str, n: int) -> tuple[float, li
     return float(statistics.median(per)), per
 
 
-def time_only(models: dict, timing_models: dict, a) -> dict:
+def with_lookahead(models: dict, aheads: list[int], backend: str) -> dict:
+    """{row name: (model name, lookahead, temporal)}: every model causal, each temporal one also at each lookahead."""
+    from hushframe import Denoiser
+
+    variants = {}
+    for name, art in models.items():
+        with Denoiser(art, backend=backend, threads=2) as d:
+            temporal = model_temporal(d, art)
+        for ahead in [0, *aheads] if temporal else [0]:
+            variants[name if not ahead else f"{name} +{ahead} ahead"] = (name, ahead, temporal)
+    return variants
+
+
+def time_only(models: dict, timing_models: dict, a, aheads: list[int]) -> dict:
     """The issue's time bar alone: each model's step against ``fftdnoiz=sigma=2`` in one interleaved run.
     The full run's few short FFmpeg clips are dominated by the process start and the pipes (its null pass
     is ~40 ms per frame, and a round's filter-less-null difference can come out negative); here clips are
@@ -352,7 +365,8 @@ def time_only(models: dict, timing_models: dict, a) -> dict:
     t0 = time.perf_counter()
     size = (1920, 1080)
     n, rounds = a.timing_frames, a.rounds
-    timed = {name: timing_models.get(name, art) for name, art in models.items()}
+    variants = with_lookahead({name: timing_models.get(name, art) for name, art in models.items()}, aheads, a.backend)
+    timed = {row: (timing_models.get(name, models[name]), ahead) for row, (name, ahead, _) in variants.items()}
     frames = timing_frames(n, size)
     times, counts = interleaved_timing([REFERENCE], timed, a.backend, frames, rounds)
     ref_ms, ref_per = ms_per_frame(times, counts, REFERENCE, n)
@@ -361,7 +375,8 @@ def time_only(models: dict, timing_models: dict, a) -> dict:
     for name in timed:
         ms, per = ms_per_frame(times, counts, f"model:{name}", n)
         ratios = [x / y for x, y in zip(per, ref_per)]
-        rows.append({"name": name, "kind": "hushframe", "timed_artifact": _shown(timed[name]), "ms_1080p": ms,
+        rows.append({"name": name, "kind": "hushframe", "timed_artifact": _shown(timed[name][0]),
+                     "lookahead": timed[name][1], "ms_1080p": ms,
                      "ms_1080p_runs": [round(x, 1) for x in per], "ratio_to_reference": float(statistics.median(ratios)),
                      "ratio_runs": [round(x, 3) for x in ratios]})
     pipe_ms = float(statistics.median(times["null"])) * 1000 / n
@@ -508,7 +523,7 @@ def main(argv=None):
             raise SystemExit(f"video.py: --timing-model {name}: no --model {name}")
 
     if a.time_only:
-        return time_only(models, timing_models, a)
+        return time_only(models, timing_models, a, aheads)
     sets = load_clips(a.quick)
     rendered, flows = render_all(sets)
     print(f"clips rendered in {time.perf_counter() - t0:.0f} s", flush=True)
@@ -546,37 +561,33 @@ def main(argv=None):
             rows.append(dict(base, name=f"{REFERENCE} (reference)", kind="ffmpeg", temporal=False, causal=True,
                              filter=REFERENCE, **m, noisy_psnr=noisy_psnr))
 
-    variants = {}   # row name -> (model name, lookahead)
+    variants = with_lookahead(models, aheads, a.backend)   # row name -> (model name, lookahead, temporal)
     if models:
         from hushframe import Denoiser
 
-        for name, art in models.items():
-            with Denoiser(art, backend=a.backend, threads=2) as d:
-                temporal = model_temporal(d, art)
-            for ahead in [0, *aheads] if temporal else [0]:
-                row_name = name if not ahead else f"{name} +{ahead} ahead"
-                variants[row_name] = (name, ahead)
-                tm = time.perf_counter()
-                with Denoiser(art, backend=a.backend, threads=2, lookahead=ahead) as d:
-                    info = d.info.describe()
-                    for cs in sets:
-                        for lvl in LEVELS:
-                            m = evaluate(rendered[(cs, "eval", lvl)], flows, cs, lambda noisy: list(d.run(noisy)))
-                            noisy_psnr = next(r["psnr"] for r in rows
-                                              if (r["clipset"], r["noise"], r["kind"]) == (cs, lvl, "noisy"))
-                            rows.append({"clipset": cs, "noise": lvl, "name": row_name, "kind": "hushframe",
-                                         "temporal": temporal, "causal": ahead == 0, "lookahead": ahead,
-                                         "artifact": _shown(art), "engine": info, **m, "noisy_psnr": noisy_psnr})
-                            print(f"[{cs}/{lvl}] {row_name}: {m['psnr']:.2f} dB / {m['ssim']:.4f} / flicker "
-                                  f"{m['flicker']:.2f}", flush=True)
-                print(f"{row_name}: evaluated in {time.perf_counter() - tm:.0f} s", flush=True)
+        for row_name, (name, ahead, temporal) in variants.items():
+            art = models[name]
+            tm = time.perf_counter()
+            with Denoiser(art, backend=a.backend, threads=2, lookahead=ahead) as d:
+                info = d.info.describe()
+                for cs in sets:
+                    for lvl in LEVELS:
+                        m = evaluate(rendered[(cs, "eval", lvl)], flows, cs, lambda noisy: list(d.run(noisy)))
+                        noisy_psnr = next(r["psnr"] for r in rows
+                                          if (r["clipset"], r["noise"], r["kind"]) == (cs, lvl, "noisy"))
+                        rows.append({"clipset": cs, "noise": lvl, "name": row_name, "kind": "hushframe",
+                                     "temporal": temporal, "causal": ahead == 0, "lookahead": ahead,
+                                     "artifact": _shown(art), "engine": info, **m, "noisy_psnr": noisy_psnr})
+                        print(f"[{cs}/{lvl}] {row_name}: {m['psnr']:.2f} dB / {m['ssim']:.4f} / flicker "
+                              f"{m['flicker']:.2f}", flush=True)
+            print(f"{row_name}: evaluated in {time.perf_counter() - tm:.0f} s", flush=True)
 
     # ---- one interleaved timing run over every distinct FFmpeg setting and every model
     size = (480, 270) if a.quick else (1920, 1080)
     n = 2 if a.quick else a.timing_frames
     rounds = 1 if a.quick else a.rounds
     specs = sorted({r["filter"] for r in rows if r["kind"] == "ffmpeg"})
-    timed = {row: (timing_models.get(name, models[name]), ahead) for row, (name, ahead) in variants.items()}
+    timed = {row: (timing_models.get(name, models[name]), ahead) for row, (name, ahead, _) in variants.items()}
     frames = timing_frames(n, size)
     tt = time.perf_counter()
     times, counts = interleaved_timing(specs, timed, a.backend, frames, rounds)

