@@ -82,13 +82,10 @@ def bench_one(backend, h: int, w: int, batch: int = 1, warmup: int = 1, iteratio
     except MemoryError:
         raise RuntimeUserError(f"size {w}x{h} (batch {batch}): not enough memory for the input") from None
     tiled = needs_tiling(info, th, tw)
-    if info.temporal:
-        call = _temporal_step(backend, h, w, batch, seed, lookahead)
-    elif lookahead:
-        raise RuntimeUserError(f"{backend.artifact.name}: lookahead {lookahead} needs a temporal model; this one "
-                               f"denoises each frame on its own")
-    else:
-        call = None
+    from .temporal import check_lookahead
+
+    check_lookahead(backend, lookahead)
+    call = _temporal_step(backend, h, w, batch, seed, lookahead) if info.temporal else None
 
     def per_frame():
         if tiled:
@@ -127,22 +124,19 @@ def _temporal_step(backend, h: int, w: int, batch: int, seed: int, lookahead: in
     (input, state) -> (output, state), on a smooth scene panning 1 px a frame (history kept, no cut);
     ``batch`` streams, each with its own state, one frame each per call. With a lookahead the scene is
     still (the blend runs over every pixel) and each call pushes a frame and takes what is final."""
-    from .frames import from_output, to_batch
     from .temporal import TemporalSession
 
     yy, xx = np.mgrid[0:h, 0:w + 64].astype(np.float32)
     rng = np.random.default_rng(seed)
     scene = np.stack([128 + 80 * np.sin(xx / (13 + 4 * c)) * np.cos(yy / (17 + 3 * c)) for c in range(3)], -1)
     sessions = [TemporalSession(backend, lookahead=lookahead) for _ in range(batch)]
-    info = backend.info
     k = [0]
 
     def call():
         i = 0 if lookahead else k[0] % 64
         frame = np.clip(scene[:, i:i + w] + rng.normal(0, 4, (h, w, 3)), 0, 255).astype(np.uint8)
         if lookahead:
-            x = to_batch([frame], info.size_multiple, info.min_hw)
-            out = [from_output(y[0], h, w) for s in sessions for _, y in s.push(x, frame, index=k[0])]
+            out = [y for s in sessions for _, y in s.push_image(frame, index=k[0])]
         else:
             out = [s(frame, index=k[0]) for s in sessions]
         k[0] += 1

@@ -90,19 +90,13 @@ class Denoiser:
         self._backend = self.options.open(model)
         # as stream_video clamps it, so that a tiled frame is blended exactly as `hushframe stream` blends it
         self.overlap = min(self.options.overlap, _max_overlap(self._backend, self.options.tile))
-        self._session = None
-        if self._backend.info.temporal:
-            from .temporal import TemporalSession
+        from .temporal import open_session
 
-            try:
-                self._session = TemporalSession(self._backend, threads=self.options.threads, lookahead=lookahead)
-            except ValueError:
-                self._backend.close()
-                raise
-        elif lookahead:
+        try:
+            self._session = open_session(self._backend, threads=self.options.threads, lookahead=lookahead)
+        except ValueError:
             self._backend.close()
-            raise ValueError(f"{Path(model).name}: lookahead {lookahead} needs a temporal model; this one "
-                             f"denoises each frame on its own")
+            raise
 
     # ---- one stream of frames
     def __call__(self, frame) -> np.ndarray:
@@ -120,16 +114,11 @@ class Denoiser:
             for frame in frames:
                 yield self(frame)
             return
-        from .frames import from_output, to_batch
-
-        info = self.backend.info
         for frame in frames:
-            image = check_frame(frame)
-            x = to_batch([image], info.size_multiple, info.min_hw)
-            for hw, y in s.push(x, image, tag=image.shape[:2]):
-                yield from_output(y[0], *hw)
-        for hw, y in s.flush():
-            yield from_output(y[0], *hw)
+            for _, y in s.push_image(check_frame(frame)):
+                yield y
+        for _, y in s.flush_images():
+            yield y
 
     def reset(self) -> None:
         """Start a new stream: the next frame carries nothing from earlier ones (a cut, a seek, another clip)."""

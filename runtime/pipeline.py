@@ -114,17 +114,12 @@ class Pipeline:
         self.q_inf = queue.Queue(qs)
         self.q_post = queue.Queue(qs)
         self.stats = StreamStats(backend=backend.info.describe())
-        self._session = None
-        if lookahead and not backend.info.temporal:
-            from .errors import ShapeError
+        from .temporal import open_session
 
-            raise ShapeError(f"{backend.artifact.name}: --lookahead {lookahead} needs a temporal model; this one "
-                             f"denoises each frame on its own")
-        if backend.info.temporal:      # one state for this stream, carried in frame order by the infer thread
-            from .temporal import TemporalSession
-
-            # lookahead: frames leave the infer stage L frames late, the rest at EOS (runtime/temporal.py)
-            self._session = TemporalSession(backend, lookahead=lookahead)
+        # a temporal model: one state for this stream, carried in frame order by the infer thread; with a
+        # lookahead frames leave the infer stage L frames late, the rest at EOS (runtime/temporal.py)
+        self._session = open_session(backend, lookahead=lookahead)
+        if self._session is not None:
             self.batch = 1
         self._errors: list[BaseException] = []
         self._lock = threading.Lock()

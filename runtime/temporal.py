@@ -72,6 +72,25 @@ MAX_LOOKAHEAD = 8            # frames of delay a session accepts
 BLEND_ROWS = 64              # rows per block of the lookahead blend (3 x 64 x 1920 floats: cache-sized)
 
 
+class LookaheadError(ShapeError, ValueError):
+    """A lookahead asked of a model that denoises each frame on its own."""
+
+
+def check_lookahead(backend, lookahead: int) -> None:
+    """One LookaheadError line where ``lookahead`` is asked of a per-frame model."""
+    if lookahead and not backend.info.temporal:
+        raise LookaheadError(f"{backend.artifact.name}: lookahead {lookahead} needs a temporal model; this one "
+                             f"denoises each frame on its own")
+
+
+def open_session(backend, *, threads: int | None = None, lookahead: int = 0) -> "TemporalSession | None":
+    """One stream's state on an opened backend: a TemporalSession for a temporal model, None for a
+    per-frame one. Every caller (Denoiser, stream, parity, bench, the GStreamer engine) opens it here, so a
+    lookahead is refused alike everywhere (ValueError: a bad value; LookaheadError: a per-frame model)."""
+    check_lookahead(backend, lookahead)
+    return TemporalSession(backend, threads=threads, lookahead=lookahead) if backend.info.temporal else None
+
+
 class TemporalSession:
     """The state of one stream through an opened temporal backend."""
 
@@ -192,6 +211,19 @@ class TemporalSession:
             ready += self._emit_first()
         return ready
 
+    def push_image(self, image: np.ndarray, *, tag=None, index: int | None = None, pts: int | None = None,
+                   discontinuity: bool = False) -> list:
+        """``push`` for a uint8 H x W x 3 frame: ``[(tag, uint8 H x W x 3 output), ...]`` now final (each
+        cropped to its own frame's size: frames flushed by a caps change keep theirs)."""
+        info = self.backend.info
+        x = to_batch([image], info.size_multiple, info.min_hw)
+        return _as_images(self.push(x, image, tag=(tag, image.shape[:2]), index=index, pts=pts,
+                                    discontinuity=discontinuity))
+
+    def flush_images(self) -> list:
+        """``flush`` after ``push_image``: the pending frames as uint8 outputs."""
+        return _as_images(self.flush())
+
     def flush(self) -> list:
         """The pending frames' outputs (end of stream), with whatever lookahead they have; the state stays."""
         ready = []
@@ -260,6 +292,10 @@ class TemporalSession:
     def summary(self) -> dict:
         return {"frames": self.frames, "resets": dict(self.resets), "repeats": self.repeats,
                 "lookahead": self.lookahead}
+
+
+def _as_images(ready: list) -> list:
+    return [(tag, from_output(y[0], *hw)) for (tag, hw), y in ready]
 
 
 def _kept_where_still(count_before: np.ndarray, count_after: np.ndarray, flow: np.ndarray) -> np.ndarray:

@@ -52,19 +52,13 @@ class FrameEngine:
         self.frames = 0
         self.infer_s = 0.0
         self._req = None
-        self.session = None
-        if self.backend.info.temporal:
-            from ..temporal import TemporalSession
+        from ..temporal import open_session
 
-            try:
-                self.session = TemporalSession(self.backend, threads=options.threads, lookahead=lookahead)
-            except ValueError:
-                self.backend.close()
-                raise
-        elif lookahead:
+        try:
+            self.session = open_session(self.backend, threads=options.threads, lookahead=lookahead)
+        except ValueError:
             self.backend.close()
-            raise ValueError(f"{self.backend.artifact.name}: lookahead {lookahead} needs a temporal model; this one "
-                             f"denoises each frame on its own")
+            raise
         self.lookahead = lookahead
 
     def describe(self) -> str:

@@ -65,17 +65,18 @@ def run(model, items: Items, options: RunOptions | None = None, *, lookahead: in
     (``backend=``, ``tile=`` ... are shorthands). The engine opens now (its errors come at once) and
     closes when the run has been read to its end (or ``close()``d)."""
     from ..backends.base import Backend
-    from ..temporal import frame_function
+    from ..temporal import check_lookahead, frame_function
 
     options = RunOptions.of(options, **opts)
     own = not isinstance(model, Backend)
     be = options.open(model) if own else model
     label = str(model) if own else str(be.artifact.path)
-    if lookahead and not be.info.temporal:
+    try:
+        check_lookahead(be, lookahead)
+    except ValueError:
         if own:
             be.close()
-        raise ParityError(f"{label}: lookahead {lookahead} needs a temporal model; this one denoises each frame "
-                          f"on its own")
+        raise
 
     def consecutive(items):
         last = None
@@ -103,18 +104,15 @@ def run(model, items: Items, options: RunOptions | None = None, *, lookahead: in
 
 def _delayed(be, items, lookahead: int, threads) -> Iterator[Output]:
     """A video's frames through a temporal session with a lookahead: outputs as they become final."""
-    from ..frames import from_output, to_batch
-    from ..temporal import TemporalSession
+    from ..temporal import open_session
 
-    session = TemporalSession(be, threads=threads, lookahead=lookahead)
-    info = be.info
+    session = open_session(be, threads=threads, lookahead=lookahead)
     try:
         for item in items:
-            x = to_batch([item.noisy], info.size_multiple, info.min_hw)
-            for it, y in session.push(x, item.noisy, tag=item, index=item.index):
-                yield Output(it, from_output(y[0], *it.noisy.shape[:2]))
-        for it, y in session.flush():
-            yield Output(it, from_output(y[0], *it.noisy.shape[:2]))
+            for it, y in session.push_image(item.noisy, tag=item, index=item.index):
+                yield Output(it, y)
+        for it, y in session.flush_images():
+            yield Output(it, y)
     finally:
         session.close()
 
