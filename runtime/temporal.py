@@ -42,8 +42,8 @@ history the model's own gate kept at s, ``(count_s - 1) / count_{s-1}`` (its sta
 only where the flow between the two frames is exactly zero (the still-block test): there both
 outputs sit on the same pixel grid, no resampling and no inverse flow is needed, and the newer
 output holds every frame the older one held and more. Where the camera or the content moves, frame t
-keeps its causal output. Costs L full-frame multiply-adds per output (+10-14 ms per 1080p frame at L = 4-8
-on a still scene, AMD EPYC, 2 threads) and L frames of latency; the graph and the state are unchanged.
+keeps its causal output. Costs L full-frame multiply-adds per output (+16-23 ms per 1080p frame at L = 4-8,
+benchmarks/results/video-time.json, AMD EPYC, 2 threads) and L frames of latency; the graph and the state are unchanged.
 (The oracle mean with L frames of delay on those clips, moderate noise: 45.48 / 0.63 causal, 46.05 / 0.47
 with L=1, 46.48 / 0.40 with L=2, 47.11 / 0.32 with L=4, PSNR dB / flicker, same file. Trained students:
 benchmarks/results/video.json, rows "+4 ahead" / "+8 ahead": still clips gain 1.3-2.2 dB; moving footage
@@ -249,8 +249,8 @@ class TemporalSession:
         """out = z_s of the module docstring from ys = [y_s .. y_{s+k}] and ws[j] = w_{s+j} (j >= 1).
 
         In blocks of rows, each block's whole chain at once, over the session's threads: the blend is
-        memory-bound, and three full-frame passes per link cost 28 ms per 1080p frame at lookahead 4 (AMD
-        EPYC, one thread) where cache-sized blocks on two threads cost 9 (numpy's ufuncs release the GIL)."""
+        memory-bound: three full-frame passes per link read and write every frame three times, a cache-sized
+        block's chain reads each frame once (numpy's ufuncs release the GIL, so blocks run in parallel)."""
         h = out.shape[2]
 
         def rows(a: int, b: int) -> None:
@@ -304,8 +304,8 @@ def _kept_where_still(count_before: np.ndarray, count_after: np.ndarray, flow: n
     ``count_before``: the aligned state's count (1 x 1 x th x tw); ``count_after``: the new state's;
     ``flow``: the unpadded h x w x 2 flow (padding takes its nearest pixel's, as the state does).
 
-    In place, one frame-sized buffer: per 1080p frame this ran 33 ms as numpy's reduction over the flow's
-    last axis and np.where's temporaries (AMD EPYC), a fifth of a frame's budget."""
+    In place, one frame-sized buffer: numpy's reduction over the flow's last axis (2 wide) and np.where's
+    temporaries made this, per frame, a large part of the lookahead's cost."""
     moving = flow[..., 0] != 0
     moving |= flow[..., 1] != 0
     th, tw = count_before.shape[2:]
