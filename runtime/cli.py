@@ -64,7 +64,8 @@ def stream_cmd(
                                                                          "only with --live)."),
     max_frames: Optional[int] = typer.Option(None, min=1, help="Stop once this many frames are written."),
     lookahead: int = typer.Option(0, min=0, max=8, help="Temporal models: frames of delay; each output also uses "
-                                                       "the next frames where the scene is still (0: causal)."),
+                                                       "the next frames where the scene is still (0: causal). For "
+                                                       "static cameras: on moving footage in low light it can ghost."),
     flush_interval: Optional[float] = typer.Option(None, min=0.0, help="Seconds between forced writes of a video "
                                                    "output (.mkv clusters, fragmented .mp4), bounding what a kill "
                                                    "loses to about twice this. Default: 1 for live sources and for "

@@ -84,7 +84,8 @@ class Hushframe(GstBase.BaseTransform):
                                         "OpenVINO)", "auto", RW),
         "convert": (str, "convert", "NV12/I420: auto (inside the engine graph where it can) | numpy", "auto", RW),
         "lookahead": (int, "lookahead", "temporal models: frames of delay; each output also uses the next frames "
-                                        "where the scene is still (0: causal, no delay)", 0, 8, 0, RW),
+                                        "where the scene is still (0: causal, no delay); for static cameras: on moving "
+                                        "footage in low light it can ghost", 0, 8, 0, RW),
     }
 
     def __init__(self):
