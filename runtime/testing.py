@@ -49,7 +49,9 @@ def tiny_temporal(seed: int = 0, width: int = 8):
     from hushframe.core.models import create_model
 
     torch.manual_seed(seed)
-    m = create_model("temporal_cpu", width=width, gate_width=8).eval()
+    # the encoded noise model, as training writes it; a camera of ~8 levels of noise at mid grey
+    m = create_model("temporal_cpu", width=width, gate_width=8, noise_model="encoded").eval()
+    m.set_noise(3e-4, 2e-6, 2.2)
     with torch.no_grad():
         for p in m.parameters():
             p.normal_(0.0, 0.05)

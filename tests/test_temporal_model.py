@@ -8,14 +8,16 @@ import pytest
 torch = pytest.importorskip("torch")
 
 
-def _tiny():
+def _tiny(noise_model="linear"):
     from hushframe.toolkit.models.registry import create_model
     from hushframe.toolkit.models.students import CPUStudent
 
     torch.manual_seed(0)
     s = CPUStudent(width=8, convs=1)
     torch.nn.init.normal_(s.tail.weight, std=0.05)   # a non-identity per-frame student
-    m = create_model("temporal_cpu", width=8, gate_width=8)
+    m = create_model("temporal_cpu", width=8, gate_width=8, noise_model=noise_model)
+    if noise_model == "encoded":
+        m.set_noise(2e-3, 1e-5, 2.0)
     m.init_from_student(s)
     torch.nn.init.normal_(m.extra.weight, std=0.05)
     return m.eval(), s.eval()
@@ -78,6 +80,29 @@ def test_the_gate_keeps_history_within_the_noise_and_drops_history_that_is_far_o
     assert float(elsewhere.mean()) < 0.3
 
 
+def test_the_encoded_noise_model_keeps_a_still_dark_scene_and_drops_other_history():
+    """The encoded model's noise is largest in the shadows, as a camera's gamma-encoded noise is: history
+    of a still dark scene whose frames differ by that noise is kept, history of another scene is not."""
+    from hushframe.toolkit.models.registry import create_model
+    from hushframe.toolkit.models.temporal import encoded_variance
+
+    torch.manual_seed(0)
+    m = create_model("temporal_cpu", width=8, gate_width=8, noise_model="encoded").eval()
+    m.set_noise(1e-3, 1e-5, 2.2)
+    assert float(m.noise_variance(torch.tensor(0.1))) > 3 * float(m.noise_variance(torch.tensor(0.8)))
+    clean = 0.08 + 0.04 * torch.rand(1, 3, 32, 32)
+    sd = float(encoded_variance(0.1, 1e-3, 1e-5, 2.2)) ** 0.5
+    frame = clean + sd * torch.randn_like(clean)
+    n = torch.full((1, 1, 32, 32), 10.0)
+    with torch.no_grad():
+        agrees = m.gate_values(frame, clean, n)
+        elsewhere = m.gate_values(frame, torch.roll(clean, 5, dims=3) + 0.2, n)
+    assert float(agrees.mean()) > 0.85
+    assert float(elsewhere.mean()) < 0.3
+    with pytest.raises(ValueError, match="noise_model"):
+        create_model("temporal_cpu", noise_model="log")
+
+
 def test_align_state_is_the_training_warp():
     """The runtime's alignment (OpenCV remap) and the training's (torch grid_sample) are the same bicubic
     resampling: what the model learned with is what it runs with."""
@@ -117,10 +142,11 @@ def test_the_flow_is_zero_on_a_still_scene_and_follows_motion():
     assert np.median(inner) == pytest.approx(-4.0, abs=0.5)
 
 
-def test_the_export_form_is_the_same_function_without_pixel_unshuffles():
+@pytest.mark.parametrize("noise_model", ["linear", "encoded"])
+def test_the_export_form_is_the_same_function_without_pixel_unshuffles(noise_model):
     # export traces FoldedTemporalStudent: the unshuffles folded into strided convs (an engine ran the
     # Reshape/Transpose form slower than all its convolutions); it must compute what the model computes
-    m, _ = _tiny()
+    m, _ = _tiny(noise_model)
     for p in m.gate.parameters():                      # a gate that does something
         torch.nn.init.normal_(p, std=0.1)
     f = m.export_form()

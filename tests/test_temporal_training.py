@@ -135,3 +135,46 @@ def test_adapt_temporal_with_a_frame_teacher(tmp_path):
     r = CliRunner().invoke(app, ["adapt", str(clip), "--temporal", "-o", str(tmp_path / "r2"),
                                  "--teacher", "student:" + str(tmp_path / "nope.safetensors")])
     assert r.exit_code != 0
+
+
+def test_the_noise_calibration_measures_a_gamma_encoded_cameras_noise_from_its_video():
+    """A still scene from a camera with linear-light shot + read noise, gamma-encoded as cameras write
+    video: the calibration (no clean frame) recovers the encoded noise's fall with brightness, which the
+    old linear model (rising with brightness) could not."""
+    from hushframe.toolkit.data.video_clips import Clip
+    from hushframe.toolkit.models.temporal import encoded_variance
+    from hushframe.toolkit.training.noise_calibration import fit_encoded_noise
+    from hushframe.toolkit.training.temporal import prepare
+
+    rng = np.random.default_rng(0)
+    h, w = 96, 128
+    yy, xx = np.mgrid[0:h, 0:w] / np.array([h, w])[:, None, None]
+    b = 0.03 + 0.9 * xx
+    linear = np.stack([b, b * (0.9 + 0.1 * yy), b], -1) ** 2.2
+    frames = [np.clip(255 * np.clip(linear + rng.normal(size=linear.shape) * np.sqrt(1e-3 * linear + 1e-5), 0, 1)
+                      ** (1 / 2.2), 0, 255).round().astype(np.uint8) for _ in range(6)]
+    (s,) = prepare([Clip("c", frames)])
+    fit = fit_encoded_noise(s.noise)
+    at = np.array([0.2, 0.4, 0.6, 0.85])
+    truth = encoded_variance(at, 1e-3, 1e-5, 2.2)     # the slope of x^(1/2.2) applied to the linear noise
+    assert np.all(np.abs(encoded_variance(at, fit.shot, fit.read, fit.gamma) / truth - 1) < 0.25), fit
+    assert encoded_variance(0.1, fit.shot, fit.read, fit.gamma) > 2 * encoded_variance(0.8, fit.shot, fit.read,
+                                                                                          fit.gamma)
+    with pytest.raises(ValueError, match="too few"):
+        fit_encoded_noise(s.noise[:20])
+
+
+def test_training_writes_the_calibrated_noise_model_into_the_student(tmp_path):
+    from hushframe.toolkit.data.video_clips import Clip
+    from hushframe.toolkit.training.temporal import TemporalConfig, prepare, train_temporal
+    from hushframe.toolkit.weights import load_model
+
+    seqs = prepare([Clip("c", T.smooth_frames(8, 48, 64, seed=3, noise=10))])
+    cfg = TemporalConfig(width=8, gate_width=8, steps=1, minutes=None, batch=2, crop=32, unroll=2, burn_in=1)
+    out, summary = train_temporal(seqs, tmp_path, cfg, progress_style="none")
+    cal = summary["noise_calibration"]
+    m = load_model(out)
+    assert m.noise_model == "encoded" and m.config["noise_model"] == "encoded"
+    assert float(m.noise_gamma) == pytest.approx(cal["gamma"]) and float(m.noise_shot) == pytest.approx(cal["shot"])
+    # smooth_frames adds flat noise of 10 levels: the calibration reads about that at mid grey
+    assert 5 < np.sqrt(float(m.noise_variance(torch.tensor(0.5)))) * 255 < 14

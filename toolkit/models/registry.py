@@ -101,9 +101,9 @@ def amsnet(denoiser: str = "student_c", width: int = 48, levels: int = 5, in_ch:
 
 @register_model("temporal_cpu", kind="temporal")
 def temporal_cpu(width: int = 16, levels: int = 2, unshuffle: int = 2, convs: int = 1, gate_width: int = 16,
-                 n_max: float = 32.0, in_ch: int = 3, **_ignored):
+                 n_max: float = 32.0, in_ch: int = 3, noise_model: str = "linear", **_ignored):
     """A recurrent video student: gated running mean along motion + a CPU student refining it (models/temporal.py)."""
     from .temporal import TemporalStudent
 
     return TemporalStudent(width=width, levels=levels, unshuffle=unshuffle, convs=convs, gate_width=gate_width,
-                           n_max=n_max, in_ch=in_ch)
+                           n_max=n_max, in_ch=in_ch, noise_model=noise_model)

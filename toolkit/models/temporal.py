@@ -6,9 +6,9 @@ the caller, core/temporal.py) and how many frames that mean holds; a small netwo
 how much of that history still belongs to the pixel, and the per-frame student refines the
 mean into the output:
 
-    r      = mean4x4((x - m)^2) / var(x)        how far the new frame sits from the mean, in units
-                                                of the camera's noise (var: a learned shot + read
-                                                noise model of brightness)
+    r      = mean4x4((x - m)^2) / var(b)        how far the new frame sits from the mean, in units
+                                                of the camera's noise at the block's brightness b
+                                                (``noise_model``, below)
     g      = sigmoid(a - b log r + gate(x, m, n, log r))
                                                 in [0,1]: how much history to keep (motion,
                                                 occlusion, scene change -> 0). The first term is a
@@ -42,6 +42,17 @@ mean into the output:
   from the first training step: a learned gate alone settled, after 16 CPU minutes, on keeping
   ~40% of history everywhere (static scenes and fast motion alike, 3 dB of a possible 9 lost on
   a static camera);
+* ``noise_model``: the camera's noise variance against a 4x4 block's brightness b (0-1, as encoded).
+  "encoded" (what training writes): shot and read noise in linear light L = b^gamma, seen through the
+  encoding's slope, var(b) = (shot * L + read) * (dL/db)^-2 = (shot * b^gamma + read) * b^(2 - 2 gamma) /
+  gamma^2 (b clamped at 1/64), calibrated per camera from its own video before training and then fixed
+  (training/noise_calibration.py): a measurement of the camera, not a decision; the detector's offset and
+  the gate network learn the decision. gamma = 1 is a linear-light camera. "linear": var(b) = shot * b +
+  read with shot and read learned (students trained before the calibration; they load as they were).
+  A camera's output is gamma-encoded, so its noise FALLS with brightness; the linear model rises, and the
+  students that learned it were 2-54x under the camera's noise in the shadows (BENCHMARKS.md,
+  "video-noise-model"): every still frame looked like motion there, and still scenes kept 84-95% of their
+  history per frame where all of it belongs;
 * the count is clamped at 0 as it comes in: the bicubic alignment (core/temporal.py) rings a
   little where history ends;
 * export traces ``FoldedTemporalStudent``: the same function with its pixel unshuffles folded
@@ -66,18 +77,32 @@ from .layers import upsample2x
 from .students import CPUStudent
 
 GATE_UNSHUFFLE = 4
+NOISE_MODELS = ("linear", "encoded")
+B_MIN = 1.0 / 64.0   # the encoded model's floor on brightness: its slope has no bound at black
+
+
+def encoded_variance(b, shot, read, gamma):
+    """var(b) = (shot * b^gamma + read) * b^(2 - 2 gamma) / gamma^2 for b >= B_MIN (numpy or torch; the
+    calibration fits this same function)."""
+    return (shot * b ** gamma + read) * b ** (2.0 - 2.0 * gamma) / (gamma * gamma)
+
 
 
 class TemporalStudent(nn.Module):
     temporal = True
 
     def __init__(self, width: int = 16, levels: int = 2, unshuffle: int = 2, convs: int = 1, gate_width: int = 16,
-                 n_max: float = 32.0, in_ch: int = 3):
+                 n_max: float = 32.0, in_ch: int = 3, noise_model: str = "linear"):
         super().__init__()
         if in_ch != 3:
             raise ValueError("the temporal student takes RGB frames (in_ch 3)")
+        if noise_model not in NOISE_MODELS:
+            raise ValueError(f"noise_model must be one of {', '.join(NOISE_MODELS)}, not {noise_model!r}")
         self.config = dict(width=width, levels=levels, unshuffle=unshuffle, convs=convs, gate_width=gate_width,
                            n_max=n_max)
+        if noise_model != "linear":    # a student trained before the encoded model keeps its config as it was
+            self.config["noise_model"] = noise_model
+        self.noise_model = noise_model
         self.n_max = float(n_max)
         self.spatial = CPUStudent(width=width, levels=levels, unshuffle=unshuffle, convs=convs)
         u = unshuffle
@@ -92,10 +117,16 @@ class TemporalStudent(nn.Module):
             nn.Conv2d(gate_width, g2, 3, padding=1))
         nn.init.zeros_(self.gate[-1].weight)
         nn.init.zeros_(self.gate[-1].bias)
-        # the camera's noise variance (0-1 scale) as shot * brightness + read, log-parametrised; starts at a
-        # moderate camera's (37 dB noisy at mid grey) and is learned per camera from its own video
-        self.log_shot = nn.Parameter(torch.tensor(math.log(2e-4)))
-        self.log_read = nn.Parameter(torch.tensor(math.log(2e-5)))
+        if noise_model == "linear":
+            # shot * brightness + read, log-parametrised, learned from a moderate camera's (37 dB at mid grey)
+            self.log_shot = nn.Parameter(torch.tensor(math.log(2e-4)))
+            self.log_read = nn.Parameter(torch.tensor(math.log(2e-5)))
+        else:
+            # fixed buffers, set by set_noise from the camera's calibration (saved with the weights); until
+            # then a moderate sRGB camera's
+            self.register_buffer("noise_shot", torch.tensor(3e-4))
+            self.register_buffer("noise_read", torch.tensor(2e-6))
+            self.register_buffer("noise_gamma", torch.tensor(2.2))
         # detector: sigmoid(3 - 1.5 log r): r = 1 (agrees) -> 0.95, r = 5 -> 0.64, r = 20 -> 0.18
         self.detector = nn.Parameter(torch.tensor([3.0, 1.5]))
 
@@ -107,10 +138,23 @@ class TemporalStudent(nn.Module):
         """The per-frame path starts as a trained per-frame student (same width/levels/convs)."""
         self.spatial.load_state_dict(student.state_dict())
 
+    def set_noise(self, shot: float, read: float, gamma: float) -> None:
+        """The camera's calibrated encoded noise model (noise_model "encoded" only)."""
+        if self.noise_model != "encoded":
+            raise ValueError("set_noise is for the encoded noise model")
+        for name, v in (("noise_shot", shot), ("noise_read", read), ("noise_gamma", gamma)):
+            getattr(self, name).fill_(float(v))
+
+    def noise_variance(self, b: torch.Tensor) -> torch.Tensor:
+        """The camera's noise variance (0-1 scale) at block brightness ``b``."""
+        if self.noise_model == "linear":
+            return torch.exp(self.log_shot) * b + torch.exp(self.log_read)
+        return encoded_variance(torch.clamp(b, min=B_MIN), self.noise_shot, self.noise_read, self.noise_gamma)
+
     def gate_values(self, x: torch.Tensor, m: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
         q = GATE_UNSHUFFLE
         d = x - m
-        var = torch.exp(self.log_shot) * self._pooled_mean(x) + torch.exp(self.log_read)
+        var = self.noise_variance(self._pooled_mean(x))
         log_r = torch.log(self._pooled_mean(d * d) / var + 1e-3)
         conf = n / (n + 1.0)
         logits = self.detector[0] - self.detector[1] * log_r + self._gate_net(torch.cat([d, m, conf], 1), log_r)

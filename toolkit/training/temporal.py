@@ -74,6 +74,7 @@ class TemporalConfig:
     threads: int | None = None
     teacher: str | None = None  # route (c): a frame teacher's spec whose labels are blended into the targets
     teacher_weight: float = 0.5
+    noise_model: str = "encoded"   # the gate's noise model (models/temporal.py); "linear": as before calibration
     extra: dict = field(default_factory=dict)
 
 
@@ -86,6 +87,7 @@ class Sequence:
     flow: np.ndarray           # T x H x W x 2 float16, flow[0] unused
     target: np.ndarray         # T x H x W x 3 float16 in [0,1]
     mask: np.ndarray           # T x H x W bool: pixels with a target
+    noise: np.ndarray | None = None   # K x 2 (brightness, noise) block samples (noise_calibration.py)
 
 
 def prepare(clips, progress=None) -> list[Sequence]:
@@ -94,7 +96,10 @@ def prepare(clips, progress=None) -> list[Sequence]:
 
     from hushframe.core.temporal import FlowEstimator, gray_for_flow
 
+    from .noise_calibration import block_samples
+
     seqs = []
+    rng = np.random.default_rng(0)
     total = sum(len(c.frames) for c in clips)
     done = 0
     for c in clips:
@@ -109,6 +114,7 @@ def prepare(clips, progress=None) -> list[Sequence]:
         acc = np.zeros((t_len, h, w, 3), np.float32)
         cnt = np.zeros((t_len, h, w), np.float32)
         gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
+        noise = []
         for t in range(t_len):
             for k in range(1, FUTURE + 1):
                 if t + k >= t_len:
@@ -116,12 +122,13 @@ def prepare(clips, progress=None) -> list[Sequence]:
                 warped, ok = _warp_consistent(n[t + k], grays[t], grays[t + k], gx, gy)
                 acc[t][ok] += warped[ok]
                 cnt[t][ok] += 1
+            noise.append(block_samples(n[t], acc[t], cnt[t], rng))
             done += 1
             if progress is not None:
                 progress(done, total)
         mask = cnt > 0
         target = (acc / np.maximum(cnt, 1)[..., None] / 255.0).astype(np.float16)
-        seqs.append(Sequence(c.name, n, flow, target, mask))
+        seqs.append(Sequence(c.name, n, flow, target, mask, np.concatenate(noise)))
     return seqs
 
 
@@ -269,7 +276,8 @@ def build_model(cfg: TemporalConfig, init=None):
     """The temporal student; ``init``: a per-frame CPU student (.safetensors) its refiner starts from."""
     from ..models.registry import create_model
 
-    model = create_model("temporal_cpu", width=cfg.width, levels=cfg.levels, convs=cfg.convs, gate_width=cfg.gate_width)
+    model = create_model("temporal_cpu", width=cfg.width, levels=cfg.levels, convs=cfg.convs, gate_width=cfg.gate_width,
+                         noise_model=cfg.noise_model)
     if init is not None:
         from ..weights import load_model
 
@@ -282,6 +290,23 @@ def build_model(cfg: TemporalConfig, init=None):
                 f"(student_cpu width {cfg.width}, convs {cfg.convs}, levels {cfg.levels}); give a matching CPU "
                 f"student or leave --student out") from None
     return model
+
+
+def calibrate(model, seqs: list[Sequence]):
+    """Set an encoded-noise student's noise model from the clips (noise_calibration.py); None for "linear".
+    Deterministic, so a resumed run computes the same (and its checkpoint holds it anyway)."""
+    if getattr(model, "noise_model", "linear") != "encoded":
+        return None
+    from .noise_calibration import fit_encoded_noise
+
+    samples = np.concatenate([s.noise for s in seqs if s.noise is not None] or [np.zeros((0, 2), np.float32)])
+    try:
+        fit = fit_encoded_noise(samples)
+    except ValueError as e:
+        names = ", ".join(s.name for s in seqs[:3]) + (", ..." if len(seqs) > 3 else "")
+        raise TemporalTrainingError(f"{names}: {e}") from None
+    model.set_noise(fit.shot, fit.read, fit.gamma)
+    return fit
 
 
 def train_temporal(seqs: list[Sequence], out_dir, cfg: TemporalConfig, *, init=None, resume: bool = False,
@@ -302,6 +327,7 @@ def train_temporal(seqs: list[Sequence], out_dir, cfg: TemporalConfig, *, init=N
         torch.set_num_threads(int(cfg.threads))
     torch.manual_seed(cfg.seed)
     model = build_model(cfg, init)
+    noise = calibrate(model, seqs)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     step, spent = 0, 0.0
     ck, ck_state = ck_dir / "last.safetensors", ck_dir / "last.json"
@@ -357,6 +383,7 @@ def train_temporal(seqs: list[Sequence], out_dir, cfg: TemporalConfig, *, init=N
                                        "future_frames": FUTURE, "steps": step})
     summary = {"steps": step, "seconds": round(seconds, 1), "stopped_by": stopped, "route": route_name(cfg),
                "future_frames": FUTURE, "clips": len(seqs), "frames": int(sum(len(s.noisy) for s in seqs)),
+               **({"noise_calibration": noise.as_dict()} if noise is not None else {}),
                "final_loss_255": None if running is None else round(running, 3)}
     write_manifest(out, kind="weights", made_by=command, source=source or {},
                    settings={"model_kind": "temporal", "arch": model.arch, **asdict(cfg)}, extra=summary,
