@@ -363,3 +363,23 @@ def test_temporal_model_with_lookahead_equals_the_api(gst_env, tmp_path):
     per_frame = T.export_onnx(T.tiny_student(seed=0), tmp_path / "s.onnx")
     r = launch(gst_env, png_pipeline(src, tmp_path / "gst", f"hushframe model={per_frame} lookahead=1"))
     assert r.returncode != 0 and "needs a temporal model" in r.stderr, r.stderr[-500:]
+
+
+def test_lookahead_adds_its_frames_to_a_live_pipelines_latency(gst_env, tmp_path):
+    """A live pipeline's sinks wait for the configured latency: with lookahead=2 at 10 fps the element's
+    outputs leave 0.2 s late, so the pipeline's latency must grow by 0.2 s (else sync=true drops them)."""
+    pytest.importorskip("torch")
+    import re
+
+    model = T.export_onnx(T.tiny_temporal(seed=1), tmp_path / "t.onnx")
+    env = dict(gst_env, GST_DEBUG="bin:5", GST_DEBUG_NO_COLOR="1")
+    latency = {}
+    for ahead in (0, 2):
+        r = launch(env, "videotestsrc is-live=true num-buffers=6 ! video/x-raw,format=RGB,width=64,height=48,"
+                        f"framerate=10/1 ! hushframe model={model} threads=1 lookahead={ahead} ! fakesink sync=true")
+        assert r.returncode == 0, r.stderr[-800:]
+        found = re.findall(r"configured latency of (\d+):(\d+):([\d.]+)", r.stderr)
+        assert found, r.stderr[-800:]
+        h, m, s = found[-1]
+        latency[ahead] = 3600 * int(h) + 60 * int(m) + float(s)
+    assert latency[2] - latency[0] == pytest.approx(0.2, abs=1e-6), latency

@@ -12,7 +12,10 @@ GStreamer error message.
 A temporal model with ``lookahead=L`` (runtime/temporal.py) gives each frame's output L frames later:
 the element drops the first L buffers, writes into each later buffer the output now final with that
 frame's timestamps, pushes what is still pending before EOS and before a new segment, and drops it
-on a flush (a seek: those frames are not wanted).
+on a flush (a seek: those frames are not wanted). It adds those L frames (at the caps' frame rate) to
+the pipeline's LATENCY answer, so a live pipeline's sinks wait for them instead of dropping them as
+late: a probe on the src pad amends the answer after BaseTransform has forwarded the query upstream
+(overriding ``do_query`` cannot be done from Python: BaseTransform's and Element's are ambiguous).
 """
 
 from __future__ import annotations
@@ -95,6 +98,8 @@ class Hushframe(GstBase.BaseTransform):
         self.engine = None
         self.ready = deque()      # lookahead: (timestamps, output) final but not yet written into a buffer
         self.t_first = self.t_last = None
+        self.info = None
+        self.srcpad.add_probe(Gst.PadProbeType.QUERY_UPSTREAM | Gst.PadProbeType.PULL, self._latency_probe)
 
     def do_get_property(self, prop):
         return self.props_[prop.name]
@@ -156,6 +161,22 @@ class Hushframe(GstBase.BaseTransform):
             self.ready.clear()          # a flush: the pending frames are not wanted (a segment: pushed above)
             self.engine.reset()         # a seek or a new segment: a temporal model's history is another scene's
         return GstBase.BaseTransform.do_sink_event(self, event)
+
+    def _latency_probe(self, pad, probe):
+        """A LATENCY answer from upstream, amended with the lookahead's L frames (unknown frame rate: as is)."""
+        q = probe.get_query()
+        ahead = self.props_["lookahead"] if self.engine is not None and self.engine.lookahead else 0
+        if q is None or q.type != Gst.QueryType.LATENCY or not ahead:
+            return Gst.PadProbeReturn.OK
+        info = self.info
+        if info is None or info.fps_n <= 0 or info.fps_d <= 0:
+            if info is not None:
+                Gst.warning("hushframe: lookahead with no frame rate in the caps: latency not reported")
+            return Gst.PadProbeReturn.OK
+        extra = Gst.util_uint64_scale_int(ahead * Gst.SECOND, info.fps_d, info.fps_n)
+        live, lo, hi = q.parse_latency()
+        q.set_latency(live, lo + extra, hi if hi == Gst.CLOCK_TIME_NONE else hi + extra)
+        return Gst.PadProbeReturn.OK
 
     def _push_pending(self):
         """Lookahead: every output still pending, each in a new buffer with its frame's timestamps."""
