@@ -63,6 +63,13 @@ def run_temporal(data, output: Path, *, student: Path | None, size: str, minutes
     src = {"data": [str(d) for d in data], **stats, **({"student": str(student)} if student else {})}
     out, summary = train_temporal(seqs, output, cfg, init=student, resume=resume, command=command, source=src)
     write_json_atomic(output / "temporal-report.json", {"data": src, **summary})
+    cal = summary.get("noise_calibration")
+    if cal:
+        from ..models.temporal import B_MIN, encoded_variance
+
+        sd = [255 * encoded_variance(max(b, B_MIN), cal["shot"], cal["read"], cal["gamma"]) ** 0.5 for b in (0.1, 0.5, 0.9)]
+        typer.echo(f"camera noise, measured on these clips: {sd[0]:.1f} / {sd[1]:.1f} / {sd[2]:.1f} levels (0-255) at "
+                   f"brightness 0.1 / 0.5 / 0.9 (encoded model, gamma {cal['gamma']:g}, {cal['blocks']} blocks)")
     how = "the time budget" if summary["stopped_by"] == "minutes" else "its steps"
     typer.echo(f"trained {summary['steps']} steps in {summary['seconds'] / 60:.1f} min (stopped by {how}); "
                f"wrote {out}")
