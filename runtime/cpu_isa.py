@@ -108,6 +108,12 @@ def int8_target_problem(target: str | None, flags=None) -> str | None:
     kind = cpu_int8_kind(flags)
     if target == "avx2" or kind in ("vnni", "unknown"):
         return None
+    if target == "nncf-temporal":
+        # a temporal model has one INT8 recipe (export/quantize_temporal.py, 8-bit weights): `--target avx2`
+        # would make the same graph, so the advice is to measure it, not to re-quantize
+        return (f"made for --target {target} (8-bit weights: temporal models have no 7-bit recipe yet), and this CPU "
+                f"has no VNNI/AMX ({describe_cpu(flags)}): its 16-bit int8 sums can saturate; measure it here with "
+                f"`hushframe parity --video CLIP -r STUDENT.safetensors`")
     made = f"made for --target {target}" if target else "made without an INT8 target (8-bit weights)"
     return (f"{made}, but this CPU has no VNNI/AMX ({describe_cpu(flags)}): its 16-bit int8 sums can saturate; "
             f"re-quantize with `hushframe quantize --target avx2` (runs exactly on every CPU)")

@@ -462,6 +462,9 @@ def test_int8_targets_weight_codes_manifest_and_runtime_warning(tmp, student_onn
     assert int8_target_problem("avx2", avx2_cpu) is None and int8_target_problem("vnni", vnni_cpu) is None
     assert "no VNNI" in int8_target_problem("vnni", avx2_cpu) and int8_target_problem(None, avx2_cpu)
     assert int8_target_problem("gpu", {"avx2", "avx_vnni"}) is None
+    # a temporal model's one recipe: re-quantizing with --target avx2 would change nothing, so it says measure
+    temporal = int8_target_problem("nncf-temporal", avx2_cpu)
+    assert "parity --video" in temporal and "--target avx2" not in temporal
     from hushframe.runtime.backends.base import open_backend
     from hushframe.runtime.cpu_isa import Int8TargetWarning, cpu_int8_kind
 
