@@ -165,7 +165,7 @@ class Hushframe(GstBase.BaseTransform):
     def _latency_probe(self, pad, probe):
         """A LATENCY answer from upstream, amended with the lookahead's L frames (unknown frame rate: as is)."""
         q = probe.get_query()
-        ahead = self.props_["lookahead"] if self.engine is not None and self.engine.lookahead else 0
+        ahead = self.engine.lookahead if self.engine is not None else 0
         if q is None or q.type != Gst.QueryType.LATENCY or not ahead:
             return Gst.PadProbeReturn.OK
         info = self.info

@@ -87,7 +87,6 @@ def encoded_variance(b, shot, read, gamma):
     return (shot * b ** gamma + read) * b ** (2.0 - 2.0 * gamma) / (gamma * gamma)
 
 
-
 class TemporalStudent(nn.Module):
     temporal = True
 

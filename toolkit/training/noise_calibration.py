@@ -10,12 +10,13 @@ Per 4x4 block (the gate's block) and over channels, as the gate reads it:
 
 Blocks are binned by brightness (quantiles: every bin holds data) and each bin's MEDIAN taken: flow
 errors at texture and the edges of occlusions inflate a few blocks, the median ignores them. Then
-``encoded_variance`` (shot * b^gamma + read) * b^(2 - 2 gamma) / gamma^2 is fitted to the bins in log
-space, gamma over a grid (1 = a linear-light camera, up to 3), shot and read >= 0 by least squares at
-each gamma.
+``encoded_variance`` (shot * b^gamma + read) * b^(2 - 2 gamma) / gamma^2 is fitted to the bins: gamma
+over a grid (1 = a linear-light camera, up to 3), at each gamma shot and read >= 0 by least squares on
+the relative error, and the gamma whose fit has the smallest error in log space kept.
 
-What it does not know: a bicubic warp lowers a target's noise a little (<= 26% of d's variance at a
-half-pixel shift, cnt 2) where the camera moves, so moving footage reads slightly low; a uniform scale
+What it does not know: a bicubic warp lowers a target's noise where the camera moves (at a half-pixel
+shift in both axes its kernel keeps 52% of white noise's variance, so with cnt 2 the deviation reads
+up to 16% low there); a uniform scale
 is what the gate's learned detector offset absorbs, the SHAPE over brightness is what this supplies.
 """
 
@@ -25,7 +26,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-BLOCK = 4                  # the gate's block (models/temporal.py GATE_UNSHUFFLE)
+from ..models.temporal import B_MIN, GATE_UNSHUFFLE as BLOCK, encoded_variance   # the gate's block and model
 BINS = 16
 PER_FRAME = 4000           # blocks sampled per frame: a 1080p frame has 130k
 GAMMAS = np.round(np.arange(1.0, 3.0001, 0.05), 2)
@@ -69,8 +70,6 @@ def block_samples(frame: np.ndarray, target_sum: np.ndarray, cnt: np.ndarray, rn
 
 def fit_encoded_noise(samples: np.ndarray) -> NoiseFit:
     """Fit ``encoded_variance`` to (brightness, noise) samples (``block_samples`` of many frames)."""
-    from ..models.temporal import B_MIN, encoded_variance
-
     if len(samples) < 10 * BINS:
         raise ValueError(f"{len(samples)} blocks with a frame-to-frame target: too few to measure the camera's "
                          f"noise (need {10 * BINS}); give longer clips or a less occluded scene")
