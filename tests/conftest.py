@@ -30,7 +30,9 @@ def published_student(shared, tmp_path_factory):
     (``ref``: PNGs named as ``hushframe parity --reference-output`` reads them), run by the fastest
     installed CPU engine (OpenVINO pinned to f32, else ONNX Runtime). The anchor-PSNR check, the INT8
     gate and the runtime's parity test all read these: computing them once saves about 90 s of a
-    suite that has to fit in 10 minutes on 2 cores."""
+    suite that has to fit in 10 minutes on 2 cores. ``torch_output(i)``: PyTorch's float output of the
+    imported weights on pair ``i`` (1x3xHxW; no padding at 512x512), computed once for the two checks
+    that compare against it, the ONNX export's and the anchor's (~2.5 s a frame on 2 cores)."""
     from types import SimpleNamespace
 
     from hushframe.export.onnx_export import export_onnx
@@ -57,7 +59,22 @@ def published_student(shared, tmp_path_factory):
             write_image(ref / f"{_safe_name(p.name)}.png", denoise_image(be, p.load()[0]))
     finally:
         be.close()
-    return SimpleNamespace(weights=weights, onnx=onnx_path, dir=d, ref=ref, engine=engine, pairs=pairs)
+    torch_outputs: dict = {}
+
+    def torch_output(i: int):
+        if i not in torch_outputs:
+            import torch
+
+            from hushframe.export.sensitivity import pad_image
+            from hushframe.toolkit.weights import load_model
+
+            model = load_model(weights).eval()
+            with torch.no_grad():
+                torch_outputs[i] = model(torch.from_numpy(pad_image(pairs[i].load()[0]))).numpy()
+        return torch_outputs[i]
+
+    return SimpleNamespace(weights=weights, onnx=onnx_path, dir=d, ref=ref, engine=engine, pairs=pairs,
+                           torch_output=torch_output)
 
 
 @pytest.fixture(autouse=True, scope="session")

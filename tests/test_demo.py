@@ -1,15 +1,27 @@
 """`hushframe demo` end to end (few training steps): every stage runs and prints its figures."""
 
 import json
+import shutil
+
+import pytest
 
 from conftest import run_cli
 
 from hushframe.toolkit.cli.demo_cmd import HELD_OUT
 
 
-def test_demo_runs_the_whole_chain(tmp_path):
-    out = tmp_path / "demo"
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """One full `hushframe demo` (2 + 2 steps), made once: the whole-chain test reads it, and the
+    from-scratch test starts from a copy of its folder (an earlier finished demo run is what it needs;
+    a second demo made only to have one cost ~10 s of the suite's 10 minutes)."""
+    out = tmp_path_factory.mktemp("demo-run") / "demo"
     r = run_cli("demo", "-o", out, "--teacher-steps", "2", "--distill-steps", "2")
+    return out, r
+
+
+def test_demo_runs_the_whole_chain(demo_run):
+    out, r = demo_run
     text = r.stdout
     for what in ("noisy input", "teacher (k_b = 1)", "student C", "PASS", "demo finished"):
         assert what in text, what
@@ -37,9 +49,13 @@ def test_demo_runs_the_whole_chain(tmp_path):
     assert (out / "demo-results.json").read_bytes() == before
 
 
-def test_demo_from_scratch_in_an_earlier_folder_starts_from_random_weights(tmp_path):
+def test_demo_from_scratch_in_an_earlier_folder_starts_from_random_weights(demo_run, tmp_path):
     out = tmp_path / "demo"
-    run_cli("demo", "-o", out, "--teacher-steps", "1", "--distill-steps", "1", "--skip-deploy")
+    # the earlier folder: a finished demo run from the shipped weights (a copy of the module's run,
+    # whose models were fine-tuned from them: the from-scratch run must not start from those)
+    shutil.copytree(demo_run[0], out)
+    earlier = json.loads((out / "demo-results.json").read_text())
+    assert earlier["from_scratch"] is False and earlier["start"] == "the shipped demo weights"
     run_cli("demo", "-o", out, "--teacher-steps", "1", "--distill-steps", "1", "--skip-deploy", "--from-scratch", "-y")
     res = json.loads((out / "demo-results.json").read_text())
     assert res["from_scratch"] is True and res["start"] == "random weights"
