@@ -107,3 +107,13 @@ def temporal_cpu(width: int = 16, levels: int = 2, unshuffle: int = 2, convs: in
 
     return TemporalStudent(width=width, levels=levels, unshuffle=unshuffle, convs=convs, gate_width=gate_width,
                            n_max=n_max, in_ch=in_ch, noise_model=noise_model)
+
+
+@register_model("temporal_atbsn", kind="temporal-teacher")
+def temporal_atbsn(width: int = 16, levels: int = 3, blind_spot: int = 3, neighbours: int = 4, context_width: int = 24,
+                   unshuffle: int = 2, edge: str = "replicate", **_ignored):
+    """AT-BSN across time: blind in the current frame, seeing aligned neighbours (models/temporal_teacher.py)."""
+    from .temporal_teacher import TemporalATBSN
+
+    return TemporalATBSN(width=width, levels=levels, blind_spot=blind_spot, neighbours=neighbours,
+                         context_width=context_width, unshuffle=unshuffle, edge=edge)
