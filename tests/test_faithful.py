@@ -51,6 +51,8 @@ def _forward_any_size(name, model, x):
 
     if name == "atbsn":
         return model(x)
+    if name == "temporal_atbsn":   # (frame, aligned neighbours): none valid here, even sides
+        return model(x, torch.zeros(1, 4 * model.neighbours, *x.shape[2:]))
     if getattr(model, "temporal", False):      # (frame, state) -> (output, state): the first frame of a stream
         return run_padded(lambda t: model(t)[0], x, model.size_multiple)
     return run_padded(model, x, model.size_multiple)
