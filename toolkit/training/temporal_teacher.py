@@ -43,7 +43,8 @@ class TeacherConfig:
     levels: int = 3
     context_width: int = 24
     train_blind_spot: int = 5      # blocks of 2x2 pixels (models/temporal_teacher.py): 10x10 px unseen
-    infer_blind_spot: int = 3      # the paper's tunable blind spot: smaller at inference keeps detail
+    infer_blind_spot: int = 1      # the paper's tunable blind spot, smaller at inference: 1 scored best on the
+                                   # tuning split (k 1-7 within 0.4 dB; BENCHMARKS.md "video-routes-moderate-a")
     steps: int = 20000             # a ceiling: the minutes budget ends a CPU run first
     minutes: float | None = 8.0
     batch: int = 8
