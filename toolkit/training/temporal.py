@@ -36,7 +36,6 @@ rate's cosine follows whichever is nearer), checkpoints every ``checkpoint_every
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -319,6 +318,7 @@ def train_temporal(seqs: list[Sequence], out_dir, cfg: TemporalConfig, *, init=N
     from hushframe.core.progress import Progress
 
     from ..weights import load_state, save_model
+    from .schedule import budget_lr, set_lr
 
     out_dir = Path(out_dir)
     ck_dir = out_dir / "checkpoints"
@@ -356,10 +356,7 @@ def train_temporal(seqs: list[Sequence], out_dir, cfg: TemporalConfig, *, init=N
         if budget is not None and elapsed >= budget:
             stopped = "minutes"
             break
-        frac = max(step / cfg.steps, elapsed / budget if budget else 0.0)
-        lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup) * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0)))
-        for g in opt.param_groups:
-            g["lr"] = lr
+        set_lr(opt, budget_lr(step, elapsed, cfg.steps, budget, cfg.lr, cfg.warmup))
         x, flow, target, mask, burn = batches()
         loss = sequence_loss(model, x, flow, target, mask, burn)
         opt.zero_grad(set_to_none=True)

@@ -24,8 +24,6 @@ mean given what T sees (Noise2Void), which is what a label should be.
 
 from __future__ import annotations
 
-import json
-import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -134,6 +132,7 @@ def train_teacher(clips, out_dir, cfg: TeacherConfig, *, progress_style: str = "
     from hushframe.core.progress import Progress
 
     from ..weights import save_model
+    from .schedule import budget_lr, set_lr
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -153,9 +152,7 @@ def train_teacher(clips, out_dir, cfg: TeacherConfig, *, progress_style: str = "
         if budget is not None and elapsed >= budget:
             stopped = "minutes"
             break
-        frac = max(step / cfg.steps, elapsed / budget if budget else 0.0)
-        for g in opt.param_groups:
-            g["lr"] = cfg.lr * min(1.0, (step + 1) / cfg.warmup) * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0)))
+        set_lr(opt, budget_lr(step, elapsed, cfg.steps, budget, cfg.lr, cfg.warmup))
         x, nb = crops()
         loss = torch.mean((model(x, nb, blind_spot=cfg.train_blind_spot) - x) ** 2)
         opt.zero_grad(set_to_none=True)
@@ -178,7 +175,7 @@ def train_teacher(clips, out_dir, cfg: TeacherConfig, *, progress_style: str = "
     return out, summary
 
 
-def label_clip(model, noisy: np.ndarray, nb: np.ndarray, blind_spots, rows: int = 1) -> list[list[np.ndarray]]:
+def label_clip(model, noisy: np.ndarray, nb: np.ndarray, blind_spots) -> list[list[np.ndarray]]:
     """The teacher's uint8 output on every frame of one clip, for each blind spot: [k][t] -> H x W x 3.
     Frames with an odd side are edge-padded to even and cropped back (the pad stays in the edge pixel's block,
     which is blind for that pixel)."""
@@ -228,6 +225,3 @@ def write_clip_labels(model, clips, folder, blind_spot: int, *, log=print) -> Pa
     write_labels(images, _Precomputed(f"{LABELS_SPEC}:k={blind_spot}", labels), Path(folder), log=log)
     return Path(folder)
 
-
-def teacher_report(out_dir) -> dict:
-    return json.loads((Path(out_dir) / "temporal-teacher.json").read_text())
